@@ -1,0 +1,1 @@
+"""KAN accelerator design-space exploration flow: configs, verification, physical flow, sweeps."""

@@ -1,0 +1,19 @@
+"""Errors the CLI reports as one line (no traceback): user errors exit 2, tool failures exit 1."""
+from __future__ import annotations
+
+
+class FlowError(Exception):
+    """A failure the user must see as one line; `exit_code` is what the CLI returns."""
+    exit_code = 1
+
+
+class ToolMissing(FlowError):
+    def __init__(self, tool: str, install: str):
+        super().__init__(f"{tool} not found on PATH: install it with `{install}`")
+        self.tool, self.install = tool, install
+
+
+class ToolFailed(FlowError):
+    def __init__(self, step: str, log: str, detail: str = ""):
+        super().__init__(f"{step} failed" + (f": {detail}" if detail else "") + f" (log: {log})")
+        self.step, self.log = step, log

@@ -1,0 +1,141 @@
+"""Standard-cell libraries: where their data lives and the cells the flow must know by name.
+
+Data folders, searched in this order (each holds `lambdapdk/<pdk>/...`, the lambdapdk tree):
+  1. the `--pdk-root` option / $KAN_PDK_ROOT
+  2. ~/.local/share/kan-dse/pdks        (where `flow pdk install` puts data)
+  3. ../shared/pdks/lambdapdk           (beside the checkout; CI uses it)
+osu018 comes from Debian's qflow-tech-osu018 package and needs no data folder.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import FlowError
+
+REPO = Path(__file__).resolve().parent.parent
+USER_PDK_ROOT = Path.home() / ".local/share/kan-dse/pdks"
+SHARED_PDK_ROOT = REPO.parent / "shared/pdks/lambdapdk"
+OSU018_DIR = Path("/usr/share/qflow/tech/osu018")
+
+
+class PdkMissing(FlowError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class CellPin:
+    cell: str
+    inputs: tuple[str, ...]
+    output: str
+
+
+@dataclass(frozen=True)
+class PdkInfo:
+    name: str                       # config name: sky130hd, gf180mcu, asap7, osu018
+    library: str                    # standard-cell library name
+    node_nm: int
+    liberty_files: tuple[Path, ...] # typical corner, as shipped (may be .gz, several for asap7)
+    tech_lef: Path | None           # None where the cell LEF carries the technology (osu018)
+    cell_lef: Path
+    dont_use: tuple[str, ...]       # glob patterns kept out of synthesis and buffering
+    buffer: CellPin
+    clock_buffer: CellPin
+    inverter: CellPin
+    nand2: CellPin                  # area unit for NAND2-equivalents
+    tie_hi: CellPin | None
+    tie_lo: CellPin | None
+    fill: str
+    power: str
+    ground: str
+    lambdapdk_class: str | None = None   # "module:Class" of the lambdapdk library, for SiliconCompiler
+    extra: dict = field(default_factory=dict, compare=False)  # tool-specific settings (P&R parameters)
+
+
+def _lambdapdk_roots(pdk_root: str | Path | None) -> list[Path]:
+    roots = [Path(pdk_root)] if pdk_root else []
+    if os.environ.get("KAN_PDK_ROOT"):
+        roots.append(Path(os.environ["KAN_PDK_ROOT"]))
+    return roots + [USER_PDK_ROOT / "lambdapdk", SHARED_PDK_ROOT]
+
+
+# Paths below are relative to <root>/lambdapdk/ (the layout of the lambdapdk repository).
+_LAMBDA = {
+    "sky130hd": dict(
+        library="sky130_fd_sc_hd", node_nm=130,
+        liberty=("sky130/libs/sky130hd/nldm/sky130_fd_sc_hd__tt_025C_1v80.lib.gz",),
+        tech_lef="sky130/base/apr/sky130_fd_sc.tlef", cell_lef="sky130/libs/sky130hd/lef/sky130_fd_sc_hd_merged.lef",
+        dont_use=("*lpflow*", "*probe*", "*xor3_4", "*a222oi_1", "*inv_1", "*edfx*", "*sedfx*",
+                  "*dlygate*", "*dlymetal*", "*clkdly*", "*buf_16", "*diode*", "*fill*", "*tap*", "*decap*",
+                  "*conb*", "*macro_sparecell*", "*mux4*"),
+        buffer=CellPin("sky130_fd_sc_hd__buf_2", ("A",), "X"),
+        clock_buffer=CellPin("sky130_fd_sc_hd__clkbuf_4", ("A",), "X"),
+        inverter=CellPin("sky130_fd_sc_hd__inv_2", ("A",), "Y"),
+        nand2=CellPin("sky130_fd_sc_hd__nand2_1", ("A", "B"), "Y"),
+        tie_hi=CellPin("sky130_fd_sc_hd__conb_1", (), "HI"), tie_lo=CellPin("sky130_fd_sc_hd__conb_1", (), "LO"),
+        fill="sky130_fd_sc_hd__fill_1", power="VPWR", ground="VGND",
+        lambdapdk_class="lambdapdk.sky130.libs.sky130sc:Sky130_SCHDLibrary"),
+    "gf180mcu": dict(
+        library="gf180mcu_fd_sc_mcu9t5v0", node_nm=180,
+        liberty=("gf180/libs/gf180mcu_fd_sc_mcu9t5v0/nldm/gf180mcu_fd_sc_mcu9t5v0__tt_025C_5v00.lib.gz",),
+        tech_lef="gf180/base/apr/gf180mcu_5LM_1TM_9K_9t_tech.lef",
+        cell_lef="gf180/libs/gf180mcu_fd_sc_mcu9t5v0/lef/gf180mcu_fd_sc_mcu9t5v0.lef",
+        dont_use=("*endcap*", "*fill*", "*filltie*", "*antenna*", "*icgt*", "*dly*", "*_20", "*_16", "*_12",
+                  "*latsnq*", "*sdff*", "*tie*"),
+        buffer=CellPin("gf180mcu_fd_sc_mcu9t5v0__buf_2", ("I",), "Z"),
+        clock_buffer=CellPin("gf180mcu_fd_sc_mcu9t5v0__buf_4", ("I",), "Z"),
+        inverter=CellPin("gf180mcu_fd_sc_mcu9t5v0__inv_1", ("I",), "ZN"),
+        nand2=CellPin("gf180mcu_fd_sc_mcu9t5v0__nand2_1", ("A1", "A2"), "ZN"),
+        tie_hi=CellPin("gf180mcu_fd_sc_mcu9t5v0__tieh", (), "Z"),
+        tie_lo=CellPin("gf180mcu_fd_sc_mcu9t5v0__tiel", (), "ZN"),
+        fill="gf180mcu_fd_sc_mcu9t5v0__fill_1", power="VDD", ground="VSS",
+        lambdapdk_class="lambdapdk.gf180.libs.gf180mcu:GF180_MCU_9T_5LMLibrary"),
+    "asap7": dict(
+        library="asap7sc7p5t_rvt", node_nm=7,
+        liberty=tuple(f"asap7/libs/asap7sc7p5t_rvt/nldm/asap7sc7p5t_{g}_RVT_TT_nldm.lib.gz"
+                      for g in ("INVBUF", "AO", "OA", "SEQ", "SIMPLE")),
+        tech_lef="asap7/base/apr/asap7_tech.lef", cell_lef="asap7/libs/asap7sc7p5t_rvt/lef/asap7sc7p5t_28_R.lef",
+        dont_use=("ICG*", "SDF*", "DHL*", "DLL*", "DFFL*", "DFFASRHQN*", "*DC_*", "HB*", "*x24*", "*16f*",
+                  "NAND3x1*", "NAND3x2*", "NOR2x2*", "NOR3x2*", "OAI21x1*", "TIE*", "FILL*", "TAP*", "DECAP*"),
+        buffer=CellPin("BUFx2_ASAP7_75t_R", ("A",), "Y"),
+        clock_buffer=CellPin("BUFx4_ASAP7_75t_R", ("A",), "Y"),
+        inverter=CellPin("INVx1_ASAP7_75t_R", ("A",), "Y"),
+        nand2=CellPin("NAND2xp5_ASAP7_75t_R", ("A", "B"), "Y"),
+        tie_hi=CellPin("TIEHIx1_ASAP7_75t_R", (), "H"), tie_lo=CellPin("TIELOx1_ASAP7_75t_R", (), "L"),
+        fill="FILLERxp5_ASAP7_75t_R", power="VDD", ground="VSS",
+        lambdapdk_class="lambdapdk.asap7.libs.asap7sc7p5t:ASAP7SC7p5RVT"),
+}
+
+
+def resolve(name: str, pdk_root: str | Path | None = None) -> PdkInfo:
+    """The library's data, or PdkMissing naming the PDK, the paths searched and the fix."""
+    if name == "osu018":
+        lib = OSU018_DIR / "osu018_stdcells.lib"
+        if not lib.exists():
+            raise PdkMissing(f"pdk osu018: {lib} not found: install it with "
+                             f"`apt-get install -y qflow-tech-osu018`")
+        return PdkInfo(
+            name="osu018", library="osu018_stdcells", node_nm=180, liberty_files=(lib,), tech_lef=None,
+            cell_lef=OSU018_DIR / "osu018_stdcells.lef", dont_use=("LATCH", "TBUF*", "DFFNEG*", "CLKBUF*"),
+            buffer=CellPin("BUFX2", ("A",), "Y"), clock_buffer=CellPin("CLKBUF1", ("A",), "Y"),
+            inverter=CellPin("INVX1", ("A",), "Y"), nand2=CellPin("NAND2X1", ("A", "B"), "Y"),
+            tie_hi=None, tie_lo=None, fill="FILL", power="vdd", ground="gnd")
+    if name not in _LAMBDA:
+        raise PdkMissing(f"pdk {name!r}: unknown; known: {', '.join([*_LAMBDA, 'osu018'])}")
+    spec = dict(_LAMBDA[name])
+    roots = _lambdapdk_roots(pdk_root)
+    for root in roots:
+        base = root / "lambdapdk"
+        files = [base / f for f in (*spec["liberty"], spec["tech_lef"], spec["cell_lef"])]
+        if all(f.exists() for f in files):
+            break
+    else:
+        first = roots[0] / "lambdapdk" / spec["liberty"][0]
+        raise PdkMissing(f"pdk {name}: data not found (looked for {first} and in "
+                         f"{', '.join(str(r) for r in roots[1:])}): run `flow pdk install {name} --from DIR` "
+                         f"or pass --pdk-root DIR (a folder holding lambdapdk/{spec['liberty'][0].split('/')[0]}/...)")
+    liberty = spec.pop("liberty")
+    return PdkInfo(name=name, liberty_files=tuple(base / f for f in liberty),
+                   tech_lef=base / spec.pop("tech_lef"), cell_lef=base / spec.pop("cell_lef"),
+                   extra={"lambdapdk_root": str(root)}, **spec)
