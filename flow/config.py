@@ -104,7 +104,7 @@ def _is_section(f) -> bool:
 def _expected(meta: dict, kind: type) -> str:
     lo, hi = meta.get("lo"), meta.get("hi")
     if meta.get("choices"):
-        return "one of " + ", ".join(meta["choices"])
+        return "must be one of " + ", ".join(meta["choices"])
     noun = {int: "an integer", float: "a number", str: "a string"}[kind]
     if kind is float and lo is not None and hi is None:
         rng = f" > {lo:g}"

@@ -47,7 +47,7 @@ def _sig(width, name, signed=False, reset_less=True):
 
 
 class KanBspline(Module):
-    def __init__(self, p: KanParams):
+    def __init__(self, p: KanParams, table=None):
         # interface
         self.x = _sig(p.input_bits, "x")
         self.m = _sig(p.interval_bits, "m")
@@ -68,7 +68,7 @@ class KanBspline(Module):
         mirrored = _sig(p.addr_bits, "addr_mirrored")
         self.comb += mirrored.eq(~addr)                      # D-1-a
 
-        table = golden.basis_table(p)                        # (D, (p+1)/2)
+        table = golden.basis_table(p) if table is None else table   # (D, (p+1)/2)
         h = p.table_cols
         for j in range(h):
             # Column j serves basis j at addr and basis p-j at the mirrored address.
@@ -177,20 +177,23 @@ def _convert(module: Module, name: str) -> str:
     return str(verilog.convert(module, ios=module.ios, name=name))
 
 
-def generate_verilog(p: KanParams) -> str:
-    """The whole design as one deterministic Verilog text (kan_bspline, kan_pe, kan_array)."""
+def generate_verilog(p: KanParams, table=None) -> str:
+    """The whole design as one deterministic Verilog text (kan_bspline, kan_pe, kan_array).
+
+    `table` replaces the basis table, for fault-injection tests only: the golden model keeps the real one.
+    """
     return "\n".join([
         f"// KAN systolic array, generator version {GENERATOR_VERSION}\n"
         f"// {p}\n",
-        _convert(KanBspline(p), "kan_bspline"),
+        _convert(KanBspline(p, table), "kan_bspline"),
         _convert(KanPE(p), "kan_pe"),
         _convert(KanArray(p), TOP),
     ])
 
 
-def write_rtl(p: KanParams, out_dir: Path) -> Path:
+def write_rtl(p: KanParams, out_dir: Path, table=None) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{TOP}.v"
-    path.write_text(generate_verilog(p))
+    path.write_text(generate_verilog(p, table))
     return path

@@ -1,0 +1,116 @@
+"""The typed config schema: shipped configs load, every kind of bad input gives one exact line."""
+import subprocess
+import warnings
+
+import pytest
+
+from flow import config
+from flow.config import ConfigError
+
+from .conftest import FLOW, REPO
+
+
+@pytest.mark.parametrize("name", ["b3", "b16", "tiny"])
+def test_shipped_configs_load(name):
+    cfg = config.load(REPO / "configs" / f"{name}.yaml")
+    assert cfg.name == name
+    assert cfg.params.degree % 2 == 1
+
+
+def test_b3_defaults_and_auto_accumulator():
+    cfg = config.load(REPO / "configs/b3.yaml")
+    p = cfg.params
+    assert (p.rows, p.cols, p.grid, p.degree, p.input_bits, p.table_bits, p.coef_bits, p.table_depth) == \
+        (4, 4, 5, 3, 8, 3, 8, 256)
+    # 4 rows x 4 products x 7 (3-bit full scale) x 128 (most negative 8-bit coef) = 14336 -> 15 bits signed
+    assert p.acc_width == 15
+    assert config.load(REPO / "configs/b16.yaml").params.acc_width == 28   # 4*4*65535*128 < 2^27
+
+
+def assert_error(path, expected):
+    with pytest.raises(ConfigError) as exc:
+        config.load(path)
+    assert str(exc.value) == expected
+
+
+def test_wrong_type_names_file_key_and_expectation(write_yaml):
+    path = write_yaml("kan:\n  table_bits: three\n")
+    assert_error(path, f"{path}: kan.table_bits: must be an integer in 1..16, not 'three'")
+
+
+def test_out_of_range_and_bool_are_rejected(write_yaml):
+    path = write_yaml("kan:\n  table_bits: 17\n")
+    assert_error(path, f"{path}: kan.table_bits: must be an integer in 1..16, not 17")
+    path = write_yaml("array:\n  rows: true\n")
+    assert_error(path, f"{path}: array.rows: must be an integer in 1..32, not True")
+    path = write_yaml("flow:\n  clock_period_ns: 0\n")
+    assert_error(path, f"{path}: flow.clock_period_ns: must be a number > 0, not 0")
+
+
+def test_unknown_keys_suggest_the_closest(write_yaml):
+    path = write_yaml("kan:\n  tabel_bits: 3\n")
+    with pytest.raises(ConfigError, match=r"kan\.tabel_bits: unknown key \(did you mean 'table_bits'\?\)"):
+        config.load(path)
+    path = write_yaml("arrey: 4x4\n")
+    with pytest.raises(ConfigError, match=r"arrey: unknown key \(did you mean 'array'\?\)"):
+        config.load(path)
+
+
+def test_choices_suggest_the_closest(write_yaml):
+    path = write_yaml("pdk: sky130\n")
+    with pytest.raises(ConfigError, match=r"pdk: must be one of .* not 'sky130' \(did you mean 'sky130hd'\?\)"):
+        config.load(path)
+
+
+def test_cross_field_rules(write_yaml):
+    assert_error(write_yaml("kan: {degree: 2}\n", "a.yaml"),
+                 f"{write_yaml('kan: {degree: 2}', 'a.yaml')}: kan.degree: must be odd in 1..7 "
+                 "(symmetric table halves), not 2")
+    path = write_yaml("kan: {input_bits: 6, table_depth: 128}\n")
+    assert_error(path, f"{path}: kan.table_depth: must be a power of two <= 2^input_bits = 64, not 128")
+    path = write_yaml("kan: {table_depth: 100}\n")
+    assert_error(path, f"{path}: kan.table_depth: must be a power of two <= 2^input_bits = 256, not 100")
+
+
+def test_array_shorthand_and_mapping_agree(write_yaml):
+    a = config.load(write_yaml("array: 2x3\n", "a.yaml"))
+    b = config.load(write_yaml("array: {rows: 2, cols: 3}\n", "b.yaml"))
+    assert (a.params.rows, a.params.cols) == (b.params.rows, b.params.cols) == (2, 3)
+    with pytest.raises(ConfigError, match=r"array: must be 'RxC'"):
+        config.load(write_yaml("array: 2by3\n", "c.yaml"))
+
+
+def test_explicit_narrow_accumulator_warns(write_yaml):
+    path = write_yaml("kan: {acc_bits: 10}\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cfg = config.load(path)
+    assert cfg.params.acc_width == 10
+    assert any("kan.acc_bits: 10 bits can overflow; 'auto' would be 15" in str(w.message) for w in caught)
+
+
+def test_yaml_syntax_error_and_missing_file(write_yaml, tmp_path):
+    path = write_yaml("kan: [1, 2\n")
+    with pytest.raises(ConfigError, match=rf"^{path}: YAML syntax error: line \d+, column \d+"):
+        config.load(path)
+    assert_error(tmp_path / "nope.yaml", f"{tmp_path / 'nope.yaml'}: file not found")
+
+
+def test_overrides_use_dotted_keys():
+    cfg = config.load(REPO / "configs/b3.yaml", {"kan.table_bits": 8, "array": "2x2", "pdk": "gf180mcu"})
+    assert (cfg.params.table_bits, cfg.params.rows, cfg.pdk) == (8, 2, "gf180mcu")
+
+
+def test_cli_user_error_is_one_line_exit_2(write_yaml):
+    path = write_yaml("kan:\n  table_bits: three\n")
+    res = subprocess.run([*FLOW, "rtl", str(path)], capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 2
+    assert res.stderr.strip() == f"error: {path}: kan.table_bits: must be an integer in 1..16, not 'three'"
+    assert "Traceback" not in res.stderr
+
+
+def test_schema_lists_every_key_with_unit_and_help():
+    rows = {r[0]: r for r in config.schema_rows()}
+    assert rows["kan.table_bits"][1:4] == ("int", "an integer in 1..16", "bits")
+    assert rows["flow.clock_period_ns"][3] == "ns"
+    assert all(r[4] for r in rows.values())
