@@ -65,6 +65,48 @@ def cmd_schema(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    import os
+
+    from .report import write_report
+    from .sweep import load_sweep, run_sweep
+
+    start = time.monotonic()
+    sweep = load_sweep(args.sweep, verify=not args.no_verify, pdk_root=args.pdk_root)
+    results = run_sweep(sweep, Path(args.out), jobs=args.jobs or os.cpu_count() or 1, timeout=args.timeout,
+                        force=args.force, retry_failed=args.retry_failed, verify=not args.no_verify,
+                        pdk_root=args.pdk_root, scheduler=args.scheduler)
+    out = Path(args.out) / sweep.name
+    write_report(out / "points", out, f"sweep {sweep.name}")
+    failed = {k: r for k, r in results.items() if r["status"] != "ok"}
+    print(f"sweep {sweep.name}: {len(results)} points, {len(results) - len(failed)} ok, {len(failed)} failed, "
+          f"{time.monotonic() - start:.1f} s; report: {out / 'index.html'}")
+    for r in failed.values():
+        print(f"  FAILED {r['name']}: {r['error']} (log: {r['log']})")
+    return 1 if failed else 0
+
+
+def cmd_report(args) -> int:
+    from .report import compare, write_report
+
+    results = Path(args.results)
+    if results.is_dir():
+        write_report(results / "points", results, f"sweep {results.name}")
+        results = results / "results.csv"
+    if not results.exists():
+        raise FlowError(f"{results}: no results.csv here (give a sweep report folder or its results.csv)")
+    print(f"report: {results.parent / 'index.html'}")
+    if not args.compare:
+        return 0
+    other = Path(args.compare)
+    other = other / "results.csv" if other.is_dir() else other
+    flags = compare(results, other, args.threshold)
+    for line in flags:
+        print(f"moved: {line}")
+    print(f"{len(flags)} metrics moved more than {args.threshold:.0%} ({results} vs {other})")
+    return 1 if flags else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flow", description="Design-space exploration of KAN systolic-array accelerators on open PDKs.")
@@ -84,6 +126,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="stimulus seed (default flow.seed)")
     p.add_argument("--work", metavar="DIR", help="work folder (default build/<name>/verify)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("sweep", help="run a grid of design points in parallel, cached and resumable",
+                       description="Run every point of a sweep file (base config x axes) as its own flow run, "
+                                   "in parallel; finished points are cached by content (config, generator, tool "
+                                   "versions, PDK data), so a re-run or a resumed run only does what is missing. "
+                                   "Writes reports/<sweep>/ (results.csv, table.md, index.html, plots).")
+    p.add_argument("sweep", help="sweep YAML file, e.g. configs/nightly.yaml")
+    p.add_argument("--jobs", "-j", type=int, metavar="N", help="points run at once (default: the machine's cores)")
+    p.add_argument("--timeout", type=float, metavar="S", help="kill a point after S seconds and record it failed")
+    p.add_argument("--force", action="store_true", help="rerun every point, cached or not")
+    p.add_argument("--retry-failed", action="store_true", help="rerun points whose stored result is a failure")
+    p.add_argument("--no-verify", action="store_true", help="skip the RTL and gate-level simulation of each point")
+    p.add_argument("--scheduler", choices=("local", "slurm"), default="local",
+                   help="SiliconCompiler scheduler of each point's steps (slurm: submit them to a Slurm cluster)")
+    p.add_argument("--pdk-root", metavar="DIR", help="folder holding lambdapdk/<pdk>/... (see `flow pdk`)")
+    p.add_argument("--out", default="reports", metavar="DIR", help="report root (default reports/)")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("report", help="rebuild a sweep report; compare two sweeps",
+                       description="Rebuild results.csv/table.md/index.html of a sweep folder; with --compare, "
+                                   "list every metric that moved more than --threshold (exit 1 if any).")
+    p.add_argument("results", help="sweep report folder (reports/<sweep>) or its results.csv")
+    p.add_argument("--compare", metavar="OTHER", help="another sweep folder or results.csv (e.g. last night's)")
+    p.add_argument("--threshold", type=float, default=0.05, help="relative change to flag (default 0.05 = 5%%)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("schema", help="list every config key with its type, range, unit and help")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
