@@ -1,9 +1,9 @@
 """Standard-cell libraries: where their data lives and the cells the flow must know by name.
 
 Data folders, searched in this order (each holds `lambdapdk/<pdk>/...`, the lambdapdk tree):
-  1. the `--pdk-root` option / $KAN_PDK_ROOT
-  2. ~/.local/share/kan-dse/pdks        (where `flow pdk install` puts data)
-  3. ../shared/pdks/lambdapdk           (beside the checkout; CI uses it)
+  1. the `--pdk-root` option, else $KAN_PDK_ROOT: when given, the only place searched
+  2. ~/.local/share/kan-dse/pdks/lambdapdk   (where `flow pdk install` puts data)
+  3. ../shared/pdks/lambdapdk                (beside the checkout; CI uses it)
 osu018 comes from Debian's qflow-tech-osu018 package and needs no data folder.
 """
 from __future__ import annotations
@@ -54,10 +54,9 @@ class PdkInfo:
 
 
 def _lambdapdk_roots(pdk_root: str | Path | None) -> list[Path]:
-    roots = [Path(pdk_root)] if pdk_root else []
-    if os.environ.get("KAN_PDK_ROOT"):
-        roots.append(Path(os.environ["KAN_PDK_ROOT"]))
-    return roots + [USER_PDK_ROOT / "lambdapdk", SHARED_PDK_ROOT]
+    """An explicit root (option or $KAN_PDK_ROOT) is the only place searched; else the default places."""
+    explicit = pdk_root or os.environ.get("KAN_PDK_ROOT")
+    return [Path(explicit)] if explicit else [USER_PDK_ROOT / "lambdapdk", SHARED_PDK_ROOT]
 
 
 # Paths below are relative to <root>/lambdapdk/ (the layout of the lambdapdk repository).
@@ -132,9 +131,10 @@ def resolve(name: str, pdk_root: str | Path | None = None) -> PdkInfo:
             break
     else:
         first = roots[0] / "lambdapdk" / spec["liberty"][0]
-        raise PdkMissing(f"pdk {name}: data not found (looked for {first} and in "
-                         f"{', '.join(str(r) for r in roots[1:])}): run `flow pdk install {name} --from DIR` "
-                         f"or pass --pdk-root DIR (a folder holding lambdapdk/{spec['liberty'][0].split('/')[0]}/...)")
+        also = f" and in {', '.join(str(r) for r in roots[1:])}" if roots[1:] else ""
+        raise PdkMissing(f"pdk {name}: data not found (looked for {first}{also}): run "
+                         f"`flow pdk install {name} --from DIR` or pass --pdk-root DIR "
+                         f"(a folder holding lambdapdk/{spec['liberty'][0].split('/')[0]}/...)")
     liberty = spec.pop("liberty")
     return PdkInfo(name=name, liberty_files=tuple(base / f for f in liberty),
                    tech_lef=base / spec.pop("tech_lef"), cell_lef=base / spec.pop("cell_lef"),

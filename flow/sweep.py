@@ -200,6 +200,8 @@ def run_sweep(sweep: Sweep, out_root: Path, jobs: int, timeout: float | None = N
             results[pt.key] = cached
         else:
             todo.append(pt)
+    for pt in todo:
+        _kill_stale_workers(work_root / pt.key)
     progress = Progress(len(sweep.points))
     progress.cached = len(results)
     progress.update(0, jobs, "cached" if results else "")
@@ -223,6 +225,7 @@ def run_sweep(sweep: Sweep, out_root: Path, jobs: int, timeout: float | None = N
                         pt, f"worker exited with status {proc.returncode} and no result", work, elapsed)
                 if result.get("status") != "ok":
                     write_json_atomic(store / f"{key}.json", result)
+                (work / "pid").unlink(missing_ok=True)
                 del running[key]
                 results[key] = result
                 progress.durations.append(elapsed)
@@ -261,7 +264,18 @@ def _start(pt: Point, work_root: Path, store: Path, verify: bool, pdk_root: str 
     log = open(work / "worker.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "flow.sweep", str(work / "job.json")], stdout=log,
                             stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+    (work / "pid").write_text(str(proc.pid))
     return proc, pt, time.monotonic(), work
+
+
+def _kill_stale_workers(point_work: Path) -> None:
+    """A sweep killed with SIGKILL leaves its workers running: stop them before the point is redone."""
+    for pid_file in point_work.glob("attempt-*/pid"):
+        try:
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, ValueError):
+            pass
+        pid_file.unlink(missing_ok=True)
 
 
 def _kill(proc: subprocess.Popen) -> None:

@@ -1,0 +1,133 @@
+"""`flow sweep` on the ci sweep: parallel runs, cache hits, resume after SIGKILL, failing points, reports."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+
+from flow.config import ConfigError
+from flow.report import compare
+from flow.sweep import load_sweep
+
+from .conftest import FLOW, REPO
+
+
+def sweep_cmd(sweep, out, *extra):
+    return [*FLOW, "sweep", str(sweep), "--out", str(out), "--no-verify", *extra]
+
+
+def attempts(name):
+    return sorted((REPO / "build/sweeps" / name).glob("*/attempt-*"))
+
+
+@pytest.fixture
+def ci_sweep(tmp_path):
+    """The shipped ci sweep under a unique name, so runs of this test never share a cache."""
+    name = f"ci-{os.getpid()}-{time.time_ns()}"
+    text = (REPO / "configs/ci-sweep.yaml").read_text().replace("name: ci-sweep", f"name: {name}")
+    path = tmp_path / "ci.yaml"
+    path.write_text(text.replace("base: tiny.yaml", f"base: {REPO / 'configs/tiny.yaml'}"))
+    yield path, name, tmp_path / "reports"
+    shutil.rmtree(REPO / "build/sweeps" / name, ignore_errors=True)
+
+
+def test_sweep_runs_caches_and_reruns_only_changed_points(ci_sweep):
+    path, name, out = ci_sweep
+    first = subprocess.run(sweep_cmd(path, out, "--jobs", "2"), capture_output=True, text=True, cwd=REPO)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "3 points, 3 ok, 0 failed" in first.stdout
+    df = pd.read_csv(out / name / "results.csv")
+    assert sorted(df.table_bits) == [2, 3, 16] and (df.status == "ok").all()
+    area = df.set_index("table_bits")["cell_area [um^2]"]
+    assert area[2] < area[3] < area[16]                              # the multiplier width drives the area
+    for f in ("table.md", "index.html", "area_vs_bits.png", "area_vs_bits.svg", "fmax_vs_bits.png"):
+        assert (out / name / f).exists(), f
+    runs = attempts(name)
+    assert len(runs) == 3
+
+    again = subprocess.run(sweep_cmd(path, out), capture_output=True, text=True, cwd=REPO)
+    assert again.returncode == 0 and "3 points, 3 ok" in again.stdout
+    assert attempts(name) == runs                                    # cache hit: no tool work at all
+
+    path.write_text(path.read_text().replace("[2, 3, 16]", "[2, 3, 8]"))
+    changed = subprocess.run(sweep_cmd(path, out), capture_output=True, text=True, cwd=REPO)
+    assert changed.returncode == 0
+    assert len(attempts(name)) == 4                                  # only table_bits=8 ran
+
+
+def test_kill_and_resume_keeps_finished_points(ci_sweep):
+    path, name, out = ci_sweep
+    points = out / name / "points"
+    proc = subprocess.Popen(sweep_cmd(path, out, "--jobs", "1"), cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not list(points.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)                                 # no cleanup: the hard case
+    proc.wait()
+    finished = {p.name: p.read_text() for p in points.glob("*.json")}
+    assert 1 <= len(finished) < 3
+    res = subprocess.run(sweep_cmd(path, out, "--jobs", "1"), capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert {p.name: p.read_text() for p in points.glob("*.json") if p.name in finished} == finished
+    assert len(list(points.glob("*.json"))) == 3
+    assert not list(points.glob(".*.tmp"))                           # no half-written result
+
+
+def test_failing_point_is_recorded_and_the_others_finish(tmp_path):
+    name = f"fail-{os.getpid()}-{time.time_ns()}"
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"name: {name}\nbase: {REPO / 'configs/tiny.yaml'}\nset: {{flow.stop_after: synth}}\n"
+                     "axes:\n  pdk: [osu018, sky130hd]\n")
+    empty = tmp_path / "no-pdk-data"
+    empty.mkdir()
+    try:
+        res = subprocess.run(sweep_cmd(sweep, tmp_path / "r", "--pdk-root", str(empty)), capture_output=True,
+                             text=True, cwd=REPO)
+        assert res.returncode == 1
+        assert "2 points, 1 ok, 1 failed" in res.stdout
+        assert "FAILED " + name + "-pdksky130hd: " in res.stdout and "flow pdk install sky130hd" in res.stdout
+        stored = [json.loads(p.read_text()) for p in (tmp_path / "r" / name / "points").glob("*.json")]
+        failed = [r for r in stored if r["status"] == "failed"]
+        assert len(failed) == 1 and failed[0]["log"].endswith("worker.log")
+    finally:
+        shutil.rmtree(REPO / "build/sweeps" / name, ignore_errors=True)
+
+
+def test_timeout_kills_the_point(ci_sweep):
+    path, name, out = ci_sweep
+    res = subprocess.run(sweep_cmd(path, out, "--timeout", "0.5"), capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 1 and res.stdout.count("timeout after 0.5 s") == 3
+
+
+def test_sweep_file_errors_name_the_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"base: {REPO / 'configs/tiny.yaml'}\naxis:\n  kan.table_bits: [2]\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: axis: unknown key \(did you mean 'axes'\?\)"):
+        load_sweep(bad)
+    bad.write_text(f"base: {REPO / 'configs/tiny.yaml'}\naxes:\n  kan.table_bits: [2, 99]\n")
+    with pytest.raises(ConfigError, match=r"kan\.table_bits: must be an integer in 1\.\.16, not 99"):
+        load_sweep(bad)
+    bad.write_text(f"base: {REPO / 'configs/tiny.yaml'}\nmode: zip\naxes:\n  kan.table_bits: [2, 3]\n  pdk: [osu018]\n")
+    with pytest.raises(ConfigError, match=r"zip mode needs lists of one length"):
+        load_sweep(bad)
+
+
+def test_nightly_sweep_expands_to_28_points_with_rules():
+    sweep = load_sweep(REPO / "configs/nightly.yaml")
+    assert len(sweep.points) == 28
+    stops = {(p.axes["array"], p.cfg.flow.stop_after) for p in sweep.points}
+    assert stops == {("2x2", "route"), ("4x4", "synth")}
+
+
+def test_compare_flags_moved_metrics(tmp_path):
+    old = pd.DataFrame({"point": ["a", "b"], "status": ["ok", "ok"], "cell_area [um^2]": [100.0, 200.0]})
+    new = old.assign(**{"cell_area [um^2]": [104.0, 260.0]})
+    old.to_csv(tmp_path / "old.csv", index=False)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    assert compare(tmp_path / "new.csv", tmp_path / "old.csv", 0.05) == \
+        ["b: cell_area [um^2]: 200 -> 260 (+30.0%)"]
