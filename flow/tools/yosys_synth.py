@@ -1,0 +1,167 @@
+"""Synthesis with Yosys 0.70 in-process (pyosys): RTL -> flat gate netlist of the PDK's liberty, with metrics.
+
+The script is yosys_synth.ys beside this file. The netlist is written for the P&R and timing tools here:
+one flat module, split port nets, no expressions (OpenSTA 2.0 reads no `{a,b}`), constants from the PDK
+tie cells where it has them, port-to-port wires through its buffer cell.
+Strategies: `delay` maps with ABC's default script at a delay target of the clock period (`abc -D`);
+`area` relaxes the delay target (`&nf -R 1000`) so the mapper recovers area.
+"""
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ToolFailed, ToolMissing
+from ..metrics import Metric, Metrics
+from ..pdks import PdkInfo
+from .liberty import cell_table
+
+HERE = Path(__file__).parent
+AREA_SCRIPT = "+strash;&get,-n;&fraig,-x;&put;scorr;dc2;dretime;strash;&get,-n;&dch,-f;&nf,-R,1000;&put"
+INSTALL = ".venv/bin/pip install pyosys==0.70"
+
+
+@dataclass
+class SynthResult:
+    netlist: Path
+    log: Path
+    metrics: Metrics
+    cells: dict[str, int]          # cell type -> count in the flat netlist
+
+
+def _yosys():
+    try:
+        from pyosys import libyosys as ys
+    except ImportError:
+        raise ToolMissing("pyosys (Yosys 0.70)", INSTALL) from None
+    return ys
+
+
+def yosys_version() -> str:
+    from importlib import metadata
+    return f"yosys {metadata.version('pyosys')} (pyosys)"
+
+
+@contextlib.contextmanager
+def _tmpdir(path: Path):
+    """Yosys caches parsed liberties under $TMPDIR: one folder per run keeps parallel runs apart."""
+    path.mkdir(parents=True, exist_ok=True)
+    old = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(path)
+    try:
+        yield
+    finally:
+        os.environ.pop("TMPDIR") if old is None else os.environ.__setitem__("TMPDIR", old)
+
+
+def _run_script(ys, design, template: str, values: dict, work: Path, log: Path, step: str, labels: str = ""):
+    script = work / template
+    script.write_text(string.Template((HERE / template).read_text()).substitute(values))
+    try:
+        with _tmpdir(work / "tmp"):
+            ys.run_pass(f"tee -q -a {log} script {script} {labels}".rstrip(), design)
+    except Exception as exc:  # pyosys raises RuntimeError (or its own type) on log_error
+        raise ToolFailed(step, str(log), str(exc).strip().splitlines()[-1] if str(exc).strip() else "") from None
+    errors = re.findall(r"^ERROR: (.*)$", log.read_text(errors="replace"), re.M) if log.exists() else []
+    if errors:   # pyosys does not always raise on a failed pass: its log says so
+        raise ToolFailed(step, str(log), errors[-1])
+
+
+def _stat_area(path: Path) -> float:
+    found = re.findall(r"Chip area for (?:top )?module '\\?(\S+)':\s*([0-9.eE+-]+)", path.read_text())
+    if not found:
+        raise ToolFailed("synthesis (yosys stat)", str(path), "no chip area in stat output")
+    return float(found[-1][1])
+
+
+def synthesize(rtl: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, clock_period_ns: float,
+               strategy: str = "area", booth: bool = False) -> SynthResult:
+    """Map `rtl` to `liberty`; metrics: cell area, cells, registers, per-module area (each in um^2 or counts)."""
+    ys = _yosys()
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log, netlist = work / "yosys.log", work / f"{top}.vg"
+    log.unlink(missing_ok=True)
+    dont_use = " ".join(f"-dont_use {g}" for g in pdk.dont_use)
+    ties = [c for c in (pdk.tie_hi, pdk.tie_lo) if c]
+    hilomap = (f"hilomap -hicell {pdk.tie_hi.cell} {pdk.tie_hi.output} -locell {pdk.tie_lo.cell} "
+               f"{pdk.tie_lo.output}") if len(ties) == 2 else "# no tie cells in this library: constants stay"
+    abc_target = f"-D {clock_period_ns * 1000:g}" if strategy == "delay" else f"-script {AREA_SCRIPT}"
+    values = dict(liberty=liberty, rtl=Path(rtl).resolve(), top=top, booth="-booth" if booth else "",
+                  dont_use=dont_use, abc_target=abc_target, hier_stat=work / "stat_hier.txt",
+                  flat_stat=work / "stat.txt", hilomap=hilomap,
+                  buffer=f"{pdk.buffer.cell} {pdk.buffer.inputs[0]} {pdk.buffer.output}", netlist=netlist)
+    design = ys.Design()
+    _run_script(ys, design, "yosys_synth.ys", values, work, log, "synthesis (yosys)", "map:flat")
+    instance_type = {c.name.str(): c.type.str().lstrip("\\") for c in design.top_module().cells_.values()
+                     if design.module(c.type) and not design.module(c.type).get_blackbox_attribute()}
+    _run_script(ys, design, "yosys_synth.ys", values, work, log, "synthesis (yosys)", "flat:")
+
+    table = cell_table(liberty)
+    cells: dict[str, int] = {}
+    by_module: dict[str, float] = {}
+    registers = 0
+    for cell in design.top_module().cells_.values():
+        kind, name = cell.type.str().lstrip("\\"), cell.name.str()
+        area, sequential = table[kind]
+        cells[kind] = cells.get(kind, 0) + 1
+        registers += sequential
+        # flatten names a cell `$flatten\<instance>.<cell>`: the instance says which module it came from
+        inst = name.removeprefix("$flatten").split(".", 1)[0] if name.startswith("$flatten") else ""
+        module = instance_type.get(inst, f"{top}_glue")
+        by_module[module] = by_module.get(module, 0.0) + area
+    stat, src = _stat_area(work / "stat.txt"), "stat.txt"
+    tool = yosys_version()
+    metrics: Metrics = {
+        "cell_area": Metric(round(stat, 3), "um^2", tool, src),
+        "cells": Metric(sum(cells.values()), "cells", tool, netlist.name),
+        "registers": Metric(registers, "cells", tool, netlist.name),
+        "synth_strategy": Metric(strategy, "", "flow", "flow.synth_strategy"),
+        "synth_booth": Metric(bool(booth), "", "flow", "flow.booth"),
+    }
+    for module, area in sorted(by_module.items()):
+        count = sum(1 for t in instance_type.values() if t == module) or 1
+        metrics[f"area_{module}"] = Metric(round(area, 3), "um^2", tool + " + liberty areas", netlist.name)
+        metrics[f"instances_{module}"] = Metric(count, "", tool, netlist.name)
+    bad = sorted(c for c in cells if any(fnmatch.fnmatch(c, g) for g in pdk.dont_use)
+                 and c not in {t.cell for t in ties})
+    if bad:
+        raise ToolFailed("synthesis (yosys)", str(log), f"don't-use cells in the netlist: {', '.join(bad)}")
+    return SynthResult(netlist, log, metrics, cells)
+
+
+def _bus_wrapper(module, top: str) -> str:
+    """Verilog module `top` with bus ports around `<top>_gates`, whose ports are single bits `\\x[3] `."""
+    widths, dirs = {}, {}
+    for wire in module.wires_.values():
+        if wire.port_input or wire.port_output:
+            name = wire.name.str().lstrip("\\")
+            base, bit = re.fullmatch(r"(.*?)(?:\[(\d+)\])?", name).groups()
+            widths[base] = max(widths.get(base, 0), int(bit or 0) + 1) if bit else 0
+            dirs[base] = "input" if wire.port_input else "output"
+    decl = [f"  {dirs[b]} {f'[{w - 1}:0] ' if w else ''}{b}" for b, w in sorted(widths.items())]
+    conns = [f".\\{b}[{i}] ({b}[{i}])" for b, w in sorted(widths.items()) for i in range(w)]
+    conns += [f".{b}({b})" for b, w in sorted(widths.items()) if not w]
+    return (f"module {top}(\n" + ",\n".join(decl) + ");\n  " + f"{top}_gates gates(" + ", ".join(conns)
+            + ");\nendmodule\n")
+
+
+def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path) -> Path:
+    """The gate netlist with every cell replaced by its liberty function: one flat Verilog module `top` with
+    the RTL's bus ports, for Icarus."""
+    ys = _yosys()
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    out, log, wrapper = work / f"{top}_gates_sim.v", work / "yosys_gatesim.log", work / f"{top}_bus_wrapper.v"
+    log.unlink(missing_ok=True)
+    values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, out=out, wrapper=wrapper)
+    design, step = ys.Design(), "gate-level netlist for simulation (yosys)"
+    _run_script(ys, design, "yosys_gatesim.ys", values, work, log, step, "gates:wrap")
+    wrapper.write_text(_bus_wrapper(design.module(ys.IdString(f"\\{top}_gates")), top))
+    _run_script(ys, design, "yosys_gatesim.ys", values, work, log, step, "wrap:")
+    return out
