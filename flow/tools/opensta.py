@@ -1,0 +1,93 @@
+"""Static timing with Debian's OpenSTA 2.0.17 (`sta`): setup WNS/TNS, critical path, fmax, rough power.
+
+The script is opensta.tcl beside this file (constraints documented there). Pre-route: no wires, ideal clock.
+Post-route: the router's SPEF and the propagated clock. fmax = 1/(period - WNS), where WNS is the signed worst
+setup slack (positive when the target is met), so fmax is the clock the worst path would allow.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import string
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ToolFailed, ToolMissing
+from ..metrics import Metric, Metrics
+from ..pdks import PdkInfo
+
+HERE = Path(__file__).parent
+INSTALL = "apt-get install -y opensta"
+POWER_ACTIVITY = 0.1   # toggles per clock cycle on every net: a rough, workload-free assumption
+
+
+@dataclass
+class TimingResult:
+    metrics: Metrics
+    report: Path        # the sta output (also the log)
+
+
+def sta_version() -> str:
+    exe = shutil.which("sta")
+    if exe is None:
+        raise ToolMissing("sta (OpenSTA)", INSTALL)
+    out = subprocess.run([exe, "-version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    return f"opensta {out}"
+
+
+def _number(pattern: str, text: str, what: str, report: Path) -> float:
+    found = re.search(pattern, text, re.M)
+    if not found:
+        raise ToolFailed("static timing (opensta)", str(report), f"no {what} in the report")
+    return float(found.group(1))
+
+
+def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: str) -> Metrics:
+    """Metrics `<stage>_wns/_tns/_fmax/_arrival/_power` from an opensta.tcl report (ns, MHz, mW)."""
+    scale = _number(r"^kan-dse: sta time units per ns: ([0-9.eE+-]+)", text, "unit scale", report)
+    if abs(scale - 1.0) > 1e-3:
+        raise ToolFailed("static timing (opensta)", str(report), f"time unit is not ns (scale {scale})")
+    wns = _number(r"^worst slack (\S+)", text, "worst slack", report)
+    tns = _number(r"^tns (\S+)", text, "total negative slack", report)
+    arrival = _number(r"^\s+(\S+)\s+data arrival time", text, "critical path", report)
+    start = re.search(r"^Startpoint: (\S+)", text, re.M)
+    end = re.search(r"^Endpoint: (\S+)", text, re.M)
+    power = re.search(r"^Total\s+\S+\s+\S+\s+\S+\s+(\S+)", text, re.M)
+    src = report.name
+    metrics = {
+        f"{stage}_wns": Metric(round(wns, 4), "ns", tool, src),
+        f"{stage}_tns": Metric(round(tns, 4), "ns", tool, src),
+        f"{stage}_fmax": Metric(round(1000.0 / (period_ns - wns), 3), "MHz", tool + " (1/(period - WNS))", src),
+        f"{stage}_critical_arrival": Metric(round(arrival, 4), "ns", tool, src),
+        f"{stage}_critical_path": Metric(f"{start.group(1) if start else '?'} -> {end.group(1) if end else '?'}",
+                                         "", tool, src),
+    }
+    if power:
+        metrics[f"{stage}_power_rough"] = Metric(
+            round(float(power.group(1)) * 1000.0, 6), "mW",
+            tool + f" report_power, rough: global activity {POWER_ACTIVITY}, no internal power", src)
+    return metrics
+
+
+def run_sta(netlist: Path, top: str, liberty: Path, pdk: PdkInfo, work: Path, period_ns: float,
+            spef: Path | None = None, stage: str = "preroute", clock: str = "sys_clk") -> TimingResult:
+    """Time the gate netlist (with `spef` parasitics and a propagated clock when given)."""
+    tool = sta_version()
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    script, report = work / f"sta_{stage}.tcl", work / f"sta_{stage}.log"
+    values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, clock=clock, period=f"{period_ns:g}",
+                  spef=f"read_spef {Path(spef).resolve()}" if spef else "# pre-route: no parasitics",
+                  propagate="set_propagated_clock [all_clocks]" if spef else "# pre-route: ideal clock",
+                  driver=pdk.buffer.cell, driver_pin=pdk.buffer.output, activity=POWER_ACTIVITY)
+    script.write_text(string.Template((HERE / "opensta.tcl").read_text()).substitute(values))
+    with open(report, "w") as log:
+        res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
+                             cwd=work)
+    text = report.read_text(errors="replace")
+    errors = re.findall(r"^Error: (.*)$", text, re.M)
+    if res.returncode or errors:
+        raise ToolFailed(f"static timing {stage} (opensta)", str(report),
+                         errors[0] if errors else f"exit status {res.returncode}")
+    return TimingResult(parse_report(text, period_ns, report, stage, tool), report)
