@@ -107,6 +107,39 @@ def cmd_report(args) -> int:
     return 1 if flags else 0
 
 
+def cmd_train(args) -> int:
+    from kan import config as model_config
+    from kan.train import model_path, train
+
+    cfg = model_config.load(args.config)
+    model, seconds = train(cfg)
+    path = Path(args.output) / "model.json" if args.output else model_path(cfg)
+    model.save(path)
+    m = model.meta
+    metric = "accuracy %.2f %%" if m["task"] == "classification" else "RMSE %.5f"
+    print(f"{path}: KAN {'-'.join(map(str, m['widths']))}, test {metric % m['float_test']}, "
+          f"train {metric % m['float_train']}, {cfg.train.epochs} epochs in {seconds:.1f} s")
+    return 0
+
+
+def cmd_accuracy(args) -> int:
+    from kan import accuracy as acc
+    from kan import config as model_config
+    from kan.train import model_path
+
+    path = Path(args.model)
+    if path.suffix in (".yaml", ".yml"):
+        path = model_path(model_config.load(path))
+    model, cfg = acc.load_model(path)
+    rows = acc.sweep(model, cfg, acc.parse_bits(args.table_bits), qat=args.qat)
+    print(f"{cfg.name}: test {acc.metric_name(model.meta['task'])} vs table bits (float {model.meta['float_test']:.5g})")
+    for r in rows:
+        print(f"  b={r['table_bits']:2d}  integer {r['quantized']:.5g}" + (f"  qat {r['qat']:.5g}" if "qat" in r else ""))
+    for out in acc.write_report(rows, model, cfg, Path(args.output) if args.output else path.parent):
+        print(f"wrote {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flow", description="Design-space exploration of KAN systolic-array accelerators on open PDKs.")
@@ -151,6 +184,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="OTHER", help="another sweep folder or results.csv (e.g. last night's)")
     p.add_argument("--threshold", type=float, default=0.05, help="relative change to flag (default 0.05 = 5%%)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("train", help="train a KAN model config and save it under reports/models/<name>/",
+                       description="Train the float KAN of a model config (configs/models/*.yaml) and save "
+                                   "weights + config + test score as reports/models/<name>/model.json.")
+    p.add_argument("config", help="model YAML file, e.g. configs/models/digits.yaml")
+    p.add_argument("-o", "--output", metavar="DIR", help="output folder (default reports/models/<name>)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("accuracy", help="accuracy (or RMSE) of a trained model vs basis-table bits",
+                       description="Quantize a trained model onto the array's integer formats for each table "
+                                   "width and score it by bit-exact golden-model inference on the test set; "
+                                   "writes accuracy_vs_table_bits.{csv,md,png,svg} next to the model.")
+    p.add_argument("model", help="model.json from `flow train`, or its model YAML")
+    p.add_argument("--table-bits", default="1..16", metavar="LO..HI", help="widths to score (default 1..16)")
+    p.add_argument("--qat", action="store_true", help="also score after quantization-aware fine-tuning")
+    p.add_argument("-o", "--output", metavar="DIR", help="report folder (default: the model's folder)")
+    p.set_defaults(func=cmd_accuracy)
 
     p = sub.add_parser("schema", help="list every config key with its type, range, unit and help")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -1,0 +1,109 @@
+"""Model-config schema (configs/models/*.yaml), built with flow/config.py's machinery.
+
+    name: digits              # optional, defaults to the file name
+    task: digits              # digits | symbolic (kan/data.py)
+    model: {hidden: 16, base: silu}
+    train: {epochs: 40, batch_size: 64, lr: 0.01, seed: 0, qat_epochs: 10, ...}
+    kan: {grid: 5, degree: 3, input_bits: 8, table_bits: 3, ...}   # flow.config's own `kan` section
+    array: 8x8                                                      # array the layers are tiled onto
+
+`kan` and `array` are validated by flow.config itself (same keys, ranges and cross-checks as a design config),
+so a model and a design point can never disagree on what grid, degree or table_bits mean.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import yaml
+
+from flow import config as flow_config
+from flow.config import ConfigError, _build, _key, _unknown
+from rtl_gen.params import KanParams
+
+from .data import TASKS
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    hidden: int = _key("width of the hidden KAN layer (network in -> hidden -> out); 0 = one layer in -> out",
+                       16, "", 0, 1024)
+    base: str = _key("base activation added to every spline during float training; folded into the spline "
+                     "coefficients (least squares on the grid) before quantization", "silu",
+                     choices=("silu", "none"))
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    epochs: int = _key("float training epochs (mini-batch Adam, cosine learning-rate decay)", 40, "", 1, 100_000)
+    batch_size: int = _key("mini-batch size", 64, "samples", 1, 1_000_000)
+    lr: float = _key("Adam peak learning rate", 0.01, "", 0.0, None)
+    init_scale: float = _key("initial coefficient std times sqrt(fan-in)", 0.5, "", 0.0, None)
+    seed: int = _key("seed of the split, the initialization and the batch order", 0, "", 0, 2**31 - 1)
+    test_fraction: float = _key("share of the data held out for testing", 0.2, "", 0.0, None)
+    samples: int = _key("samples drawn for the symbolic task (train + test)", 2000, "samples", 10, 10_000_000)
+    qat_epochs: int = _key("quantization-aware fine-tuning epochs per table width (`flow accuracy --qat`)",
+                           10, "", 1, 100_000)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = _key("model name, used for reports/models/<name>/; defaults to the file name", "")
+    task: str = _key("data set and loss", "digits", choices=tuple(TASKS))
+    model: ModelSection = field(default_factory=ModelSection, metadata=dict(help="network shape"))
+    train: TrainSection = field(default_factory=TrainSection, metadata=dict(help="training"))
+    kan: flow_config.KanSection = field(default_factory=flow_config.KanSection,
+                                        metadata=dict(help="spline grid and hardware number formats"))
+    array: flow_config.ArraySection = field(default_factory=flow_config.ArraySection,
+                                            metadata=dict(help="array the layers are tiled onto"))
+    hw: flow_config.Config = field(default_factory=flow_config.Config, compare=False, metadata=dict(internal=True))
+    source: str = field(default="", compare=False, metadata=dict(internal=True))
+
+    @property
+    def params(self) -> KanParams:
+        """The array tile: model grid/degree plus the hardware formats."""
+        return self.hw.params
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "task": self.task}
+        for sec in ("model", "train", "kan", "array"):
+            v = getattr(self, sec)
+            out[sec] = {g.name: getattr(v, g.name) for g in fields(v)}
+        return out
+
+
+SECTIONS = {"model": ModelSection, "train": TrainSection}
+HW_SECTIONS = ("kan", "array")
+
+
+def from_dict(data: dict, where: str = "<model config>", name: str = "") -> ModelConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: <top>: must be a mapping of keys, not {data!r}")
+    known = [f.name for f in fields(ModelConfig) if not f.metadata.get("internal")]
+    for key in data:
+        if key not in known:
+            raise _unknown(where, "", key, known)
+    scalars = _build(ModelConfig, {k: v for k, v in data.items() if k in ("name", "task")}, where, "")
+    sections = {k: _build(cls, data.get(k, {}), where, k) for k, cls in SECTIONS.items()}
+    hw = flow_config.from_dict({k: data[k] for k in HW_SECTIONS if k in data}, where, name=name or "model")
+    cfg = replace(scalars, name=scalars.name or name, source=where, hw=hw, kan=hw.kan, array=hw.array, **sections)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", cfg.name or "x"):
+        raise ConfigError(f"{where}: name: must use letters, digits, '_', '.', '-' only, not {cfg.name!r}")
+    if not 0.0 < cfg.train.test_fraction < 1.0:
+        raise ConfigError(f"{where}: train.test_fraction: must be a number in 0..1 (exclusive), "
+                          f"not {cfg.train.test_fraction!r}")
+    return cfg
+
+
+def load(path: str | Path) -> ModelConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{path}: YAML syntax error: {pos}{getattr(exc, 'problem', exc)}") from None
+    return from_dict({} if data is None else data, str(path), name=path.stem)
