@@ -64,6 +64,9 @@ class FlowSection:
     verify_vectors: int = _key("random input vectors streamed by `flow verify` (corners are added)",
                                2000, "vectors", 1, 10_000_000)
     seed: int = _key("seed of the random coefficients and inputs used in verification", 1, "", 0, 2**31 - 1)
+    synth_strategy: str = _key("ABC mapping goal: 'area' relaxes the delay target to recover area, 'delay' maps "
+                               "at the clock period (abc -D)", "area", choices=("area", "delay"))
+    booth: bool = _key("Yosys `booth` pass: Booth-encoded multipliers instead of the default array", False)
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def _expected(meta: dict, kind: type) -> str:
     lo, hi = meta.get("lo"), meta.get("hi")
     if meta.get("choices"):
         return "must be one of " + ", ".join(meta["choices"])
-    noun = {int: "an integer", float: "a number", str: "a string"}[kind]
+    noun = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}[kind]
     if kind is float and lo is not None and hi is None:
         rng = f" > {lo:g}"
     elif lo is not None and hi is not None:
@@ -117,7 +120,7 @@ def _expected(meta: dict, kind: type) -> str:
 
 def _kind(f) -> type:
     """The Python type a key takes (annotations are strings under `from __future__ import annotations`)."""
-    return f.metadata.get("kind") or {"int": int, "float": float, "str": str}[f.type]
+    return f.metadata.get("kind") or {"int": int, "float": float, "str": str, "bool": bool}[f.type]
 
 
 def _check_value(where: str, path: str, f, value: Any) -> Any:
@@ -129,6 +132,9 @@ def _check_value(where: str, path: str, f, value: Any) -> Any:
     bad = ConfigError(f"{where}: {path}: {expected}, not {value!r}")
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+    elif kind is bool:
+        if not isinstance(value, bool):
             raise bad
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
