@@ -135,9 +135,16 @@ def cmd_accuracy(args) -> int:
     print(f"{cfg.name}: test {acc.metric_name(model.meta['task'])} vs table bits (float {model.meta['float_test']:.5g})")
     for r in rows:
         print(f"  b={r['table_bits']:2d}  integer {r['quantized']:.5g}" + (f"  qat {r['qat']:.5g}" if "qat" in r else ""))
-    for out in acc.write_report(rows, model, cfg, Path(args.output) if args.output else path.parent):
+    out_dir = Path(args.output) if args.output else path.parent
+    for out in acc.write_report(rows, model, cfg, out_dir):
         print(f"wrote {out}")
-    return 0
+    if args.rtl is None:
+        return 0
+    res, out = acc.rtl_report(model, cfg, args.rtl, Path("build") / "models" / cfg.name / "rtl_inference", out_dir)
+    print(f"RTL ({cfg.array.rows}x{cfg.array.cols}, b={cfg.kan.table_bits}): {len(res['outputs'])} inputs, "
+          f"{res['passes']} passes, {res['mismatches']} mismatches, outputs exact: {res['exact']}, "
+          f"score RTL {res['rtl_score']:.5g} = golden {res['golden_score']:.5g} ({res['seconds']:.1f} s); wrote {out}")
+    return 0 if res["exact"] else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model.json from `flow train`, or its model YAML")
     p.add_argument("--table-bits", default="1..16", metavar="LO..HI", help="widths to score (default 1..16)")
     p.add_argument("--qat", action="store_true", help="also score after quantization-aware fine-tuning")
+    p.add_argument("--rtl", type=int, metavar="N", help="also stream N test inputs (0 = all) through the "
+                   "generated Verilog at the config's table_bits and check them against the golden model")
     p.add_argument("-o", "--output", metavar="DIR", help="report folder (default: the model's folder)")
     p.set_defaults(func=cmd_accuracy)
 

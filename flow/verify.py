@@ -33,28 +33,38 @@ class VerifyResult:
 def run_cocotb(p: KanParams, sources: list[Path], work: Path, vectors: int, seed: int,
                simulator: str = "icarus") -> VerifyResult:
     """Build `sources` (kan_array as top) and stream `vectors` random inputs plus corners."""
+    data, seconds, log = simulate(sources, work, "flow.tb.kan_array_tb",
+                                  {"params": dataclasses.asdict(p), "seed": seed, "vectors": vectors}, simulator)
+    if data is None:
+        return VerifyResult(False, 0, -1, [], seconds, log)
+    return VerifyResult(data["mismatches"] == 0, data["vectors"], data["mismatches"],
+                        data["first_mismatches"], seconds, log)
+
+
+def simulate(sources: list[Path], work: Path, test_module: str, job: dict,
+             simulator: str = "icarus") -> tuple[dict | None, float, Path]:
+    """Build `sources` with kan_array as top and run the cocotb `test_module` on them.
+
+    The test reads `job` (plus "summary": where to write its result) from the JSON file named in $KAN_TB_JOB.
+    -> (the summary it wrote, or None if it wrote none; seconds; sim log).
+    """
     from cocotb_tools.runner import get_runner
 
     if simulator == "icarus" and shutil.which("iverilog") is None:
         raise ToolMissing("iverilog", "apt-get install -y iverilog")
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    job, summary, log = work / "tb_job.json", work / "tb_summary.json", work / "sim.log"
+    job_file, summary, log = work / "tb_job.json", work / "tb_summary.json", work / "sim.log"
     summary.unlink(missing_ok=True)
-    job.write_text(json.dumps({"params": dataclasses.asdict(p), "seed": seed, "vectors": vectors,
-                               "summary": str(summary)}))
+    job_file.write_text(json.dumps({**job, "summary": str(summary)}))
     start = time.monotonic()
     runner = get_runner(simulator)
     runner.build(sources=[Path(s).resolve() for s in sources], hdl_toplevel=TOP, build_dir=work / "sim_build",
                  always=True, timescale=("1ns", "1ps"), log_file=work / "build.log")
     try:
-        runner.test(test_module="flow.tb.kan_array_tb", hdl_toplevel=TOP, test_dir=work,
-                    results_xml=str(work / "results.xml"), extra_env={"KAN_TB_JOB": str(job)}, log_file=log)
+        runner.test(test_module=test_module, hdl_toplevel=TOP, test_dir=work,
+                    results_xml=str(work / "results.xml"), extra_env={"KAN_TB_JOB": str(job_file)}, log_file=log)
     except SystemExit:
         pass  # under pytest the runner exits on a failed test; the summary below says what failed
     seconds = time.monotonic() - start
-    if not summary.exists():
-        return VerifyResult(False, 0, -1, [], seconds, log)
-    data = json.loads(summary.read_text())
-    return VerifyResult(data["mismatches"] == 0, data["vectors"], data["mismatches"],
-                        data["first_mismatches"], seconds, log)
+    return (json.loads(summary.read_text()) if summary.exists() else None), seconds, log

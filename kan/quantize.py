@@ -19,7 +19,7 @@ come from the same code.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -52,6 +52,15 @@ class QuantModel:
     tile: KanParams              # the array every pass runs on (its rows x cols); grid/degree equal the model's
     coefs: list[np.ndarray]      # per layer (in, out, G+p) signed ints
     scales: list[np.ndarray]     # per layer (out,) float: value of one coefficient LSB
+
+    def to_dict(self) -> dict:
+        return {"tile": asdict(self.tile), "coefs": [c.tolist() for c in self.coefs],
+                "scales": [s.tolist() for s in self.scales]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> QuantModel:
+        return cls(KanParams(**data["tile"]), [np.array(c, dtype=np.int64) for c in data["coefs"]],
+                   [np.array(s, dtype=float) for s in data["scales"]])
 
     def layer_params(self, layer: int) -> KanParams:
         """Untiled parameters of a whole layer (reports, load sequences of a full-size array)."""
