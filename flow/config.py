@@ -67,6 +67,10 @@ class FlowSection:
     synth_strategy: str = _key("ABC mapping goal: 'area' relaxes the delay target to recover area, 'delay' maps "
                                "at the clock period (abc -D)", "area", choices=("area", "delay"))
     booth: bool = _key("Yosys `booth` pass: Booth-encoded multipliers instead of the default array", False)
+    physical: str = _key("physical implementation: 'flat' places and routes the whole array as one block; 'tiled' "
+                         "hardens one PE (and one B-spline unit) as macros, tiles them and routes only the "
+                         "array-level nets; 'auto' = tiled for arrays larger than 2x2", "auto",
+                         choices=("auto", "flat", "tiled"))
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,13 @@ class Config:
         return KanParams(grid=k.grid, degree=k.degree, input_bits=k.input_bits, table_bits=k.table_bits,
                          table_depth=k.table_depth, coef_bits=k.coef_bits, rows=self.array.rows,
                          cols=self.array.cols, acc_bits=None if k.acc_bits == "auto" else k.acc_bits)
+
+    @property
+    def physical_mode(self) -> str:
+        """'flat' or 'tiled', resolving 'auto' by the array size."""
+        if self.flow.physical != "auto":
+            return self.flow.physical
+        return "tiled" if self.array.rows * self.array.cols > 4 else "flat"
 
     def to_dict(self) -> dict:
         """Normalized plain dict (every key, defaults filled in): the basis of cache keys."""
