@@ -53,6 +53,28 @@ def cmd_verify(args) -> int:
     return 0 if res.passed else 1
 
 
+def cmd_run(args) -> int:
+    from dataclasses import replace
+
+    from .physical import run_config
+
+    cfg = _load(args.config)
+    if args.stop_after:
+        cfg = replace(cfg, flow=replace(cfg.flow, stop_after=args.stop_after))
+    out = Path(args.out) / cfg.name
+    res = run_config(cfg, out, verify=not args.no_verify, pdk_root=args.pdk_root,
+                     work_dir=Path(args.work) if args.work else None)
+    m = res["metrics"]
+    shown = [f"{k} {m[k]['value']:.6g} {m[k]['unit']}" for k in ("cell_area", "cells", "fmax", "wns", "failed_nets")
+             if k in m and isinstance(m[k]["value"], (int, float))]
+    if res["status"] != "ok":
+        print(f"error: {res['error']}", file=sys.stderr)
+        print(f"FAILED: report {out / 'summary.md'}")
+        return 1
+    print(f"ok: {', '.join(shown)}; {m['runtime_total']['value']:.1f} s; report {out / 'summary.md'}")
+    return 0
+
+
 def cmd_schema(args) -> int:
     rows = config_mod.schema_rows()
     if args.json:
@@ -210,6 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "generated Verilog at the config's table_bits and check them against the golden model")
     p.add_argument("-o", "--output", metavar="DIR", help="report folder (default: the model's folder)")
     p.set_defaults(func=cmd_accuracy)
+
+    p = sub.add_parser("run", help="RTL -> verify -> synthesis -> place -> route -> timing, one design point",
+                       description="Run CONFIG through a SiliconCompiler ASIC flow (RTL generation, cocotb "
+                                   "verification of RTL and gates, Yosys synthesis, OpenSTA, qflow place and route) "
+                                   "and write reports/<name>/ (metrics.json, summary.md, logs, netlists, DEF, PNG).")
+    p.add_argument("config", help="YAML config file, e.g. configs/b3.yaml")
+    p.add_argument("--no-verify", action="store_true", help="skip the RTL and gate-level simulations")
+    p.add_argument("--stop-after", choices=("synth", "place", "route"), help="override flow.stop_after")
+    p.add_argument("--pdk-root", metavar="DIR", help="folder holding lambdapdk/<pdk>/... (see `flow pdk`)")
+    p.add_argument("--out", default="reports", metavar="DIR", help="report root (default reports/)")
+    p.add_argument("--work", metavar="DIR", help="SiliconCompiler build folder (default build/<name>/sc)")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("schema", help="list every config key with its type, range, unit and help")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

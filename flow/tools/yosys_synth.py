@@ -13,6 +13,7 @@ import fnmatch
 import os
 import re
 import string
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,20 @@ def yosys_version() -> str:
 
 
 @contextlib.contextmanager
+def _quiet_stdout():
+    """Yosys echoes each command on the process's stdout (fd 1) even under `tee -q`: the log has it all."""
+    sys.stdout.flush()
+    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+@contextlib.contextmanager
 def _tmpdir(path: Path):
     """Yosys caches parsed liberties under $TMPDIR: one folder per run keeps parallel runs apart."""
     path.mkdir(parents=True, exist_ok=True)
@@ -63,7 +78,7 @@ def _run_script(ys, design, template: str, values: dict, work: Path, log: Path, 
     script = work / template
     script.write_text(string.Template((HERE / template).read_text()).substitute(values))
     try:
-        with _tmpdir(work / "tmp"):
+        with _tmpdir(work / "tmp"), _quiet_stdout():
             ys.run_pass(f"tee -q -a {log} script {script} {labels}".rstrip(), design)
     except Exception as exc:  # pyosys raises RuntimeError (or its own type) on log_error
         raise ToolFailed(step, str(log), str(exc).strip().splitlines()[-1] if str(exc).strip() else "") from None

@@ -1,0 +1,214 @@
+"""`flow run`: one design point through a SiliconCompiler ASIC project, and its report folder.
+
+Flowgraph (flow/sc_tasks.py), cut at `flow.stop_after`; the two simulations drop out with verify=False:
+
+    rtl -> rtlsim -> synth -> gatesim -> sta_synth | -> place | -> route -> sta_route
+
+SiliconCompiler runs it in <work>/<design>/<job>/<step>/0/ (its logs, manifests and resume). The library is the
+lambdapdk class of the PDK with its `lambdapdk` dataroot pointed at the local data (pdks.resolve); osu018 has
+no lambdapdk class, so the project gets a bare StdCellLibrary named after it and the tasks take every path from
+PdkInfo (as they do for the lambdapdk PDKs: SiliconCompiler holds the library for the record, our tasks read it).
+
+The report folder gets metrics.json ({name: {value, unit, tool, source}}), summary.md, logs/, the netlists, DEF,
+SPEF and the die picture.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+from . import sc_tasks
+from .config import Config
+from .errors import FlowError, ToolMissing
+from .metrics import Metric
+from .pdks import REPO, PdkInfo, resolve
+from .versions import tool_versions
+
+DESIGN = sc_tasks.TOP
+# (step, task class, verification only?, last stop_after level that still runs it)
+STEPS = (("rtl", sc_tasks.RtlTask, False, "synth"), ("rtlsim", sc_tasks.RtlSimTask, True, "synth"),
+         ("synth", sc_tasks.SynthTask, False, "synth"), ("gatesim", sc_tasks.GateSimTask, True, "synth"),
+         ("sta_synth", sc_tasks.PreStaTask, False, "synth"), ("place", sc_tasks.PlaceTask, False, "place"),
+         ("route", sc_tasks.RouteTask, False, "route"), ("sta_route", sc_tasks.PostStaTask, False, "route"))
+LEVELS = ("synth", "place", "route")
+SUMMARY = ("cell_area", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
+           "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "postroute_power_rough",
+           "preroute_power_rough", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue")
+
+
+def steps_for(cfg: Config, verify: bool) -> list[tuple[str, type]]:
+    stop = LEVELS.index(cfg.flow.stop_after)
+    return [(s, cls) for s, cls, ver, level in STEPS if LEVELS.index(level) <= stop and (verify or not ver)]
+
+
+def check_tools(steps: list[str]) -> None:
+    """Fail before starting when a tool a step needs is missing: one line with the install command."""
+    needs = {"rtlsim": [("iverilog", "apt-get install -y iverilog")],
+             "gatesim": [("iverilog", "apt-get install -y iverilog")],
+             "sta_synth": [("sta", "apt-get install -y opensta")],
+             "place": [("graywolf", "apt-get install -y graywolf qflow")],
+             "route": [("qrouter", "apt-get install -y qrouter")]}
+    for step in steps:
+        for exe, install in needs.get(step, []):
+            if shutil.which(exe) is None and not Path("/usr/lib/qflow/bin", exe).exists():
+                raise ToolMissing(exe, install)
+    if "synth" in steps:
+        from .tools.yosys_synth import _yosys
+        _yosys()
+
+
+def _library(pdk: PdkInfo):
+    """The SiliconCompiler library object of the PDK (see the module docstring)."""
+    from siliconcompiler import StdCellLibrary
+    if not pdk.lambdapdk_class:
+        lib = StdCellLibrary(pdk.library)
+        return lib
+    module, cls = pdk.lambdapdk_class.split(":")
+    lib = getattr(importlib.import_module(module), cls)()
+    lib.set_dataroot("lambdapdk", str(Path(pdk.extra["lambdapdk_root"]) / "lambdapdk"), clobber=True)
+    return lib
+
+
+def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verify: bool, pdk_root=None,
+                  scheduler: str = "local"):
+    from siliconcompiler import ASIC, Design, Flowgraph
+
+    design = Design(DESIGN)
+    with design.active_fileset("rtl"):
+        design.set_topmodule(DESIGN)
+    proj = ASIC(design)
+    proj.add_fileset("rtl")
+    proj.set_mainlib(_library(pdk))
+    proj.set("asic", "delaymodel", "nldm")
+    flow = Flowgraph("kanflow")
+    steps = steps_for(cfg, verify)
+    for step, cls in steps:
+        flow.node(step, cls())
+    for (tail, _), (head, _) in zip(steps, steps[1:]):
+        flow.edge(tail, head)
+    proj.set_flow(flow)
+    data = json.dumps({**cfg.to_dict(), "name": cfg.name})
+    for _, cls in steps:
+        for task in _as_set(cls.find_task(proj)):
+            task.set("var", "kanconfig", data)
+            task.set("var", "pdkroot", str(pdk_root or ""))
+    proj.set("option", "builddir", str(work_dir))
+    proj.set("option", "jobname", jobname)
+    proj.set("option", "nodisplay", True)
+    proj.set("option", "quiet", True)
+    if scheduler != "local":
+        proj.set("option", "scheduler", "name", scheduler)
+    return proj, [s for s, _ in steps]
+
+
+def _as_set(found):
+    return found if isinstance(found, set) else {found}
+
+
+def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, jobname: str | None = None,
+               work_dir: Path | None = None, scheduler: str = "local") -> dict:
+    """Run one design point; returns {"metrics": {name: Metric.as_dict()}, "status": "ok"|"failed",
+    "error": one line or None, "report_dir": str, "job_dir": str}. Missing PDK data or tools raise
+    (PdkMissing exit 2, ToolMissing); a failing step returns status "failed" with its message."""
+    out_dir = Path(out_dir).resolve()
+    work_dir = Path(work_dir or REPO / "build" / cfg.name / "sc").resolve()
+    jobname = jobname or cfg.name
+    pdk = resolve(cfg.pdk, pdk_root)
+    proj, steps = build_project(cfg, pdk, work_dir, jobname, verify, pdk_root, scheduler)
+    check_tools(steps)
+    job_dir = work_dir / DESIGN / jobname
+    start = time.monotonic()
+    error = None
+    try:
+        proj.run()
+    except Exception as exc:  # noqa: BLE001  SiliconCompiler raises on a failed node: find which one below
+        error = f"siliconcompiler: {type(exc).__name__}: {exc}"
+    wall = time.monotonic() - start
+    failure = _first_failure(job_dir, steps)
+    if failure or error:
+        error = failure or f"{error} (logs: {job_dir})"
+    metrics = collect_metrics(proj, job_dir, jobname, steps, cfg, wall)
+    write_report(out_dir, job_dir, steps, metrics, cfg, error)
+    return {"metrics": {k: m.as_dict() for k, m in metrics.items()}, "status": "failed" if error else "ok",
+            "error": error, "report_dir": str(out_dir), "job_dir": str(job_dir)}
+
+
+def _first_failure(job_dir: Path, steps: list[str]) -> str | None:
+    for step in steps:
+        err = job_dir / step / "0" / sc_tasks.ERROR_FILE
+        if err.exists():
+            return json.loads(err.read_text())["message"]
+    return None
+
+
+def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Config, wall: float) -> dict:
+    metrics: dict[str, Metric] = {}
+    for step in steps:
+        path = job_dir / step / "0" / sc_tasks.METRICS_FILE
+        if path.exists():
+            metrics.update({k: Metric(**m) for k, m in json.loads(path.read_text()).items()})
+    try:
+        history = proj.history(jobname)
+    except Exception:  # noqa: BLE001  no history when the run stopped before its first node
+        history = None
+    manifest = f"{DESIGN}.pkg.json"   # the job manifest, in the job folder like every source here
+    for step in steps:
+        t = history.get("metric", "tasktime", step=step, index="0") if history else None
+        if t is not None:
+            metrics[f"runtime_{step}"] = Metric(round(t, 2), "s", "siliconcompiler tasktime", manifest)
+    metrics["runtime_total"] = Metric(round(wall, 2), "s", "flow (wall clock of the SiliconCompiler run)", "")
+    # the headline timing: post-route where routed, else pre-route; the source says which
+    for stage in ("postroute", "preroute"):
+        if f"{stage}_fmax" in metrics:
+            for key in ("wns", "tns", "fmax"):
+                m = metrics[f"{stage}_{key}"]
+                metrics[key] = Metric(m.value, m.unit, f"{m.tool} [{stage}]", m.source)
+            break
+    headline = {"core_area": "place_core_area_um2", "die_area": "place_die_area_um2",
+                "utilization": "place_utilization", "wirelength": "route_wirelength_um",
+                "failed_nets": "route_failed_nets"}
+    metrics.update({k: metrics[v] for k, v in headline.items() if v in metrics})
+    metrics["clock_period"] = Metric(cfg.flow.clock_period_ns, "ns", "flow config", "flow.clock_period_ns")
+    for tool, version in tool_versions().items():
+        metrics[f"version_{tool}"] = Metric(version, "", "flow.versions (dpkg-query / importlib.metadata)", "")
+    return dict(sorted(metrics.items()))
+
+
+def write_report(out_dir: Path, job_dir: Path, steps: list[str], metrics: dict, cfg: Config, error) -> None:
+    """reports/<name>/: metrics.json, summary.md, logs/, netlists, DEF, SPEF, die PNG."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "logs").mkdir(exist_ok=True)
+    for step in steps:
+        node = job_dir / step / "0"
+        for log in [node / f"{step}.log", *node.glob("*/*.log"), *node.glob("*/*/*.log")]:
+            if log.is_file():
+                rel = log.relative_to(node)
+                shutil.copy(log, out_dir / "logs" / f"{step}__{'__'.join(rel.parts)}")
+    copies = {"synth/0/outputs/kan_array.vg": "kan_array_synth.vg", "route/0/outputs/kan_array.vg": "kan_array_routed.vg",
+              "route/0/outputs/kan_array.def": "kan_array_routed.def", "route/0/outputs/kan_array.spef":
+              "kan_array_routed.spef", "place/0/outputs/kan_array.def": "kan_array_placed.def",
+              "route/0/reports/kan_array_die.png": "kan_array_die.png", "synth/0/yosys/stat.txt": "yosys_stat.txt"}
+    for src, dst in copies.items():
+        if (job_dir / src).exists():
+            shutil.copy(job_dir / src, out_dir / dst)
+    data = {"config": cfg.to_dict(), "status": "failed" if error else "ok", "error": error, "job_dir": str(job_dir),
+            "metrics": {k: m.as_dict() for k, m in metrics.items()}}
+    (out_dir / "metrics.json").write_text(json.dumps(data, indent=1) + "\n")
+    (out_dir / "summary.md").write_text(summary_markdown(cfg, metrics, error))
+
+
+def summary_markdown(cfg: Config, metrics: dict, error) -> str:
+    p = cfg.params
+    lines = [f"# {cfg.name}: {p.rows}x{p.cols} KAN array, b={p.table_bits}, {cfg.pdk}, "
+             f"{cfg.flow.clock_period_ns:g} ns clock, through {cfg.flow.stop_after}", "",
+             f"Status: {'FAILED: ' + error if error else 'ok'}", "",
+             "| metric | value | unit | tool | source |", "|---|---|---|---|---|"]
+    names = [n for n in SUMMARY if n in metrics] + sorted(n for n in metrics if n.startswith("runtime_"))
+    for n in names:
+        m = metrics[n]
+        v = f"{m.value:.4g}" if isinstance(m.value, float) else str(m.value)
+        lines.append(f"| {n} | {v} | {m.unit} | {m.tool} | {m.source} |")
+    return "\n".join(lines) + "\n\nAll metrics with their sources: metrics.json\n"

@@ -1,0 +1,270 @@
+"""SiliconCompiler 0.38 Tasks of the KAN flow: our tools run as Python tasks (`run()`), SiliconCompiler owns the
+node folders, logs, metrics and resume.
+
+SiliconCompiler's own yosys/openroad/opensta tasks need Yosys >= 0.48 and OpenSTA >= 2.6 executables that do
+not exist here, so each step below wraps the module of flow/tools/ that drives the tool. Every task gets the
+whole design point as the `kanconfig` var (the normalised config as JSON) and the PDK data folder as `pdkroot`.
+
+A node passes the netlist on as outputs/kan_array.<ext> (SiliconCompiler names outputs after the top module) and
+leaves its own metrics, with units and sources, in reports/kan_metrics.json; a failure leaves its one-line
+message in reports/kan_error.json. Place and route hand the qflow work folder on through kan_array.place.json
+(absolute paths into the place node), because qrouter needs the files graywolf left there.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import traceback
+from pathlib import Path
+
+from siliconcompiler import Task
+
+from .errors import FlowError
+from .metrics import Metric
+
+TOP = "kan_array"
+METRICS_FILE, ERROR_FILE = "reports/kan_metrics.json", "reports/kan_error.json"
+# our metric -> (SiliconCompiler metric, unit as we record it): SC normalises units in its own records
+SC_METRICS = {"cell_area": ("cellarea", "um^2"), "cells": ("cells", None), "registers": ("registers", None),
+              "wns": ("setupwns", "ns"), "tns": ("setuptns", "ns"), "fmax": ("fmax", "MHz"),
+              "wirelength": ("wirelength", "um"), "utilization": ("utilization", "%")}
+
+
+class KanTask(Task):
+    """Base: config and PDK from the task vars, FlowError -> reports/kan_error.json and a failed node."""
+    step_name = ""          # the words a failure message uses for this step
+
+    def __init__(self):
+        super().__init__()
+        self.add_parameter("kanconfig", "str", "the design point: normalised flow config as JSON")
+        self.add_parameter("pdkroot", "str", "folder holding lambdapdk/<pdk>/... ('' = default search)")
+
+    def tool(self):
+        return "kan"
+
+    def setup(self):
+        super().setup()
+        self.set_threads(1)     # sweeps run several flows side by side
+        self.add_required_key("var", "kanconfig")
+        for ext in self.inputs:
+            self.add_input_file(ext=ext)
+        for ext in self.outputs:
+            self.add_output_file(ext=ext)
+
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+    @property
+    def cfg(self):
+        from .config import from_dict
+        data = json.loads(self.get("var", "kanconfig"))
+        return from_dict(data, where=f"{data['name']} (kanconfig)", name=data["name"])
+
+    @property
+    def pdk(self):
+        from .pdks import resolve
+        return resolve(self.cfg.pdk, self.get("var", "pdkroot") or None)
+
+    @property
+    def liberty(self) -> Path:
+        from .tools.liberty import prepared_liberty
+        return prepared_liberty(self.pdk)
+
+    def run(self) -> int:
+        Path("reports").mkdir(exist_ok=True)
+        try:
+            metrics = self.execute(Path.cwd())
+        except FlowError as exc:
+            Path(ERROR_FILE).write_text(json.dumps({"message": str(exc), "exit_code": exc.exit_code}))
+            print(f"error: {exc}")
+            return 1
+        except Exception as exc:  # noqa: BLE001  a crash is a failure of this step, with its traceback in the log
+            traceback.print_exc()
+            msg = (f"{self.step_name or self.task()} failed: {type(exc).__name__}: {exc} "
+                   f"(log: {Path.cwd() / (self.step + '.log')})")
+            Path(ERROR_FILE).write_text(json.dumps({"message": msg, "exit_code": 1}))
+            return 1
+        Path(METRICS_FILE).write_text(json.dumps({k: m.as_dict() for k, m in metrics.items()}, indent=1))
+        return 0
+
+    def post_process(self):
+        path = Path(METRICS_FILE)
+        if not path.exists():
+            return
+        for name, m in json.loads(path.read_text()).items():
+            sc = SC_METRICS.get(name) or SC_METRICS.get(name.split("_", 1)[-1])
+            if sc and isinstance(m["value"], (int, float)) and not isinstance(m["value"], bool):
+                self.record_metric(sc[0], m["value"], source_file=METRICS_FILE, source_unit=sc[1], quiet=True)
+
+    def execute(self, node: Path) -> dict[str, Metric]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _relative(metrics: dict[str, Metric], node: Path) -> dict[str, Metric]:
+        """Sources as paths relative to the job folder (<step>/<index>/...), the same in every copy."""
+        job = node.parent.parent
+        out = {}
+        for k, m in metrics.items():
+            src = Path(m.source)
+            src = src if src.is_absolute() else node / src
+            out[k] = Metric(m.value, m.unit, m.tool, str(src.relative_to(job)) if src.is_relative_to(job)
+                            and src.is_file() else m.source)
+        return out
+
+    @staticmethod
+    def _pass_on(ext: str) -> None:
+        shutil.copy(f"inputs/{TOP}.{ext}", f"outputs/{TOP}.{ext}")
+
+
+class RtlTask(KanTask):
+    """Generate kan_array.v with the Migen generator."""
+    step_name, outputs = "RTL generation (migen)", ("v",)
+
+    def task(self):
+        return "rtl"
+
+    def execute(self, node):
+        from rtl_gen.generator import GENERATOR_VERSION, write_rtl
+        path = write_rtl(self.cfg.params, node / "outputs")
+        p = self.cfg.params
+        tool = f"kan_dse generator {GENERATOR_VERSION} (migen)"
+        return self._relative({"acc_width": Metric(p.acc_width, "bits", tool, str(path)),
+                               "latency": Metric(p.latency, "cycles", tool, str(path))}, node)
+
+
+class SimTask(KanTask):
+    """cocotb + Icarus against the golden model: the RTL (`rtlsim`) or the mapped gates (`gatesim`)."""
+    gates = False
+
+    def task(self):
+        return "gatesim" if self.gates else "rtlsim"
+
+    def execute(self, node):
+        from .errors import ToolFailed
+        from .verify import run_cocotb
+        cfg = self.cfg
+        ext = self.inputs[0]
+        source = node / "inputs" / f"{TOP}.{ext}"
+        if self.gates:
+            from .tools.yosys_synth import simulatable_netlist
+            source = simulatable_netlist(source, self.liberty, TOP, node / "sim")
+        res = run_cocotb(cfg.params, [source], node / "cocotb", vectors=cfg.flow.verify_vectors, seed=cfg.flow.seed)
+        self._pass_on(ext)
+        if not res.passed:
+            first = res.first_mismatches[0] if res.first_mismatches else {}
+            raise ToolFailed(self.step_name, str(res.log), f"{res.mismatches} mismatches of {res.vectors} vectors"
+                             + (f", first at cycle {first.get('cycle')}" if first else ""))
+        kind = "gates" if self.gates else "rtl"
+        tool = "cocotb 2 + icarus (golden model)"
+        return self._relative({f"verify_{kind}_vectors": Metric(res.vectors, "vectors", tool, str(res.log)),
+                               f"verify_{kind}_mismatches": Metric(res.mismatches, "", tool, str(res.log))}, node)
+
+
+class RtlSimTask(SimTask):
+    step_name, inputs, outputs = "RTL simulation (cocotb)", ("v",), ("v",)
+
+
+class GateSimTask(SimTask):
+    step_name, inputs, outputs, gates = "gate-level simulation (cocotb)", ("vg",), ("vg",), True
+
+
+class SynthTask(KanTask):
+    step_name, inputs, outputs = "synthesis (yosys)", ("v",), ("vg",)
+
+    def task(self):
+        return "synth"
+
+    def execute(self, node):
+        from .tools.yosys_synth import synthesize
+        cfg = self.cfg
+        res = synthesize(node / "inputs" / f"{TOP}.v", TOP, self.pdk, self.liberty, node / "yosys",
+                         cfg.flow.clock_period_ns, cfg.flow.synth_strategy, cfg.flow.booth)
+        shutil.copy(res.netlist, node / "outputs" / f"{TOP}.vg")
+        return self._relative({k: Metric(m.value, m.unit, m.tool, str(node / "yosys" / m.source)
+                                         if m.tool != "flow" else m.source)
+                               for k, m in res.metrics.items()}, node)
+
+
+class StaTask(KanTask):
+    """OpenSTA: pre-route on the synthesized netlist, post-route with the router's SPEF."""
+    step_name = "static timing (opensta)"
+    post_route = False
+
+    def task(self):
+        return "sta_route" if self.post_route else "sta_synth"
+
+    def execute(self, node):
+        from .tools.opensta import run_sta
+        spef = node / "inputs" / f"{TOP}.spef" if self.post_route else None
+        res = run_sta(node / "inputs" / f"{TOP}.vg", TOP, self.liberty, self.pdk, node / "sta",
+                      self.cfg.flow.clock_period_ns, spef=spef, stage="postroute" if self.post_route else "preroute")
+        for ext in self.outputs:
+            self._pass_on(ext)
+        return self._relative({k: Metric(m.value, m.unit, m.tool, str(res.report)) for k, m in res.metrics.items()},
+                              node)
+
+
+class PreStaTask(StaTask):
+    inputs, outputs = ("vg",), ("vg",)
+
+
+class PostStaTask(StaTask):
+    inputs, outputs, post_route = ("vg", "spef", "def"), ("vg", "def"), True
+
+
+def _pnr():
+    from .errors import FlowError
+    try:
+        from .tools import qflow_pnr
+    except ImportError as exc:
+        raise FlowError(f"place and route: flow/tools/qflow_pnr.py is not available ({exc})") from None
+    return qflow_pnr
+
+
+def _metrics_with_sources(metrics: dict, node: Path, prefix: str) -> dict[str, Metric]:
+    """P&R metrics named `<prefix>_<name>` (place and route both report `cells`, runtimes...), sources made
+    paths into the qflow work folder of this node."""
+    return {f"{prefix}_{k}": Metric(m.value, m.unit, m.tool, str(node / "qflow" / m.source.split(" + ")[0]))
+            for k, m in metrics.items()}
+
+
+class PlaceTask(KanTask):
+    step_name, inputs, outputs = "placement (qflow: graywolf)", ("vg",), ("def", "vg", "place.json")
+
+    def task(self):
+        return "place"
+
+    def execute(self, node):
+        qflow_pnr = _pnr()
+        res = qflow_pnr.place(node / "inputs" / f"{TOP}.vg", TOP, self.pdk, self.liberty, node / "qflow",
+                              clock_port="sys_clk")
+        shutil.copy(res.def_path, node / "outputs" / f"{TOP}.def")
+        shutil.copy(res.netlist, node / "outputs" / f"{TOP}.vg")
+        (node / "outputs" / f"{TOP}.place.json").write_text(json.dumps(
+            {"def_path": str(res.def_path), "netlist": str(res.netlist), "log": str(res.log), "work": str(res.work),
+             "liberty": str(res.liberty), "metrics": {k: m.as_dict() for k, m in res.metrics.items()}}, indent=1))
+        return self._relative(_metrics_with_sources(res.metrics, node, "place"), node)
+
+
+class RouteTask(KanTask):
+    step_name, inputs, outputs = "routing (qflow: qrouter)", ("place.json",), ("def", "vg", "spef")
+
+    def task(self):
+        return "route"
+
+    def execute(self, node):
+        qflow_pnr = _pnr()
+        data = json.loads((node / "inputs" / f"{TOP}.place.json").read_text())
+        placed = qflow_pnr.PlaceResult(def_path=Path(data["def_path"]), netlist=Path(data["netlist"]),
+                                       metrics={k: Metric(**m) for k, m in data["metrics"].items()},
+                                       log=Path(data["log"]), work=Path(data["work"]),
+                                       liberty=Path(data["liberty"]))
+        res = qflow_pnr.route(placed, self.pdk, node / "qflow")
+        for ext, path in (("def", res.def_path), ("vg", res.netlist), ("spef", res.spef)):
+            shutil.copy(path, node / "outputs" / f"{TOP}.{ext}")
+        from .tools.die_plot import render_die
+        try:
+            render_die(res.def_path, self.pdk, node / "reports" / f"{TOP}_die.png")
+        except Exception as exc:  # noqa: BLE001  the picture is a report, not a result: say so in the log
+            print(f"warning: die picture not rendered: {exc}")
+        return self._relative(_metrics_with_sources(res.metrics, node, "route"), node)
