@@ -75,6 +75,19 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_pdk(args) -> int:
+    from . import pdks
+
+    if args.pdk_command == "install":
+        dest, n = pdks.install(args.name, args.source, args.dest)
+        info = pdks.resolve(args.name, dest)
+        print(f"{args.name}: {n} files installed under {dest} ({info.library}, liberty {info.liberty_files[0]})")
+        return 0
+    for name, library, where in pdks.listing(args.pdk_root):
+        print(f"{name:<9} {library:<24} {where}")
+    return 0
+
+
 def cmd_schema(args) -> int:
     rows = config_mod.schema_rows()
     if args.json:
@@ -244,6 +257,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", metavar="DIR", help="report root (default reports/)")
     p.add_argument("--work", metavar="DIR", help="SiliconCompiler build folder (default build/<name>/sc)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("pdk", help="install or list the standard-cell data of the PDKs",
+                       description="`flow pdk install NAME [--from DIR]` copies the lambdapdk subset of NAME "
+                                   "(checked against MANIFEST.tsv) into ~/.local/share/kan-dse/pdks/lambdapdk; "
+                                   "`flow pdk list` shows where each PDK resolves.")
+    pdk_sub = p.add_subparsers(dest="pdk_command", required=True, metavar="ACTION")
+    q = pdk_sub.add_parser("install", help="copy a PDK's data into the user data folder")
+    q.add_argument("name", help="sky130hd, gf180mcu or asap7")
+    q.add_argument("--from", dest="source", metavar="DIR",
+                   help="folder holding lambdapdk/<pdk>/... (default: the shared offline copy)")
+    q.add_argument("--dest", metavar="DIR", help="install root (default ~/.local/share/kan-dse/pdks/lambdapdk)")
+    q.set_defaults(func=cmd_pdk)
+    q = pdk_sub.add_parser("list", help="where each PDK's data resolves")
+    q.add_argument("--pdk-root", metavar="DIR", help="look only here (as `flow run --pdk-root`)")
+    q.set_defaults(func=cmd_pdk)
 
     p = sub.add_parser("schema", help="list every config key with its type, range, unit and help")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -139,3 +139,52 @@ def resolve(name: str, pdk_root: str | Path | None = None) -> PdkInfo:
     return PdkInfo(name=name, liberty_files=tuple(base / f for f in liberty),
                    tech_lef=base / spec.pop("tech_lef"), cell_lef=base / spec.pop("cell_lef"),
                    extra={"lambdapdk_root": str(root)}, **spec)
+
+
+def install(name: str, source: str | Path | None = None, dest: str | Path | None = None) -> tuple[Path, int]:
+    """`flow pdk install`: copy the lambdapdk subset of `name` from `source` (a folder holding lambdapdk/<pdk>/,
+    default the shared folder) into `dest` (default ~/.local/share/kan-dse/pdks/lambdapdk), checking every file
+    against MANIFEST.tsv (sha256) where the source has one. Returns (dest root, files copied)."""
+    import hashlib
+    import shutil
+
+    if name not in _LAMBDA:
+        raise PdkMissing(f"pdk {name!r}: nothing to install (osu018 comes with `apt-get install -y "
+                         f"qflow-tech-osu018`); known: {', '.join(_LAMBDA)}")
+    spec = _LAMBDA[name]
+    src, dst = Path(source or SHARED_PDK_ROOT).resolve(), Path(dest or USER_PDK_ROOT / "lambdapdk")
+    top = spec["liberty"][0].split("/")[0]
+    needed = [src / "lambdapdk" / f for f in (*spec["liberty"], spec["tech_lef"], spec["cell_lef"])]
+    missing = [f for f in needed if not f.is_file()]
+    if missing:
+        raise PdkMissing(f"pdk {name}: {missing[0]} not found: --from must name a folder holding "
+                         f"lambdapdk/{top}/... (the lambdapdk repository layout)")
+    sums = {}
+    for manifest in (src / "MANIFEST.tsv", src.parent / "MANIFEST.tsv"):
+        if manifest.is_file():
+            for line in manifest.read_text().splitlines()[1:]:
+                path, _, digest = line.split("\t")
+                sums[(manifest.parent / path).resolve()] = digest
+    files = sorted(f for f in (src / "lambdapdk" / top).rglob("*") if f.is_file())
+    for f in files:
+        if f.resolve() in sums and hashlib.sha256(f.read_bytes()).hexdigest() != sums[f.resolve()]:
+            raise PdkMissing(f"pdk {name}: {f}: sha256 differs from MANIFEST.tsv: the source is damaged")
+    for f in files:
+        out = dst / f.relative_to(src)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, out)
+    for lic in [*src.glob("LICENSE*"), *src.parent.glob("LICENSE*")]:
+        shutil.copy2(lic, dst / lic.name)
+    return dst, len(files)
+
+
+def listing(pdk_root: str | Path | None = None) -> list[tuple[str, str, str]]:
+    """(pdk, library, where its data resolves or why not) for `flow pdk list`."""
+    rows = []
+    for name in (*_LAMBDA, "osu018"):
+        try:
+            info = resolve(name, pdk_root)
+            rows.append((name, info.library, str(info.liberty_files[0].parent)))
+        except PdkMissing as exc:
+            rows.append((name, _LAMBDA.get(name, {}).get("library", "osu018_stdcells"), f"MISSING: {exc}"))
+    return rows
