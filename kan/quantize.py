@@ -95,7 +95,7 @@ def layer_passes(q: QuantModel, x: np.ndarray):
     x: (T, in) unsigned codes. Yields (layer, coefs (R, C, G+p), x_tile (T, R)) for each array pass and expects
     the pass's (T, C) outputs sent back; returns the float network outputs (T, out).
     """
-    R, n, full = q.tile.rows, q.tile.input_bits, q.tile.table_full_scale
+    R, n = q.tile.rows, q.tile.input_bits
     y = None
     for layer, coef in enumerate(q.coefs):
         if layer:
@@ -107,8 +107,13 @@ def layer_passes(q: QuantModel, x: np.ndarray):
         for r0, c0, block in tiles(q, layer):
             out = yield layer, block, xp[:, r0:r0 + R]
             acc[:, c0:c0 + q.tile.cols] += np.asarray(out, dtype=np.int64)
-        y = acc[:, :f_out] * (q.scales[layer] / full)                                # (T, out)
+        y = dequantize(q, layer, acc[:, :f_out])
     return y
+
+
+def dequantize(q: QuantModel, layer: int, acc: np.ndarray) -> np.ndarray:
+    """Accumulator sums (T, out) of a layer -> float outputs: acc_j * s_j / (2^b - 1)."""
+    return acc * (q.scales[layer] / q.tile.table_full_scale)
 
 
 def infer(q: QuantModel, t: np.ndarray, array_fn=golden.array_outputs) -> np.ndarray:
