@@ -167,9 +167,11 @@ def cmd_accuracy(args) -> int:
         path = model_path(model_config.load(path))
     model, cfg = acc.load_model(path)
     rows = acc.sweep(model, cfg, acc.parse_bits(args.table_bits), qat=args.qat)
-    print(f"{cfg.name}: test {acc.metric_name(model.meta['task'])} vs table bits (float {model.meta['float_test']:.5g})")
+    metric, flt = acc.metric_name(model.meta["task"]), model.meta["float_test"]
+    print(f"{cfg.name}: test {metric} vs table bits (float {flt:.5g})")
     for r in rows:
-        print(f"  b={r['table_bits']:2d}  integer {r['quantized']:.5g}" + (f"  qat {r['qat']:.5g}" if "qat" in r else ""))
+        qat = f"  qat {r['qat']:.5g}" if "qat" in r else ""
+        print(f"  b={r['table_bits']:2d}  integer {r['quantized']:.5g}{qat}")
     out_dir = Path(args.output) if args.output else path.parent
     for out in acc.write_report(rows, model, cfg, out_dir):
         print(f"wrote {out}")
