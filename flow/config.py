@@ -220,12 +220,11 @@ def from_dict(data: dict, where: str = "<config>", name: str = "") -> Config:
     return cfg
 
 
-def load(path: str | Path, overrides: dict | None = None) -> Config:
-    """Read and validate a YAML config; `overrides` maps dotted keys to values (sweeps use it)."""
-    path = Path(path)
+def read_yaml(path: str | Path) -> dict:
+    """A YAML file's top-level mapping, or ConfigError naming the file and what is wrong."""
     where = str(path)
     try:
-        text = path.read_text()
+        text = Path(path).read_text()
     except FileNotFoundError:
         raise ConfigError(f"{where}: file not found") from None
     except OSError as exc:
@@ -239,6 +238,14 @@ def load(path: str | Path, overrides: dict | None = None) -> Config:
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: <top>: must be a mapping of keys, not {data!r}")
+    return data
+
+
+def load(path: str | Path, overrides: dict | None = None) -> Config:
+    """Read and validate a YAML config; `overrides` maps dotted keys to values (sweeps use it)."""
+    path = Path(path)
+    where = str(path)
+    data = read_yaml(path)
     for dotted, value in (overrides or {}).items():
         set_dotted(data, dotted, value)
     return from_dict(data, where, name=path.stem)

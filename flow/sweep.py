@@ -32,8 +32,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from . import config as config_mod
 from .config import ConfigError
 from .pdks import REPO, resolve
@@ -63,28 +61,17 @@ def _fail(where: str, key: str, expected: str) -> ConfigError:
 def load_sweep(path: str | Path, verify: bool = True, pdk_root: str | None = None) -> Sweep:
     path = Path(path)
     where = str(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: YAML syntax error: {exc}") from None
-    if not isinstance(data, dict):
-        raise _fail(where, "<top>", "must be a mapping with keys " + ", ".join(SWEEP_KEYS))
+    data = config_mod.read_yaml(path)
     for key in data:
         if key not in SWEEP_KEYS:
-            import difflib
-            hint = difflib.get_close_matches(str(key), SWEEP_KEYS, n=1)
-            raise _fail(where, str(key), "unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else "")
-                        + f"; known keys: {', '.join(SWEEP_KEYS)}")
+            raise config_mod._unknown(where, "", key, list(SWEEP_KEYS))
     name = data.get("name", path.stem)
     if "base" not in data:
         raise _fail(where, "base", "missing: name the config every point starts from")
     base_path = (path.parent / data["base"]).resolve()
-    try:
-        base = yaml.safe_load(base_path.read_text()) or {}
-    except FileNotFoundError:
-        raise _fail(where, "base", f"config file {base_path} not found") from None
+    if not base_path.is_file():
+        raise _fail(where, "base", f"config file {base_path} not found")
+    base = config_mod.read_yaml(base_path)
     mode = data.get("mode", "product")
     if mode not in ("product", "zip"):
         raise _fail(where, "mode", f"must be one of product, zip, not {mode!r}")

@@ -16,10 +16,9 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-import yaml
 
 from flow import config as flow_config
-from flow.config import ConfigError, _build, _key, _unknown
+from flow.config import ConfigError, _build, _key, _unknown, read_yaml
 from rtl_gen.params import KanParams
 
 from .data import TASKS
@@ -98,12 +97,5 @@ def from_dict(data: dict, where: str = "<model config>", name: str = "") -> Mode
 
 def load(path: str | Path) -> ModelConfig:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{path}: YAML syntax error: {pos}{getattr(exc, 'problem', exc)}") from None
-    return from_dict({} if data is None else data, str(path), name=path.stem)
+    data = read_yaml(path)
+    return from_dict(data, str(path), name=path.stem)
