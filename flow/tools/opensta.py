@@ -86,7 +86,9 @@ def run_sta(netlist: Path, top: str, liberty: Path, pdk: PdkInfo, work: Path, pe
         res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
                              cwd=work)
     text = report.read_text(errors="replace")
-    errors = re.findall(r"^Error: (.*)$", text, re.M)
+    # an unknown cell becomes a black box with a warning only: its paths vanish, so that is a failure too
+    errors = re.findall(r"^Error: (.*)$|^Warning: (.*Creating black box.*)$", text, re.M)
+    errors = [a or b for a, b in errors]
     if res.returncode or errors:
         raise ToolFailed(f"static timing {stage} (opensta)", str(report),
                          errors[0] if errors else f"exit status {res.returncode}")

@@ -1,4 +1,7 @@
-"""Synthesis with Yosys 0.70 in-process (pyosys): RTL -> flat gate netlist of the PDK's liberty, with metrics.
+"""Synthesis with Yosys 0.70 (pyosys, no yosys executable): RTL -> flat gate netlist of the PDK's liberty.
+
+Yosys runs in a forked child of this process (the library in-process, but isolated: some Yosys errors call
+exit()), and the child hands back the cell list from which the per-module area breakdown is computed.
 
 The script is yosys_synth.ys beside this file. The netlist is written for the P&R and timing tools here:
 one flat module, split port nets, no expressions (OpenSTA 2.0 reads no `{a,b}`), constants from the PDK
@@ -8,8 +11,8 @@ Strategies: `delay` maps with ABC's default script at a delay target of the cloc
 """
 from __future__ import annotations
 
-import contextlib
 import fnmatch
+import multiprocessing
 import os
 import re
 import string
@@ -48,43 +51,48 @@ def yosys_version() -> str:
     return f"yosys {metadata.version('pyosys')} (pyosys)"
 
 
-@contextlib.contextmanager
-def _quiet_stdout():
-    """Yosys echoes each command on the process's stdout (fd 1) even under `tee -q`: the log has it all."""
-    sys.stdout.flush()
-    saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+def _child(conn, tmpdir: Path, fn, args):
+    """Body of the forked child: Yosys caches parsed liberties under $TMPDIR (one folder per run keeps
+    parallel runs apart) and echoes every command on fd 1 even under `tee -q` (the log has it all)."""
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    os.environ["TMPDIR"] = str(tmpdir)
+    null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     try:
-        yield
+        conn.send((True, fn(*args)))
+    except Exception as exc:  # noqa: BLE001  reported by the parent with the log
+        conn.send((False, f"{type(exc).__name__}: {exc}"))
     finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
+        conn.close()
 
 
-@contextlib.contextmanager
-def _tmpdir(path: Path):
-    """Yosys caches parsed liberties under $TMPDIR: one folder per run keeps parallel runs apart."""
-    path.mkdir(parents=True, exist_ok=True)
-    old = os.environ.get("TMPDIR")
-    os.environ["TMPDIR"] = str(path)
+def _isolated(step: str, log: Path, work: Path, fn, *args):
+    """fn(*args) in a forked child process: Yosys ends the whole process on some errors (a liberty or Verilog
+    syntax error calls exit()), which must fail this step, not the flow or the sweep worker around it."""
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    sys.stdout.flush()
+    proc = ctx.Process(target=_child, args=(sender, work / "tmp", fn, args))
+    proc.start()
+    sender.close()
     try:
-        yield
-    finally:
-        os.environ.pop("TMPDIR") if old is None else os.environ.__setitem__("TMPDIR", old)
+        ok, value = receiver.recv()
+    except EOFError:
+        ok, value = False, None
+    proc.join()
+    value = value if ok or value else f"yosys ended the process (exit status {proc.exitcode})"
+    errors = re.findall(r"^ERROR: (.*)$", log.read_text(errors="replace"), re.M) if log.exists() else []
+    if not ok or errors:   # pyosys does not always raise on a failed pass: its log says so
+        raise ToolFailed(step, str(log), errors[-1] if errors else value)
+    return value
 
 
-def _run_script(ys, design, template: str, values: dict, work: Path, log: Path, step: str, labels: str = ""):
+def _run_script(ys, design, template: str, values: dict, work: Path, log: Path, labels: str = "") -> None:
     script = work / template
     script.write_text(string.Template((HERE / template).read_text()).substitute(values))
-    try:
-        with _tmpdir(work / "tmp"), _quiet_stdout():
-            ys.run_pass(f"tee -q -a {log} script {script} {labels}".rstrip(), design)
-    except Exception as exc:  # pyosys raises RuntimeError (or its own type) on log_error
-        raise ToolFailed(step, str(log), str(exc).strip().splitlines()[-1] if str(exc).strip() else "") from None
-    errors = re.findall(r"^ERROR: (.*)$", log.read_text(errors="replace"), re.M) if log.exists() else []
-    if errors:   # pyosys does not always raise on a failed pass: its log says so
-        raise ToolFailed(step, str(log), errors[-1])
+    ys.run_pass(f"tee -q -a {log} script {script} {labels}".rstrip(), design)
+    if re.search(r"^ERROR: ", log.read_text(errors="replace"), re.M):
+        raise RuntimeError("yosys reported an error")
 
 
 def _stat_area(path: Path) -> float:
@@ -94,10 +102,21 @@ def _stat_area(path: Path) -> float:
     return float(found[-1][1])
 
 
+def _synth_in_child(values: dict, work: Path, log: Path):
+    """(instance -> module type before flattening, [(cell type, cell name)] after): runs in the child."""
+    ys = _yosys()
+    design = ys.Design()
+    _run_script(ys, design, "yosys_synth.ys", values, work, log, "map:flat")
+    instance_type = {c.name.str(): c.type.str().lstrip("\\") for c in design.top_module().cells_.values()
+                     if design.module(c.type) and not design.module(c.type).get_blackbox_attribute()}
+    _run_script(ys, design, "yosys_synth.ys", values, work, log, "flat:")
+    return instance_type, [(c.type.str().lstrip("\\"), c.name.str()) for c in design.top_module().cells_.values()]
+
+
 def synthesize(rtl: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, clock_period_ns: float,
                strategy: str = "area", booth: bool = False) -> SynthResult:
     """Map `rtl` to `liberty`; metrics: cell area, cells, registers, per-module area (each in um^2 or counts)."""
-    ys = _yosys()
+    _yosys()   # ToolMissing here, before forking
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     log, netlist = work / "yosys.log", work / f"{top}.vg"
@@ -111,18 +130,14 @@ def synthesize(rtl: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, clo
                   dont_use=dont_use, abc_target=abc_target, hier_stat=work / "stat_hier.txt",
                   flat_stat=work / "stat.txt", hilomap=hilomap,
                   buffer=f"{pdk.buffer.cell} {pdk.buffer.inputs[0]} {pdk.buffer.output}", netlist=netlist)
-    design = ys.Design()
-    _run_script(ys, design, "yosys_synth.ys", values, work, log, "synthesis (yosys)", "map:flat")
-    instance_type = {c.name.str(): c.type.str().lstrip("\\") for c in design.top_module().cells_.values()
-                     if design.module(c.type) and not design.module(c.type).get_blackbox_attribute()}
-    _run_script(ys, design, "yosys_synth.ys", values, work, log, "synthesis (yosys)", "flat:")
+    step = "synthesis (yosys)"
+    instance_type, flat_cells = _isolated(step, log, work, _synth_in_child, values, work, log)
 
     table = cell_table(liberty)
     cells: dict[str, int] = {}
     by_module: dict[str, float] = {}
     registers = 0
-    for cell in design.top_module().cells_.values():
-        kind, name = cell.type.str().lstrip("\\"), cell.name.str()
+    for kind, name in flat_cells:
         area, sequential = table[kind]
         cells[kind] = cells.get(kind, 0) + 1
         registers += sequential
@@ -169,14 +184,19 @@ def _bus_wrapper(module, top: str) -> str:
 def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path) -> Path:
     """The gate netlist with every cell replaced by its liberty function: one flat Verilog module `top` with
     the RTL's bus ports, for Icarus."""
-    ys = _yosys()
+    _yosys()   # ToolMissing here, before forking
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     out, log, wrapper = work / f"{top}_gates_sim.v", work / "yosys_gatesim.log", work / f"{top}_bus_wrapper.v"
     log.unlink(missing_ok=True)
     values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, out=out, wrapper=wrapper)
-    design, step = ys.Design(), "gate-level netlist for simulation (yosys)"
-    _run_script(ys, design, "yosys_gatesim.ys", values, work, log, step, "gates:wrap")
-    wrapper.write_text(_bus_wrapper(design.module(ys.IdString(f"\\{top}_gates")), top))
-    _run_script(ys, design, "yosys_gatesim.ys", values, work, log, step, "wrap:")
+    _isolated("gate-level netlist for simulation (yosys)", log, work, _gatesim_in_child, values, work, log, top)
     return out
+
+
+def _gatesim_in_child(values: dict, work: Path, log: Path, top: str) -> None:
+    ys = _yosys()
+    design = ys.Design()
+    _run_script(ys, design, "yosys_gatesim.ys", values, work, log, "gates:wrap")
+    values["wrapper"].write_text(_bus_wrapper(design.module(ys.IdString(f"\\{top}_gates")), top))
+    _run_script(ys, design, "yosys_gatesim.ys", values, work, log, "wrap:")
