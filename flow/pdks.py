@@ -162,12 +162,14 @@ def install(name: str, source: str | Path | None = None, dest: str | Path | None
     sums = {}
     for manifest in (src / "MANIFEST.tsv", src.parent / "MANIFEST.tsv"):
         if manifest.is_file():
-            for line in manifest.read_text().splitlines()[1:]:
-                path, _, digest = line.split("\t")
-                sums[(manifest.parent / path).resolve()] = digest
+            for line in manifest.read_text().splitlines()[1:]:   # path<TAB>bytes<TAB>sha256, path under
+                path, _, digest = line.split("\t")                  # .../lambdapdk/lambdapdk/<pdk>/...
+                if "lambdapdk/lambdapdk/" in path:
+                    sums[path.split("lambdapdk/lambdapdk/", 1)[1]] = digest
     files = sorted(f for f in (src / "lambdapdk" / top).rglob("*") if f.is_file())
     for f in files:
-        if f.resolve() in sums and hashlib.sha256(f.read_bytes()).hexdigest() != sums[f.resolve()]:
+        digest = sums.get(str(f.relative_to(src / "lambdapdk")))
+        if digest and hashlib.sha256(f.read_bytes()).hexdigest() != digest:
             raise PdkMissing(f"pdk {name}: {f}: sha256 differs from MANIFEST.tsv: the source is damaged")
     for f in files:
         out = dst / f.relative_to(src)
