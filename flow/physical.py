@@ -6,8 +6,9 @@ Flowgraph (flow/sc_tasks.py), cut at `flow.stop_after`; the two simulations drop
 
 SiliconCompiler runs it in <work>/<design>/<job>/<step>/0/ (its logs, manifests and resume). The library is the
 lambdapdk class of the PDK with its `lambdapdk` dataroot pointed at the local data (pdks.resolve); osu018 has
-no lambdapdk class, so the project gets a bare StdCellLibrary named after it and the tasks take every path from
-PdkInfo (as they do for the lambdapdk PDKs: SiliconCompiler holds the library for the record, our tasks read it).
+no lambdapdk class, so the project gets a minimal SiliconCompiler PDK + StdCellLibrary built from PdkInfo (its
+liberty and LEF). Either way the tasks take their paths from PdkInfo: SiliconCompiler holds the library for
+the record (manifest, hashes), our tasks read the same files.
 
 The report folder gets metrics.json ({name: {value, unit, tool, source}}), summary.md, logs/, the netlists, DEF,
 SPEF and the die picture.
@@ -62,9 +63,17 @@ def check_tools(steps: list[str]) -> None:
 
 def _library(pdk: PdkInfo):
     """The SiliconCompiler library object of the PDK (see the module docstring)."""
-    from siliconcompiler import StdCellLibrary
+    from siliconcompiler import PDK, StdCellLibrary
     if not pdk.lambdapdk_class:
+        tech = PDK(pdk.name)
+        tech.set_node(pdk.node_nm)
         lib = StdCellLibrary(pdk.library)
+        lib.add_asic_pdk(tech)
+        with lib.active_fileset("models.timing.typical.nldm"):
+            lib.add_file(str(pdk.liberty_files[0]))
+            lib.add_asic_libcornerfileset("typical", "nldm")
+        with lib.active_fileset("models.physical"):
+            lib.add_file(str(pdk.cell_lef))
         return lib
     module, cls = pdk.lambdapdk_class.split(":")
     lib = getattr(importlib.import_module(module), cls)()
