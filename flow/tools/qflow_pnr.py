@@ -1,0 +1,360 @@
+"""Place (GrayWolf) and route (qrouter) a mapped gate netlist with Debian's qflow 1.3 helpers.
+
+place(): gate Verilog -> BLIF (pyosys) -> ypostproc -> blifFanout until it changes nothing -> qrouter -i
+(track info) -> blif2cel -> decongest (placement density) -> graywolf -> place2def -> addspacers (fill) ->
+arrangepins -> blifanno (placement may re-assign buffer-tree sinks) -> blif2Verilog: a placed DEF and the
+structural netlist whose net and instance names the router and the SPEF use.
+route(): qrouter with a bounded script (route.tcl) -> routed DEF + .rc -> rc2dly -> SPEF fixed for OpenSTA.
+The settings per PDK (TECH below, .par files in qflow_pnr/) are the ones measured in the toolchain notes.
+All these tools are single-threaded.
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import resource
+import shutil
+import string
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FlowError, ToolFailed, ToolMissing
+from ..metrics import Metric, Metrics
+from ..pdks import PdkInfo
+from .die_plot import read_def
+from .liberty import _top_groups, cell_table
+from .spef import fix_rc2dly_spef, spef_summary
+
+TEMPLATES = Path(__file__).with_name("qflow_pnr")
+QFLOW_BIN = Path("/usr/lib/qflow/bin")          # blifFanout, blif2Verilog, rc2dly (not on PATH in Debian)
+QFLOW_SCRIPTS = Path("/usr/lib/qflow/scripts")
+INSTALL = {"graywolf": "apt-get install -y graywolf", "qrouter": "apt-get install -y qrouter",
+           "tclsh": "apt-get install -y tcl"}
+QFLOW_INSTALL = "apt-get install -y qflow"
+DESIGN = "top"                                   # file stem of every intermediate in the work folder
+
+
+@dataclass(frozen=True)
+class PnrTech:
+    """P&R technology settings for one PDK (measured; see /work/shared/notes/toolchain.md)."""
+    par: str                        # GrayWolf parameter file in qflow_pnr/
+    layers: int                     # routing layers given to qrouter
+    density: float                  # default placement density for decongest (routability knob)
+    # blifFanout max latency per gate (ps) and max load (fF). Its defaults buffer high fanout and resize little:
+    # "-l 100 -c 20" (qflow's osu018 setting) doubled the tiny sky130hd design's cell area (4.9k -> 9.5k um^2).
+    fanout: str = "-l 1000 -c 30"
+    separator: str = ""             # between cell base name and drive strength ("" = none)
+    via_use: str = ""               # qrouter `via use` list
+    track_offset_um: float | None = None     # rewrite the .info track offsets (pins half a pitch in)
+    snap_x: tuple[int, int] | None = None    # (offset, pitch) in DEF units: put fill cells back on sites
+    stage2_passes: int = 6          # bounded `stage2 mask 90 effort 20` passes before the last `mask none`
+    # Cells whose pins qrouter cannot reach, replaced after buffering by a same-pin variant it can reach.
+    pin_access_swaps: tuple[tuple[str, str], ...] = ()
+
+
+# sky130hd: qrouter failed on 80 of 80 dfxtp_1 D pins and 32 of 32 mux2_1 X pins in the tiny design
+# (li1 pins 0.04 um from the track; dfxtp_2 has the same D geometry), every other pin routed.
+_SKY130_SWAPS = tuple((f"sky130_fd_sc_hd__{a}", f"sky130_fd_sc_hd__{b}")
+                      for a, b in (("dfxtp_1", "dfxtp_4"), ("dfxtp_2", "dfxtp_4"), ("mux2_1", "mux2_2")))
+
+
+TECH = {
+    "sky130hd": PnrTech(par="sky130hd.par", layers=6, density=0.5, separator="_",
+                        via_use="L1M1_PR M1M2_PR M2M3_PR M3M4_PR M4M5_PR", snap_x=(46, 92),
+                        pin_access_swaps=_SKY130_SWAPS),
+    "osu018": PnrTech(par="osu018.par", layers=4, density=0.6),
+    "gf180mcu": PnrTech(par="gf180mcu.par", layers=4, density=0.75, separator="_",
+                        track_offset_um=0.28),
+}
+
+
+@dataclass
+class PlaceResult:
+    def_path: Path          # placed DEF (fill cells added), ready for route()
+    netlist: Path           # structural Verilog after buffering (blif2Verilog), names as in DEF and SPEF
+    metrics: Metrics
+    log: Path
+    work: Path
+    liberty: Path           # the liberty the netlist is mapped to (rc2dly reads pin capacitances from it)
+    top: str                # top module name
+
+
+@dataclass
+class RouteResult:
+    def_path: Path          # routed DEF
+    spef: Path              # SPEF fixed for OpenSTA 2.0
+    netlist: Path           # the netlist matching the routed DEF and the SPEF
+    metrics: Metrics
+    log: Path
+
+
+def tech(pdk: PdkInfo) -> PnrTech:
+    if pdk.name not in TECH:
+        raise FlowError(f"place: no qflow P&R settings for pdk {pdk.name!r}; supported: {', '.join(TECH)}")
+    return TECH[pdk.name]
+
+
+def _tool(name: str) -> str:
+    """Absolute path of a tool on PATH or in qflow's bin folder, else ToolMissing naming it."""
+    found = shutil.which(name) or shutil.which(name, path=str(QFLOW_BIN))
+    if not found:
+        raise ToolMissing(name, INSTALL.get(name, QFLOW_INSTALL))
+    return found
+
+
+def _script(name: str) -> list[str]:
+    path = QFLOW_SCRIPTS / name
+    if not path.exists():
+        raise ToolMissing(f"qflow script {name}", QFLOW_INSTALL)
+    return [_tool("tclsh"), str(path)]
+
+
+class _Runner:
+    """Runs the steps of one P&R stage in `work`, appending every output to one log and timing each tool."""
+
+    def __init__(self, work: Path, log: Path):
+        self.work, self.log = work, log
+        self.wall: dict[str, float] = {}
+        self.cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        log.write_text("")
+
+    def __call__(self, step: str, cmd: list[str], stdout: Path | None = None) -> str:
+        with self.log.open("a") as fh:
+            fh.write(f"\n### {step}: {' '.join(map(str, cmd))}\n")
+        t0 = time.perf_counter()
+        proc = subprocess.run([str(c) for c in cmd], cwd=self.work, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, errors="replace")
+        tool = "qflow_scripts" if Path(cmd[0]).name == "tclsh" else Path(cmd[0]).name
+        self.wall[tool] = self.wall.get(tool, 0.0) + time.perf_counter() - t0
+        if stdout is not None:
+            stdout.write_text(proc.stdout)
+        with self.log.open("a") as fh:
+            fh.write((proc.stdout if stdout is None else f"(stdout in {stdout.name})\n") + proc.stderr)
+        if proc.returncode != 0:
+            raise ToolFailed(step, str(self.log), f"{tool} exited with status {proc.returncode}")
+        return proc.stdout + proc.stderr
+
+    def timing(self) -> Metrics:
+        """Wall seconds per tool (qflow's Tcl scripts together) and the CPU seconds of the whole stage."""
+        rel = self.log.name
+        out = {f"runtime_s_{tool}": Metric(round(s, 2), "s", "flow", rel) for tool, s in sorted(self.wall.items())}
+        now = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = now.ru_utime + now.ru_stime - self.cpu0.ru_utime - self.cpu0.ru_stime
+        out["runtime_s"] = Metric(round(sum(self.wall.values()), 2), "s", "flow", rel)
+        out["cpu_s"] = Metric(round(cpu, 2), "s", "flow", rel)
+        return out
+
+
+def _filtered_liberty(liberty: Path, dont_use: tuple[str, ...], out: Path) -> Path:
+    """The liberty without don't-use cells: blifFanout upsizes into any cell of the liberty it reads."""
+    text = liberty.read_text()
+    drop = [(s, e) for kind, name, s, e in _top_groups(text)[2]
+            if kind == "cell" and any(fnmatch.fnmatchcase(name, g) for g in dont_use)]
+    parts, pos = [], 0
+    for s, e in drop:
+        parts.append(text[pos:s])
+        pos = e
+    out.write_text("".join(parts) + text[pos:])
+    return out
+
+
+def _to_blif(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, log: Path) -> Path:
+    """Gate Verilog -> BLIF with port-to-port wires as buffer cells (what qflow's own synthesis writes)."""
+    try:
+        from pyosys import libyosys as ys
+    except ImportError:
+        raise ToolMissing("pyosys (Yosys 0.70)", ".venv/bin/pip install pyosys==0.70") from None
+    blif = work / f"{DESIGN}_mapped.blif"
+    script = _render("to_blif.ys", work / "to_blif.ys", liberty=liberty, netlist=netlist, top=top, blif=blif,
+                     buffer=pdk.buffer.cell, buffer_in=pdk.buffer.inputs[0], buffer_out=pdk.buffer.output)
+    design = ys.Design()
+    old_tmp = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(work)             # Yosys caches parsed liberties there: keep runs apart
+    try:
+        ys.run_pass(f"tee -q -a {log} script {script}", design)
+    except Exception as exc:
+        raise ToolFailed("place (netlist to BLIF)", str(log), str(exc).strip()[-200:]) from None
+    finally:
+        os.environ.pop("TMPDIR") if old_tmp is None else os.environ.__setitem__("TMPDIR", old_tmp)
+    return blif
+
+
+def _render(template: str, dst: Path, **values) -> Path:
+    dst.write_text(string.Template((TEMPLATES / template).read_text()).substitute(values))
+    return dst
+
+
+def _lefs(pdk: PdkInfo, tech_lef: Path | None = None) -> list[Path]:
+    tech_lef = tech_lef or pdk.tech_lef
+    return [p for p in (tech_lef, pdk.cell_lef) if p]
+
+
+def _snap_components(def_path: Path, offset: int, pitch: int) -> None:
+    """addspacers leaves some right-edge fill cells one unit off the site grid: put them back on it."""
+    text = def_path.read_text()
+    head, sep, rest = text.partition("COMPONENTS")
+    comps, sep2, tail = rest.partition("END COMPONENTS")
+
+    def snap(m: re.Match) -> str:
+        x = int(m.group(2))
+        return f"{m.group(1)}{offset + pitch * round((x - offset) / pitch)} {m.group(3)}"
+    comps = re.sub(r"(\+ (?:PLACED|FIXED) \( )(-?\d+) (-?\d+)", snap, comps)
+    def_path.write_text(head + sep + comps + sep2 + tail)
+
+
+def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
+          density: float | None = None, clock_port: str = "sys_clk") -> PlaceResult:
+    """Buffer, place and fill `netlist` (flat, cells of `liberty`); see the module docstring for the steps.
+    `clock_port` names the net blifFanout must buffer with the PDK's clock buffer."""
+    t = tech(pdk)
+    density = t.density if density is None else density
+    if not 0.1 <= density <= 0.95:
+        raise FlowError(f"place: density {density} out of range; expected 0.1 to 0.95")
+    for name in ("graywolf", "qrouter", "tclsh", "blifFanout", "blif2Verilog"):
+        _tool(name)
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "place.log"
+    run = _Runner(work, log)
+    netlist, liberty = Path(netlist).resolve(), Path(liberty).resolve()
+    lefs = _lefs(pdk)
+
+    # 1. BLIF in qflow's dialect: .gate records, constants as power nets, no backslashes.
+    blif_mapped = _to_blif(netlist, top, pdk, liberty, work, log)
+    vars_sh = _render("qflow_vars.sh", work / "qflow_vars.sh", buffer=pdk.buffer.cell,
+                      buffer_in=pdk.buffer.inputs[0], buffer_out=pdk.buffer.output)
+    run("ypostproc", [*_script("ypostproc.tcl"), blif_mapped, top, vars_sh, pdk.power, pdk.ground])
+    blif = work / f"{DESIGN}.blif"
+    blif.write_text(re.sub(r"\\([^$])", r"\1", (work / f"{DESIGN}_mapped_tmp.blif").read_text()))
+
+    # 2. Fanout buffering and gate sizing, repeated until nothing changes (qflow's synthesize.sh loop).
+    fan_lib = _filtered_liberty(liberty, pdk.dont_use, work / "fanout.lib")
+    (work / "nofanout").write_text(f"{pdk.ground}\n{pdk.power}\n")
+    buf, cbuf = pdk.buffer, pdk.clock_buffer
+    fanout_cmd = [_tool("blifFanout"), *t.fanout.split(), "-I", "nofanout", "-s", t.separator or "nullstring",
+                  "-p", fan_lib, "-b", f"{buf.cell},{cbuf.cell}", "-i", f"{buf.inputs[0]},{cbuf.inputs[0]}",
+                  "-o", f"{buf.output},{cbuf.output}"]
+    for i in range(20):
+        blif.replace(work / "fanout_in.blif")
+        out = run(f"blifFanout pass {i + 1}", [*fanout_cmd, "fanout_in.blif", blif.name])
+        changed = re.search(r"changed:\s*(\d+)", out) or re.search(r"Number of gates changed:\s*(\d+)", out)
+        if changed is None:
+            raise ToolFailed("blifFanout", str(log), "no 'changed' count in its output")
+        if int(changed.group(1)) == 0:
+            break
+    if t.pin_access_swaps:
+        text = blif.read_text()
+        for old, new in t.pin_access_swaps:
+            text = re.sub(rf"^(\.gate\s+){re.escape(old)}(?=\s)", rf"\g<1>{new}", text, flags=re.M)
+        blif.write_text(text)
+
+    # 3. Track information from qrouter, shifted where the PDK's pins sit half a pitch in.
+    cfg = work / "info.cfg"
+    cfg.write_text("".join(f"read_lef {p}\n" for p in lefs[:1]))
+    run("qrouter -i", [_tool("qrouter"), "-i", f"{DESIGN}.info", "-c", cfg.name])
+    info = work / f"{DESIGN}.info"
+    if t.track_offset_um is not None:
+        info.write_text(re.sub(r"^(\S+ [0-9.]+) 0 ", rf"\g<1> {t.track_offset_um} ", info.read_text(), flags=re.M))
+    units = int(re.search(r"^units scale (\d+)", info.read_text(), re.M).group(1))
+
+    # 4. Placement.
+    run("blif2cel", [*_script("blif2cel.tcl"), "--blif", blif.name,
+                     *[a for p in lefs for a in ("--lef", p)], "--cel", f"{DESIGN}.cel"])
+    run("decongest", [*_script("decongest.tcl"), DESIGN, pdk.cell_lef, pdk.fill, f"{density}", f"--units={units}"])
+    (work / f"{DESIGN}.acel").replace(work / f"{DESIGN}.cel")
+    shutil.copyfile(TEMPLATES / t.par, work / f"{DESIGN}.par")
+    run("graywolf", [_tool("graywolf"), "-n", DESIGN], stdout=work / "graywolf.out")
+    run("place2def", [*_script("place2def.tcl"), DESIGN, pdk.fill, str(t.layers)])
+    techlef = ["-techlef", pdk.tech_lef] if pdk.tech_lef else []
+    run("addspacers", [*_script("addspacers.tcl"), *techlef, DESIGN, pdk.cell_lef, pdk.fill])
+    def_path = work / f"{DESIGN}.def"
+    if (work / f"{DESIGN}_filled.def").exists():
+        (work / f"{DESIGN}_filled.def").replace(def_path)
+    if (work / f"{DESIGN}.obsx").exists():
+        (work / f"{DESIGN}.obsx").replace(work / f"{DESIGN}.obs")
+    if t.snap_x:
+        _snap_components(def_path, *t.snap_x)
+    run("arrangepins", [*_script("arrangepins.tcl"), DESIGN])
+    if (work / f"{DESIGN}_mod.def").exists():
+        (work / f"{DESIGN}_mod.def").replace(def_path)
+
+    # 5. The netlist as placed: blifanno re-assigns buffer-tree sinks to match the placement.
+    run("blifanno", [*_script("blifanno.tcl"), blif.name, def_path.name, f"{DESIGN}_anno.blif"])
+    placed_v = work / f"{DESIGN}_placed.v"
+    run("blif2Verilog", [_tool("blif2Verilog"), "-c", "-p", "-v", pdk.power, "-g", pdk.ground,
+                         f"{DESIGN}_anno.blif"], stdout=placed_v)
+    metrics = _placement_metrics(def_path, pdk, liberty, density)
+    metrics.update(run.timing())
+    return PlaceResult(def_path=def_path, netlist=placed_v, metrics=metrics, log=log, work=work, liberty=liberty,
+                       top=top)
+
+
+def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: float) -> Metrics:
+    layout = read_def(def_path)
+    areas = cell_table(liberty)
+    cells = [m for m in layout.components.values() if m != pdk.fill]
+    missing = sorted({m for m in cells if m not in areas})
+    if missing:
+        raise ToolFailed("place (metrics)", str(def_path), f"cells not in the liberty: {', '.join(missing[:5])}")
+    cell_area = sum(areas[m][0] for m in cells)
+    core = layout.core_area_um2
+    src, lib = def_path.name, liberty.name
+    return {
+        "cells": Metric(len(cells), "cells", "graywolf+addspacers", src),
+        "buffers": Metric(sum(m in (pdk.buffer.cell, pdk.clock_buffer.cell) for m in cells), "cells",
+                          "blifFanout", src),
+        "fill_cells": Metric(len(layout.components) - len(cells), "cells", "addspacers", src),
+        "cell_area_um2": Metric(round(cell_area, 3), "um^2", "liberty", f"{src} + {lib}"),
+        "core_area_um2": Metric(round(core, 3), "um^2", "graywolf", src),
+        "die_area_um2": Metric(round(layout.die_area_um2, 3), "um^2", "graywolf", src),
+        "utilization": Metric(round(100.0 * cell_area / core, 2), "%", "flow", src),
+        "density": Metric(density, "", "decongest", "place.log"),
+    }
+
+
+def route(placed: PlaceResult, pdk: PdkInfo, work: Path) -> RouteResult:
+    """Route the placed DEF with a bounded qrouter script, then write SPEF from qrouter's RC (rc2dly)
+    and fix it for OpenSTA. Any net left unrouted is a failure (ToolFailed naming the count)."""
+    t = tech(pdk)
+    qrouter, rc2dly = _tool("qrouter"), _tool("rc2dly")
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "route.log"
+    run = _Runner(work, log)
+    routed_def, rc = work / f"{DESIGN}_route.def", work / f"{DESIGN}_route.rc"
+    obs = placed.work / f"{DESIGN}.obs"
+    script = _render(
+        "route.tcl", work / "route.tcl", read_lefs="\n".join(f"read_lef {p}" for p in _lefs(pdk)),
+        layers=t.layers, via_use=f"via use {t.via_use}" if t.via_use else "", vdd=pdk.power, gnd=pdk.ground,
+        obstructions=obs.read_text() if obs.exists() else "", placed_def=placed.def_path,
+        stage2_passes=t.stage2_passes, routed_def=routed_def.name, rc_file=rc.name)
+    out = run("qrouter", [qrouter, "-nog", "-noc", "-s", script.name])
+    final = re.search(r"KAN_FAILED_NETS (\d+) of (\d+)", out)
+    if final is None or not routed_def.exists():
+        raise ToolFailed("route", str(log), "qrouter wrote no final count or no routed DEF")
+    failed = int(final.group(1))
+    if failed:
+        raise ToolFailed("route", str(log), f"{failed} nets failed")
+    raw_spef, spef = work / f"{DESIGN}_rc2dly.spef", work / f"{DESIGN}.spef"
+    run("rc2dly", [rc2dly, "-D", ":", "-r", rc.name, "-l", placed.liberty, "-d", raw_spef.name])
+    fix_rc2dly_spef(raw_spef, spef, delimiter=":", design=placed.top)
+    parasitics = spef_summary(spef)
+    layout = read_def(routed_def)
+    src = routed_def.name
+    metrics = {
+        "failed_nets": Metric(failed, "nets", "qrouter 1.4", log.name),
+        "routed_nets": Metric(int(final.group(2)), "nets", "qrouter 1.4", log.name),
+        "wirelength_um": Metric(round(layout.wirelength_um, 2), "um", "qrouter 1.4", src),
+        "vias": Metric(layout.vias, "vias", "qrouter 1.4", src),
+        "layers": Metric(t.layers, "layers", "qrouter 1.4", "route.tcl"),
+        "spef_nets": Metric(parasitics["nets"], "nets", "rc2dly", spef.name),
+        "net_cap_total_pf": Metric(round(parasitics["total_cap"], 6), "pF", "rc2dly", spef.name),
+    }
+    metrics.update({f"wirelength_um_{k}": Metric(round(v, 2), "um", "qrouter 1.4", src)
+                    for k, v in sorted(layout.wire_by_layer.items())})
+    metrics.update(run.timing())
+    return RouteResult(def_path=routed_def, spef=spef, netlist=placed.netlist, metrics=metrics, log=log)
+
