@@ -80,7 +80,7 @@ def run_sta(netlist: Path, top: str, liberty: Path, pdk: PdkInfo, work: Path, pe
     values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, clock=clock, period=f"{period_ns:g}",
                   spef=f"read_spef {Path(spef).resolve()}" if spef else "# pre-route: no parasitics",
                   propagate="set_propagated_clock [all_clocks]" if spef else "# pre-route: ideal clock",
-                  driver=pdk.buffer.cell, driver_pin=pdk.buffer.output, activity=POWER_ACTIVITY)
+                  activity=POWER_ACTIVITY)
     script.write_text(string.Template((HERE / "opensta.tcl").read_text()).substitute(values))
     with open(report, "w") as log:
         res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
