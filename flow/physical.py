@@ -78,6 +78,11 @@ def _library(pdk: PdkInfo):
     module, cls = pdk.lambdapdk_class.split(":")
     lib = getattr(importlib.import_module(module), cls)()
     lib.set_dataroot("lambdapdk", str(Path(pdk.extra["lambdapdk_root"]) / "lambdapdk"), clobber=True)
+    if not lib.get("asic", "pdk"):   # gf180 5LM offers 9K and 11K top metal, no default: the one our tech LEF is
+        from siliconcompiler import PDK
+        lef = pdk.tech_lef.name.lower()
+        lib.set("asic", "pdk", next(d.name for d in lib.get_dep() if isinstance(d, PDK)
+                                    and d.get("pdk", "stackup").lower() in lef))
     return lib
 
 
