@@ -1,0 +1,235 @@
+"""Place and route with graywolf + qrouter (qflow helpers), the rc2dly SPEF fix-up and the die picture."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from flow import config, pdks
+from flow.errors import ToolMissing
+from flow.tools import qflow_pnr
+from flow.tools.die_plot import read_def, render_die
+from flow.tools.liberty import prepared_liberty
+from flow.tools.spef import fix_rc2dly_spef, spef_summary
+from rtl_gen.generator import write_rtl
+
+from .conftest import REPO
+
+needs_qflow = pytest.mark.skipif(
+    not (shutil.which("graywolf") and shutil.which("qrouter") and (qflow_pnr.QFLOW_BIN / "rc2dly").exists()),
+    reason="graywolf/qrouter/qflow not installed")
+
+
+def mapped_netlist(params, pdk, work):
+    """Test helper only (the flow's synthesis lives elsewhere): a flat gate netlist of `pdk` by pyosys."""
+    from pyosys import libyosys as ys
+    rtl = write_rtl(params, work / "rtl")
+    lib = prepared_liberty(pdk)
+    dont_use = " ".join(f"-dont_use {g}" for g in pdk.dont_use)
+    out, log = work / "mapped.v", work / "synth.log"
+    old_tmp = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(work)                  # Yosys caches parsed liberties there
+    d = ys.Design()
+    ties = (f"hilomap -singleton -hicell {pdk.tie_hi.cell} {pdk.tie_hi.output} "
+            f"-locell {pdk.tie_lo.cell} {pdk.tie_lo.output}") if pdk.tie_hi else "opt_clean"
+    for cmd in (f"read_verilog {rtl}", "synth -flatten -top kan_array", f"dfflibmap -liberty {lib} {dont_use}",
+                f"abc -liberty {lib} {dont_use}", "opt_clean -purge", ties,
+                f"insbuf -buf {pdk.buffer.cell} {pdk.buffer.inputs[0]} {pdk.buffer.output}",
+                "splitnets -ports", "opt_clean -purge", f"write_verilog -noattr -noexpr {out}"):
+        ys.run_pass(f"tee -q -a {log} {cmd}", d)
+    os.environ.pop("TMPDIR") if old_tmp is None else os.environ.__setitem__("TMPDIR", old_tmp)
+    return out, lib
+
+
+@pytest.fixture(scope="module")
+def tiny_sky130(tmp_path_factory):
+    """The tiny config placed and routed on sky130hd (about 530 cells, ~10 s)."""
+    work = tmp_path_factory.mktemp("pnr")
+    pdk = pdks.resolve("sky130hd")
+    netlist, lib = mapped_netlist(config.load(REPO / "configs/tiny.yaml").params, pdk, work)
+    placed = qflow_pnr.place(netlist, "kan_array", pdk, lib, work / "place")
+    routed = qflow_pnr.route(placed, pdk, work / "route")
+    return pdk, netlist, lib, placed, routed
+
+
+@needs_qflow
+def test_tiny_sky130_places_and_routes_with_zero_failed_nets(tiny_sky130):
+    pdk, _, _, placed, routed = tiny_sky130
+    m, r = placed.metrics, routed.metrics
+    assert r["failed_nets"].value == 0 and r["routed_nets"].value > 500
+    assert 300 < m["cells"].value < 1000 and m["buffers"].value > 0
+    # utilization follows the requested density (decongest pads cells with fill)
+    assert m["density"].value == qflow_pnr.TECH["sky130hd"].density == 0.5
+    assert 40 < m["utilization"].value < 60
+    assert m["core_area_um2"].value <= m["die_area_um2"].value
+    assert m["cell_area_um2"].unit == "um^2" and m["cell_area_um2"].source.startswith("top.def")
+    layout = read_def(routed.def_path)
+    assert sum(macro != pdk.fill for macro in layout.components.values()) == m["cells"].value
+    assert r["wirelength_um"].value == pytest.approx(layout.wirelength_um, abs=0.01) and r["vias"].value > 1000
+    assert sum(v.value for k, v in r.items() if k.startswith("wirelength_um_")) == \
+        pytest.approx(r["wirelength_um"].value, rel=1e-4)
+    # the pin-access swap took effect: no dfxtp_1 (its D pin is unreachable for qrouter)
+    assert "sky130_fd_sc_hd__dfxtp_1 " not in placed.netlist.read_text()
+    assert r["runtime_s"].unit == "s" and m["runtime_s_graywolf"].value > 0
+
+
+@needs_qflow
+def test_netlist_and_spef_agree_and_read_in_opensta(tiny_sky130):
+    pdk, _, lib, placed, routed = tiny_sky130
+    netlist = routed.netlist.read_text()
+    assert "{" not in netlist and re.search(r"^module kan_array \(", netlist, re.M)
+    s = spef_summary(routed.spef)
+    assert s["unfixed_nodes"] == 0 and s["c_unit"] == "1 PF" and s["bus_delimiter"] == "[]"
+    assert s["nets"] == routed.metrics["spef_nets"].value > 500
+    assert 0.1 < s["total_cap"] < 10.0                        # pF: ~1 pF for ~530 nets of ~40 um
+    spef = routed.spef.read_text()
+    assert re.search(r"^\*\d+:\d+ ", spef, re.M) is None      # nodes are `*N:K` inside nets only
+    names = re.findall(r"^\*\d+ (\S+)$", spef.split("*PORTS")[0], re.M)
+    words = set(re.findall(r"[\w\[\]$.]+", netlist))
+    assert names and all(n in words for n in names), [n for n in names if n not in words][:5]
+    if not shutil.which("sta"):
+        pytest.skip("OpenSTA not installed")
+    tcl = placed.work / "read.tcl"
+    tcl.write_text(f"read_liberty {lib}\nread_verilog {routed.netlist}\nlink_design kan_array\n"
+                   f"read_spef {routed.spef}\nexit\n")
+    out = subprocess.run(["sta", "-no_init", str(tcl)], capture_output=True, text=True, timeout=120)
+    warnings = [l for l in (out.stdout + out.stderr).splitlines()
+                if re.match(r"(Warning|Error)", l) and "default_operating_condition" not in l]
+    assert out.returncode == 0 and warnings == []
+
+
+@needs_qflow
+def test_die_png_written(tiny_sky130, tmp_path):
+    pdk, _, _, _, routed = tiny_sky130
+    png = render_die(routed.def_path, pdk, tmp_path / "die.png")
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
+
+
+@needs_qflow
+def test_placement_is_deterministic(tiny_sky130, tmp_path):
+    pdk, netlist, lib, placed, _ = tiny_sky130
+    again = qflow_pnr.place(netlist, "kan_array", pdk, lib, tmp_path / "again")
+    comps = lambda p: re.search(r"^COMPONENTS.*?END COMPONENTS", p.read_text(), re.S | re.M).group(0)
+    assert comps(again.def_path) == comps(placed.def_path)
+
+
+@needs_qflow
+@pytest.mark.parametrize("pdk_name", ["osu018", "gf180mcu"])
+def test_tiny_routes_on_other_pdks(pdk_name, tmp_path):
+    pdk = pdks.resolve(pdk_name)
+    netlist, lib = mapped_netlist(config.load(REPO / "configs/tiny.yaml").params, pdk, tmp_path)
+    placed = qflow_pnr.place(netlist, "kan_array", pdk, lib, tmp_path / "place")
+    routed = qflow_pnr.route(placed, pdk, tmp_path / "route")
+    assert routed.metrics["failed_nets"].value == 0 and routed.metrics["routed_nets"].value > 400
+    assert placed.metrics["density"].value == qflow_pnr.TECH[pdk_name].density
+    assert abs(placed.metrics["utilization"].value - 100 * qflow_pnr.TECH[pdk_name].density) < 15
+    assert spef_summary(routed.spef)["unfixed_nodes"] == 0
+
+
+RC2DLY_SAMPLE = """*SPEF "IEEE 1481.1999"
+*DESIGN "top_route"
+*DIVIDER /
+*DELIMITER :
+*BUS_DELIMITER <>
+*T_UNIT 1 PS
+*C_UNIT 1 FF
+*R_UNIT 1 OHM
+
+*NAME_MAP
+*1 pe_0_0.psum[3]
+*2 u_buf_1
+*3 y[2]
+*4 clk_bF$buf0
+*5 u_ff_2
+
+*PORTS
+*3 O
+
+*D_NET *1 0.0042
+*CONN
+*I *2:X O *D buf_2
+*I *5:D I *L 0.0017
+*CAP
+1 1_1 0.0011
+2 1_2 0.0014
+*RES
+1 *2:X 1_1 23.3
+2 1_1 1_2 1.25
+3 1_2 *5:D 0
+*END
+
+*D_NET *3 0.0020
+*CONN
+*P *3 O
+*I *5:Q O *D dff
+*CAP
+1 3_1 0.0020
+*RES
+1 *5:Q 3_1 4.5
+2 3_1 *3 0
+*END
+"""
+
+
+def test_spef_fixer_on_rc2dly_sample(tmp_path):
+    src, dst = tmp_path / "raw.spef", tmp_path / "fixed.spef"
+    src.write_text(RC2DLY_SAMPLE)
+    fix_rc2dly_spef(src, dst, delimiter=":", design="kan_array")
+    text = dst.read_text()
+    assert "*BUS_DELIMITER []" in text and "*C_UNIT 1 PF" in text and '*DESIGN "kan_array"' in text
+    assert "*1 pe_0_0_psum_3_" in text and "*4 clk_bF_buf0" in text
+    assert "*3 y[2]" in text                                   # a top-level port bit keeps its brackets
+    assert "2 *1:1 *1:2 1.25" in text and "1 *3:1 0.0020" in text and "2 *3:1 *3 0" in text
+    s = spef_summary(dst)
+    assert s == {"nets": 2, "total_cap": pytest.approx(0.0062), "resistors": 5, "unfixed_nodes": 0,
+                 "c_unit": "1 PF", "bus_delimiter": "[]"}
+    assert spef_summary(src)["unfixed_nodes"] == 9              # N_K occurrences in *CAP and *RES
+
+
+def test_def_reader_sums_wires_and_vias(tmp_path):
+    path = tmp_path / "t.def"
+    path.write_text("""VERSION 5.6 ;
+DESIGN t ;
+UNITS DISTANCE MICRONS 200 ;
+DIEAREA ( 0 0 ) ( 2000 1088 ) ;
+ROW ROW_1 unithd 0 0 N DO 20 BY 1 STEP 92 0 ;
+ROW ROW_2 unithd 0 544 FS DO 20 BY 1 STEP 92 0 ;
+COMPONENTS 2 ;
+- u1 inv + PLACED ( 46 0 ) N ;
+- f1 fill + PLACED ( 138 0 ) N ;
+END COMPONENTS
+NETS 1 ;
+- n1
+( u1 Y ) ( u2 A )
++ ROUTED met1 ( 100 200 ) ( 300 * ) M1M2_PR
+  NEW met2 ( 300 200 ) ( * 600 ) ;
+END NETS
+END DESIGN
+""")
+    layout = read_def(path)
+    assert layout.units == 200 and layout.die_area_um2 == pytest.approx(10 * 5.44)
+    assert layout.core_area_um2 == pytest.approx(20 * 0.46 * 5.44)
+    assert layout.wire_by_layer == {"met1": pytest.approx(1.0), "met2": pytest.approx(2.0)}
+    assert layout.vias == 1 and layout.components == {"u1": "inv", "f1": "fill"}
+
+
+def test_missing_tool_names_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(qflow_pnr, "QFLOW_BIN", tmp_path)
+    pdk = pdks.resolve("sky130hd")
+    with pytest.raises(ToolMissing) as err:
+        qflow_pnr.place(tmp_path / "x.v", "kan_array", pdk, tmp_path / "x.lib", tmp_path / "w")
+    assert err.value.tool == "graywolf" and "apt-get install -y graywolf" in str(err.value)
+
+
+def test_bad_density_and_unsupported_pdk_are_user_errors(tmp_path):
+    pdk = pdks.resolve("sky130hd")
+    with pytest.raises(qflow_pnr.PnrInputError, match="density 1.5 out of range") as err:
+        qflow_pnr.place(tmp_path / "x.v", "kan_array", pdk, tmp_path / "x.lib", tmp_path / "w", density=1.5)
+    assert err.value.exit_code == 2
+    asap7 = pdks.resolve("asap7")
+    if "asap7" not in qflow_pnr.TECH:
+        with pytest.raises(qflow_pnr.PnrInputError, match="asap7"):
+            qflow_pnr.place(tmp_path / "x.v", "kan_array", asap7, tmp_path / "x.lib", tmp_path / "w")
