@@ -12,6 +12,7 @@ message in reports/kan_error.json. Place and route hand the qflow work folder on
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import traceback
@@ -240,9 +241,10 @@ class PlaceTask(KanTask):
                               clock_port="sys_clk")
         shutil.copy(res.def_path, node / "outputs" / f"{TOP}.def")
         shutil.copy(res.netlist, node / "outputs" / f"{TOP}.vg")
-        (node / "outputs" / f"{TOP}.place.json").write_text(json.dumps(
-            {"def_path": str(res.def_path), "netlist": str(res.netlist), "log": str(res.log), "work": str(res.work),
-             "liberty": str(res.liberty), "metrics": {k: m.as_dict() for k, m in res.metrics.items()}}, indent=1))
+        fields = {f.name: getattr(res, f.name) for f in dataclasses.fields(res)}
+        fields["metrics"] = {k: m.as_dict() for k, m in res.metrics.items()}
+        (node / "outputs" / f"{TOP}.place.json").write_text(
+            json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in fields.items()}, indent=1))
         return self._relative(_metrics_with_sources(res.metrics, node, "place"), node)
 
 
@@ -255,10 +257,9 @@ class RouteTask(KanTask):
     def execute(self, node):
         qflow_pnr = _pnr()
         data = json.loads((node / "inputs" / f"{TOP}.place.json").read_text())
-        placed = qflow_pnr.PlaceResult(def_path=Path(data["def_path"]), netlist=Path(data["netlist"]),
-                                       metrics={k: Metric(**m) for k, m in data["metrics"].items()},
-                                       log=Path(data["log"]), work=Path(data["work"]),
-                                       liberty=Path(data["liberty"]))
+        data["metrics"] = {k: Metric(**m) for k, m in data["metrics"].items()}
+        placed = qflow_pnr.PlaceResult(**{f.name: Path(data[f.name]) if "Path" in str(f.type) and data[f.name]
+                                          else data[f.name] for f in dataclasses.fields(qflow_pnr.PlaceResult)})
         res = qflow_pnr.route(placed, self.pdk, node / "qflow")
         for ext, path in (("def", res.def_path), ("vg", res.netlist), ("spef", res.spef)):
             shutil.copy(path, node / "outputs" / f"{TOP}.{ext}")
