@@ -72,6 +72,7 @@ def test_tiny_sky130_places_and_routes_with_zero_failed_nets(tiny_sky130):
     # the pin-access swap took effect: no dfxtp_1 (its D pin is unreachable for qrouter)
     assert "sky130_fd_sc_hd__dfxtp_1 " not in placed.netlist.read_text()
     assert r["runtime_s"].unit == "s" and m["runtime_s_graywolf"].value > 0
+    assert m["clock_buffers"].value == 8                    # blifFanout buffers the 80-flop clock (measured: 8)
 
 
 @needs_qflow

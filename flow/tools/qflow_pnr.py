@@ -213,7 +213,7 @@ def _snap_components(def_path: Path, offset: int, pitch: int) -> None:
 def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
           density: float | None = None, clock_port: str = "sys_clk") -> PlaceResult:
     """Buffer, place and fill `netlist` (flat, cells of `liberty`); see the module docstring for the steps.
-    `clock_port` names the net blifFanout must buffer with the PDK's clock buffer."""
+    blifFanout buffers the clock net (`clock_port`) with the PDK's clock buffer; the count is a metric."""
     t = tech(pdk)
     density = t.density if density is None else density
     if not 0.1 <= density <= 0.95:
@@ -294,6 +294,8 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     run("blif2Verilog", [_tool("blif2Verilog"), "-c", "-p", "-v", pdk.power, "-g", pdk.ground,
                          f"{DESIGN}_anno.blif"], stdout=placed_v)
     metrics = _placement_metrics(def_path, pdk, liberty, density)
+    clock_nets = re.findall(rf"^- {re.escape(clock_port)}_bF\$buf\d+$", def_path.read_text(), re.M)
+    metrics["clock_buffers"] = Metric(len(clock_nets), "cells", "blifFanout", def_path.name)
     metrics.update(run.timing())
     return PlaceResult(def_path=def_path, netlist=placed_v, metrics=metrics, log=log, work=work, liberty=liberty,
                        top=top)
