@@ -16,10 +16,12 @@ TINY = str(REPO / "configs/tiny.yaml")
 
 def _check_metrics(report):
     data = json.loads((report / "metrics.json").read_text())
+    units = {"cell_area": "um^2", "fmax": "MHz", "wns": "ns", "tns": "ns", "core_area": "um^2", "die_area": "um^2",
+             "utilization": "%", "wirelength": "um", "failed_nets": "nets", "cells": "cells", "registers": "cells"}
     for name, m in data["metrics"].items():
         assert set(m) == {"value", "unit", "tool", "source"} and m["tool"], name
-        if isinstance(m["value"], float):
-            assert m["unit"] or name.startswith(("verify", "instances")), f"{name} has no unit"
+        assert m["unit"] == units.get(name, m["unit"]), name
+        assert m["unit"] == "s" or not name.startswith("runtime_"), name
     return data
 
 
