@@ -1,0 +1,92 @@
+"""bench/run.py pure functions: exponent fit, machine info, Yosys stat parsing, tables, options (no timing)."""
+import importlib.util
+
+import pytest
+
+from .conftest import REPO
+
+spec = importlib.util.spec_from_file_location("bench_run", REPO / "bench" / "run.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def test_fit_exponent_recovers_power_law():
+    cells = [300, 1200, 4800, 19200]
+    k, r2 = bench.fit_exponent(cells, [0.02 * c ** 1.55 for c in cells])
+    assert k == pytest.approx(1.55)
+    assert r2 == pytest.approx(1.0)
+    assert bench.fit_exponent([100, 100], [1.0, 2.0]) is None          # one size: no slope
+    assert bench.fit_exponent([100, 400, 0], [1.0, 4.0, 5.0])[0] == pytest.approx(1.0)  # non-positive ignored
+
+
+def test_machine_info_parses_proc_files():
+    info = bench.machine_info("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold\n",
+                              "MemTotal:       24576000 kB\nMemFree: 1 kB\n", 2)
+    assert info == {"nproc": 2, "memory [GiB]": 23.4, "cpu": "Intel(R) Xeon(R) Gold"}
+    assert bench.machine_info("", "", 1)["cpu"] == "unknown"
+
+
+STAT = """
+=== kan_pe ===
+
+        +----------Local Count, excluding submodules.
+        |        +-Local Area, excluding submodules.
+        |        |
+      269        - wires
+      289    11656 cells
+        2       64   AND2X1
+       32     3072   DFFPOSX1
+
+   Chip area for module '\\kan_pe': 11656.000000
+     of which used for sequential elements: 3072.000000 (26.36%)
+
+=== kan_bspline ===
+
+       29     1355 cells
+        8      768   DFFPOSX1
+
+   Chip area for module '\\kan_bspline': 1355.000000
+     of which used for sequential elements: 768.000000 (56.68%)
+
+=== design hierarchy ===
+
+      331    13803 kan_array
+"""
+
+
+def test_parse_stat_modules():
+    mods = bench.parse_stat_modules(STAT)
+    assert set(mods) == {"kan_pe", "kan_bspline"}
+    assert mods["kan_pe"]["area"] == 11656.0
+    assert mods["kan_pe"]["sequential"] == 3072.0
+    assert mods["kan_pe"]["cells"]["DFFPOSX1"] == (32, 3072.0)
+    assert "wires" not in mods["kan_pe"]["cells"]
+
+
+def test_ratios_and_table():
+    assert bench.ideal_speedup(3, 2) == 1.5
+    assert bench.ideal_speedup(4, 2) == 2.0
+    assert bench.pct(28.0, 100.0) == pytest.approx(-72.0)
+    assert bench.step_order("rtl") < bench.step_order("synth") < bench.step_order("sta_route") < \
+        bench.step_order("tile_macro")
+    text = bench.table([{"point": "1x1 b3", "wall [s]": 16.04}])
+    assert text.splitlines() == ["| point | wall [s] |", "|---|---|", "| 1x1 b3 | 16.04 |"]
+
+
+def test_options():
+    args = bench.parse_args(["--sections", "speed,calib", "--arrays", "1x1,2x2", "--bits", "3"])
+    assert (args.sections, args.arrays, args.bits, args.pdks) == (["speed", "calib"], ["1x1", "2x2"], [3], None)
+    quick = bench.parse_args(["--quick"])
+    assert quick.arrays == ["1x1"] and 3 in quick.trend_bits and 16 in quick.trend_bits
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--sections", "sped"])
+
+
+def test_bench_sweeps_load_and_share_keys_with_nightly(tmp_path):
+    """The trend points at 4x4 have the same cache keys as configs/nightly.yaml's (so its cache serves them)."""
+    from flow.sweep import load_sweep
+    trend = bench.bench_sweep(bench.BENCH / "trend.yaml", {"kan.table_bits": [3, 16], "pdk": ["sky130hd"]}, tmp_path)
+    nightly = {p.key for p in load_sweep(REPO / "configs" / "nightly.yaml").points}
+    assert len(trend.points) == 2 and {p.key for p in trend.points} <= nightly
+    speed = bench.bench_sweep(bench.BENCH / "speed.yaml", {"array": ["1x1"], "kan.table_bits": [3]}, tmp_path)
+    assert [p.cfg.array.rows for p in speed.points] == [1]
