@@ -8,6 +8,7 @@ import base64
 import html
 import io
 import json
+import os
 from pathlib import Path
 
 import matplotlib
@@ -119,7 +120,8 @@ def _img(path: Path) -> str:
 
 
 def write_html(df: pd.DataFrame, plots: list[Path], out: Path, title: str) -> Path:
-    rel = lambda p: html.escape(str(Path(p).resolve().relative_to(out.resolve(), walk_up=True))) if p else ""  # noqa: E731
+    # os.path.relpath: Path.relative_to(walk_up=True) needs Python 3.12, the venv has 3.11
+    rel = lambda p: html.escape(os.path.relpath(Path(p).resolve(), out.resolve())) if p else ""  # noqa: E731
     head = "".join(f"<th onclick='sortBy({i})'>{html.escape(c)}</th>" for i, c in enumerate(df.columns))
     body = []
     for _, r in df.iterrows():
