@@ -34,6 +34,7 @@ from flow.report import markdown_table  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 OUT = REPO / "reports" / "bench"
+WORK = REPO / "build" / "bench"      # point stores, netlists, logs: not for git
 SECTIONS = ("speed", "sweep", "trend", "calib")
 ALL_PDKS = ("sky130hd", "gf180mcu", "osu018")
 # SiliconCompiler steps of flow.physical grouped as the issue names them; other step names keep their own column
@@ -229,16 +230,25 @@ def failure_note(point: dict) -> str:
     return f"{point.get('error') or ''} (log: {point.get('log', '?')})" if point["status"] != "ok" else ""
 
 
-def write_section(name: str, title: str, parts: list[str], frame: pd.DataFrame, out: Path) -> None:
+def write_section(name: str, title: str, parts: list[str], frame: pd.DataFrame, out: Path, args) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    text = f"## {title}\n\n" + "\n".join(parts)
+    text = (f"## {title}\n\nCommand: `python bench/run.py {' '.join(args.argv)}` on {args.machine}\n\n"
+            + "\n".join(parts))
     (out / f"{name}.md").write_text(text)
     frame.to_csv(out / f"{name}.csv", index=False)
     print(text)
 
 
 def table(rows: list[dict]) -> str:
-    return markdown_table(pd.DataFrame(rows)) if rows else "(no rows)\n"
+    """Markdown table; floats >= 1000 as integers (markdown_table would write 3.986e+04)."""
+    big = lambda v: int(round(v)) if isinstance(v, float) and math.isfinite(v) and abs(v) >= 1000 else v  # noqa: E731
+    return markdown_table(pd.DataFrame([{k: big(v) for k, v in r.items()} for r in rows])) if rows else "(no rows)\n"
+
+
+def span(values: list[int]) -> str:
+    """'2..16' for a run of consecutive integers, else '2, 3, 16'."""
+    consecutive = len(values) > 2 and list(values) == list(range(values[0], values[-1] + 1))
+    return f"{values[0]}..{values[-1]}" if consecutive else ", ".join(map(str, values))
 
 
 # ---------------------------------------------------------------- 1. speed
@@ -246,11 +256,11 @@ def table(rows: list[dict]) -> str:
 def section_speed(args, out: Path) -> None:
     from flow.sweep import run_sweep
     sweep = bench_sweep(BENCH / "speed.yaml", {"array": args.arrays, "kan.table_bits": args.bits,
-                                               "pdk": args.pdks or ["sky130hd"]}, out / "work")
+                                               "pdk": args.pdks or ["sky130hd"]}, args.work)
     sampler = TreeSampler()
     sampler.start()
     try:   # one point at a time: timed alone, fresh (never from the cache)
-        results = run_sweep(sweep, out / "work", jobs=1, timeout=args.timeout or 3600, force=True, verify=True)
+        results = run_sweep(sweep, args.work, jobs=1, timeout=args.timeout or 3600, force=True, verify=True)
     finally:
         samples = sampler.stop()
     rows, times, mems, split = [], [], [], []
@@ -306,7 +316,7 @@ def section_speed(args, out: Path) -> None:
              "\n### Growth with cell count (fit of step time = a * cells^k over array sizes)\n", table(fits)]
     if failed:
         parts += ["\n### Failed points\n", "\n".join(failed) + "\n"]
-    write_section("speed", "Flow speed per step", parts, frame, out)
+    write_section("speed", "Flow speed per step", parts, frame, out, args)
 
 
 # ---------------------------------------------------------------- 2. sweep engine
@@ -315,7 +325,7 @@ def section_sweep(args, out: Path) -> None:
     """configs/ci-sweep.yaml via the CLI (what users run): 1 job, 2 jobs (both --force), then unchanged (cache)."""
     from flow.sweep import load_sweep
     src = REPO / "configs" / "ci-sweep.yaml"
-    work = out / "work" / "sweep"
+    work = args.work / "sweep"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     runs, rows = [("1 job", 1, True), ("2 jobs", 2, True), ("2 jobs, unchanged (cache hits)", 2, False)], []
@@ -348,7 +358,8 @@ def section_sweep(args, out: Path) -> None:
                 "note": f"{100 * cached / seconds['2 jobs']:.1f}% of the 2-job run"}]
     parts = [f"`configs/ci-sweep.yaml` ({points} points, verification on), each run a fresh `flow sweep` process "
              "timed from start to exit (imports and report writing included).\n", table(rows), "\n", table(summary)]
-    write_section("sweep", "Sweep engine: parallel speedup and cache hits", parts, pd.DataFrame(rows + summary), out)
+    write_section("sweep", "Sweep engine: parallel speedup and cache hits", parts, pd.DataFrame(rows + summary),
+                  out, args)
 
 
 # ---------------------------------------------------------------- 3. bit-width trend
@@ -409,10 +420,10 @@ def section_trend(args, out: Path) -> None:
     from flow.sweep import run_sweep
     pdks = args.pdks or list(ALL_PDKS)
     sweep = bench_sweep(BENCH / "trend.yaml", {"kan.table_bits": args.trend_bits, "pdk": pdks,
-                                               "array": [args.trend_array]}, out / "work")
-    store = out / "work" / sweep.name / "points"
+                                               "array": [args.trend_array]}, args.work)
+    store = args.work / sweep.name / "points"
     copied = seed_from_other_sweeps(sweep, store, REPO / "reports")
-    results = run_sweep(sweep, out / "work", jobs=args.jobs, timeout=args.timeout or 3600, verify=True)
+    results = run_sweep(sweep, args.work, jobs=args.jobs, timeout=args.timeout or 3600, verify=True)
     rows, breakdown = [], []
     for pt in sweep.points:
         res = results[pt.key]
@@ -426,7 +437,7 @@ def section_trend(args, out: Path) -> None:
         if not stat or "kan_pe" not in stat:
             continue
         mult = multiplier_area(pt.cfg.pdk, p.table_bits, p.coef_bits, pt.cfg.flow.clock_period_ns,
-                               pt.cfg.flow.synth_strategy, out / "work" / "mult")
+                               pt.cfg.flow.synth_strategy, args.work / "mult")
         n_pe, n_bs = p.rows * p.cols, p.rows
         pe = stat["kan_pe"]
         total = stat["kan_array"]["area"] + n_bs * stat["kan_bspline"]["area"] + n_pe * pe["area"]
@@ -463,7 +474,7 @@ def section_trend(args, out: Path) -> None:
                                 "share at 3 bits [%]": round(100 * b.at[3, col] / b.at[3, "total [um^2]"], 1),
                                 "area saved 16 -> 3 [um^2]": round(d, 1),
                                 "of the saving [%]": round(100 * d / saved, 1) if saved else None})
-    parts = [f"Array {args.trend_array}, table bits {args.trend_bits[0]}..{args.trend_bits[-1]}, synthesis (Yosys) + "
+    parts = [f"Array {args.trend_array}, table bits {span(args.trend_bits)}, synthesis (Yosys) + "
              "pre-route STA (OpenSTA), verification on, through the sweep engine "
              f"({copied} points copied from other sweeps' caches, e.g. nightly). Area: Yosys `stat` with liberty "
              "areas of the flat netlist; NAND2-eq: divided by the library's NAND2_1 area (flow.units).\n",
@@ -475,7 +486,7 @@ def section_trend(args, out: Path) -> None:
              "PE registers: area of the PE's sequential cells (Yosys `stat`).\n", table(breakdown),
              "\n### What drives the 16 -> 3 difference\n", table(drivers)]
     write_section("trend", "Bit-width trend: area and fmax vs basis-table bits", parts,
-                  frame.merge(bd, on=["pdk", "table_bits"], how="left") if not bd.empty else frame, out)
+                  frame.merge(bd, on=["pdk", "table_bits"], how="left") if not bd.empty else frame, out, args)
 
 
 # ---------------------------------------------------------------- 4. calibration
@@ -498,7 +509,7 @@ def section_calib(args, out: Path) -> None:
     period = 10.0
     rows = []
     for name in args.pdks or ALL_PDKS:
-        work = out / "work" / "calib" / name
+        work = args.work / "calib" / name
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         rtl = work / "bench_mult8.v"
@@ -537,16 +548,15 @@ def section_calib(args, out: Path) -> None:
              f"{period:g} ns clock constraint, through flow/tools: synthesis (Yosys, area strategy), placement "
              "(graywolf), routing (qrouter), STA (OpenSTA, post-route with the router's SPEF). Hold the NAND2-eq "
              "area and the period in FO4 against published open-PDK multiplier results.\n", table(rows)]
-    write_section("calib", "Calibration: registered 8x8 multiplier per PDK", parts, pd.DataFrame(rows), out)
+    write_section("calib", "Calibration: registered 8x8 multiplier per PDK", parts, pd.DataFrame(rows), out, args)
 
 
 # ---------------------------------------------------------------- main
 
-def write_readme(out: Path, info: dict, argv: list[str]) -> None:
+def write_readme(out: Path, machine: str) -> None:
     body = [(out / f"{s}.md").read_text() for s in SECTIONS if (out / f"{s}.md").exists()]
     head = ["# KAN flow benchmarks", "",
-            f"Machine: {info['cpu']}, {info['nproc']} cores (nproc), {info['memory [GiB]']} GiB memory "
-            "(/proc/cpuinfo, /proc/meminfo).", f"Last command: `python bench/run.py {' '.join(argv)}`", "",
+            f"Machine of the last run: {machine}.", "",
             "Each section below is also in `<section>.md` / `.csv` here; sections rerun separately "
             "(`--sections`). Comparisons are ratios from one run; absolute times depend on the machine and its load.",
             ""]
@@ -568,7 +578,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, help="seconds before a point is killed and recorded failed "
                    "(default 3600)")
     p.add_argument("--quick", action="store_true", help="smoke run: speed 1x1 b3, trend 1x1 b2,3,16")
-    p.add_argument("--out", type=Path, default=OUT, help="output folder (default reports/bench)")
+    p.add_argument("--out", type=Path, default=OUT, help="tables: <section>.md/.csv, README.md (default reports/bench)")
+    p.add_argument("--work", type=Path, default=WORK, help="point results, netlists, logs (default build/bench)")
     args = p.parse_args(argv)
     bad = [s for s in args.sections if s not in SECTIONS]
     if bad:
@@ -581,14 +592,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
+    args.argv = argv
     os.chdir(REPO)
     info = machine_info(Path("/proc/cpuinfo").read_text(), Path("/proc/meminfo").read_text(), os.cpu_count() or 0)
-    print(f"machine: {info}")
+    args.machine = (f"{info['cpu']}, {info['nproc']} cores (nproc), {info['memory [GiB]']} GiB memory "
+                    "(/proc/cpuinfo, /proc/meminfo)")
+    print(f"machine: {args.machine}")
     for name in args.sections:
         start = time.monotonic()
         globals()[f"section_{name}"](args, args.out)
         print(f"[{name}: {time.monotonic() - start:.0f} s]\n")
-    write_readme(args.out, info, argv)
+    write_readme(args.out, args.machine)
     return 0
 
 
