@@ -94,7 +94,8 @@ def test_netlist_and_spef_agree_and_read_in_opensta(tiny_sky130):
     tcl = placed.work / "read.tcl"
     tcl.write_text(f"read_liberty {lib}\nread_verilog {routed.netlist}\nlink_design kan_array\n"
                    f"read_spef {routed.spef}\nexit\n")
-    out = subprocess.run(["sta", "-no_init", str(tcl)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(["sta", "-no_init", str(tcl)], capture_output=True, text=True, timeout=120,
+                         cwd=tcl.parent)   # sta writes .history_sta into its working folder
     warnings = [l for l in (out.stdout + out.stderr).splitlines()
                 if re.match(r"(Warning|Error)", l) and "default_operating_condition" not in l]
     assert out.returncode == 0 and warnings == []

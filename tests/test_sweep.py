@@ -39,24 +39,24 @@ def test_sweep_runs_caches_and_reruns_only_changed_points(ci_sweep):
     path, name, out = ci_sweep
     first = subprocess.run(sweep_cmd(path, out, "--jobs", "2"), capture_output=True, text=True, cwd=REPO)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "3 points, 3 ok, 0 failed" in first.stdout
+    assert "4 points, 4 ok, 0 failed" in first.stdout
     df = pd.read_csv(out / name / "results.csv")
-    assert sorted(df.table_bits) == [2, 3, 16] and (df.status == "ok").all()
+    assert sorted(df.table_bits) == [2, 3, 8, 16] and (df.status == "ok").all()
     area = df.set_index("table_bits")["cell_area [um^2]"]
-    assert area[2] < area[3] < area[16]                              # the multiplier width drives the area
+    assert area[2] < area[3] < area[8] < area[16]                              # the multiplier width drives the area
     for f in ("table.md", "index.html", "area_vs_bits.png", "area_vs_bits.svg", "fmax_vs_bits.png"):
         assert (out / name / f).exists(), f
     runs = attempts(name)
-    assert len(runs) == 3
+    assert len(runs) == 4
 
     again = subprocess.run(sweep_cmd(path, out), capture_output=True, text=True, cwd=REPO)
-    assert again.returncode == 0 and "3 points, 3 ok" in again.stdout
+    assert again.returncode == 0 and "4 points, 4 ok" in again.stdout
     assert attempts(name) == runs                                    # cache hit: no tool work at all
 
-    path.write_text(path.read_text().replace("[2, 3, 16]", "[2, 3, 8]"))
+    path.write_text(path.read_text().replace("[2, 3, 8, 16]", "[2, 3, 4, 16]"))
     changed = subprocess.run(sweep_cmd(path, out), capture_output=True, text=True, cwd=REPO)
     assert changed.returncode == 0
-    assert len(attempts(name)) == 4                                  # only table_bits=8 ran
+    assert len(attempts(name)) == 5                                  # only table_bits=4 ran
 
 
 def test_kill_and_resume_keeps_finished_points(ci_sweep):
@@ -70,11 +70,11 @@ def test_kill_and_resume_keeps_finished_points(ci_sweep):
     proc.send_signal(signal.SIGKILL)                                 # no cleanup: the hard case
     proc.wait()
     finished = {p.name: p.read_text() for p in points.glob("*.json")}
-    assert 1 <= len(finished) < 3
+    assert 1 <= len(finished) < 4
     res = subprocess.run(sweep_cmd(path, out, "--jobs", "1"), capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0, res.stdout + res.stderr
     assert {p.name: p.read_text() for p in points.glob("*.json") if p.name in finished} == finished
-    assert len(list(points.glob("*.json"))) == 3
+    assert len(list(points.glob("*.json"))) == 4
     assert not list(points.glob(".*.tmp"))                           # no half-written result
 
 
@@ -101,7 +101,7 @@ def test_failing_point_is_recorded_and_the_others_finish(tmp_path):
 def test_timeout_kills_the_point(ci_sweep):
     path, name, out = ci_sweep
     res = subprocess.run(sweep_cmd(path, out, "--timeout", "0.5"), capture_output=True, text=True, cwd=REPO)
-    assert res.returncode == 1 and res.stdout.count("timeout after 0.5 s") == 3
+    assert res.returncode == 1 and res.stdout.count("timeout after 0.5 s") == 4
 
 
 def test_sweep_file_errors_name_the_file_and_key(tmp_path):

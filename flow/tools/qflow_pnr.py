@@ -56,20 +56,11 @@ class PnrTech:
     track_offset_um: float | None = None     # rewrite the .info track offsets (pins half a pitch in)
     snap_x: tuple[int, int] | None = None    # (offset, pitch) in DEF units: put fill cells back on sites
     stage2_passes: int = 6          # bounded `stage2 mask 90 effort 20` passes before the last `mask none`
-    # Cells whose pins qrouter cannot reach, replaced after buffering by a same-pin variant it can reach.
-    pin_access_swaps: tuple[tuple[str, str], ...] = ()
-
-
-# sky130hd: qrouter failed on 80 of 80 dfxtp_1 D pins and 32 of 32 mux2_1 X pins in the tiny design
-# (li1 pins 0.04 um from the track; dfxtp_2 has the same D geometry), every other pin routed.
-_SKY130_SWAPS = tuple((f"sky130_fd_sc_hd__{a}", f"sky130_fd_sc_hd__{b}")
-                      for a, b in (("dfxtp_1", "dfxtp_4"), ("dfxtp_2", "dfxtp_4"), ("mux2_1", "mux2_2")))
 
 
 TECH = {
     "sky130hd": PnrTech(par="sky130hd.par", layers=6, density=0.5, separator="_",
-                        via_use="L1M1_PR M1M2_PR M2M3_PR M3M4_PR M4M5_PR", snap_x=(46, 92),
-                        pin_access_swaps=_SKY130_SWAPS),
+                        via_use="L1M1_PR M1M2_PR M2M3_PR M3M4_PR M4M5_PR", snap_x=(46, 92)),
     "osu018": PnrTech(par="/usr/share/qflow/tech/osu018/osu018.par", layers=4, density=0.6),
     "gf180mcu": PnrTech(par="gf180mcu.par", layers=4, density=0.75, separator="_",
                         track_offset_um=0.28),
@@ -250,12 +241,6 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
             raise ToolFailed("blifFanout", str(log), "no 'changed' count in its output")
         if int(changed.group(1)) == 0:
             break
-    if t.pin_access_swaps:
-        text = blif.read_text()
-        for old, new in t.pin_access_swaps:
-            text = re.sub(rf"^(\.gate\s+){re.escape(old)}(?=\s)", rf"\g<1>{new}", text, flags=re.M)
-        blif.write_text(text)
-
     # 3. Track information from qrouter, shifted where the PDK's pins sit half a pitch in.
     cfg = work / "info.cfg"
     cfg.write_text("".join(f"read_lef {p}\n" for p in lefs[:1]))
