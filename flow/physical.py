@@ -26,6 +26,7 @@ from .config import Config
 from .errors import FlowError, ToolMissing
 from .metrics import Metric
 from .pdks import REPO, PdkInfo, resolve
+from .units import node_units
 from .versions import tool_versions
 
 DESIGN = sc_tasks.TOP
@@ -35,7 +36,7 @@ STEPS = (("rtl", sc_tasks.RtlTask, False, "synth"), ("rtlsim", sc_tasks.RtlSimTa
          ("sta_synth", sc_tasks.PreStaTask, False, "synth"), ("place", sc_tasks.PlaceTask, False, "place"),
          ("route", sc_tasks.RouteTask, False, "route"), ("sta_route", sc_tasks.PostStaTask, False, "route"))
 LEVELS = ("synth", "place", "route")
-SUMMARY = ("cell_area", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
+SUMMARY = ("cell_area", "cell_area_nand2", "period_fo4", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
            "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "postroute_power_rough",
            "preroute_power_rough", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue")
 
@@ -144,7 +145,7 @@ def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, j
     failure = _first_failure(job_dir, steps)
     if failure or error:
         error = failure or f"{error} (logs: {job_dir})"
-    metrics = collect_metrics(proj, job_dir, jobname, steps, cfg, wall)
+    metrics = collect_metrics(proj, job_dir, jobname, steps, cfg, wall, pdk_root)
     write_report(out_dir, job_dir, steps, metrics, cfg, error)
     return {"metrics": {k: m.as_dict() for k, m in metrics.items()}, "status": "failed" if error else "ok",
             "error": error, "report_dir": str(out_dir), "job_dir": str(job_dir)}
@@ -158,7 +159,24 @@ def _first_failure(job_dir: Path, steps: list[str]) -> str | None:
     return None
 
 
-def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Config, wall: float) -> dict:
+def node_independent(metrics: dict[str, Metric], pdk: PdkInfo) -> dict[str, Metric]:
+    """Area in NAND2 gates and the fmax clock period in FO4 delays of the PDK's own library, so 7, 130 and
+    180 nm results compare with each other and with the 28 nm study."""
+    units = node_units(pdk)
+    out = dict(units)
+    nand2, fo4 = units["nand2_area"], units["fo4_delay"]
+    if "cell_area" in metrics:
+        out["cell_area_nand2"] = Metric(round(metrics["cell_area"].value / nand2.value, 1), "NAND2",
+                                        "flow (cell_area / nand2_area)", metrics["cell_area"].source)
+    if "fmax" in metrics:
+        period_ps = 1e6 / metrics["fmax"].value
+        out["period_fo4"] = Metric(round(period_ps / fo4.value, 2), "FO4", "flow (1/fmax / fo4_delay)",
+                                   metrics["fmax"].source)
+    return out
+
+
+def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Config, wall: float,
+                    pdk_root=None) -> dict:
     metrics: dict[str, Metric] = {}
     for step in steps:
         path = job_dir / step / "0" / sc_tasks.METRICS_FILE
@@ -186,6 +204,7 @@ def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Co
                 "failed_nets": "route_failed_nets"}
     metrics.update({k: metrics[v] for k, v in headline.items() if v in metrics})
     metrics["clock_period"] = Metric(cfg.flow.clock_period_ns, "ns", "flow config", "flow.clock_period_ns")
+    metrics.update(node_independent(metrics, resolve(cfg.pdk, pdk_root)))
     for tool, version in tool_versions().items():
         metrics[f"version_{tool}"] = Metric(version, "", "flow.versions (dpkg-query / importlib.metadata)", "")
     return dict(sorted(metrics.items()))
