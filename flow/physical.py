@@ -15,6 +15,8 @@ SPEF and the die picture.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
 import json
 import shutil
@@ -110,6 +112,7 @@ def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verif
         for task in _as_set(cls.find_task(proj)):
             task.set("var", "kanconfig", data)
             task.set("var", "pdkroot", str(pdk_root or ""))
+            task.set("var", "flowcode", code_hash())
     proj.set("option", "builddir", str(work_dir))
     proj.set("option", "jobname", jobname)
     proj.set("option", "nodisplay", True)
@@ -117,6 +120,17 @@ def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verif
     if scheduler != "local":
         proj.set("option", "scheduler", "name", scheduler)
     return proj, [s for s, _ in steps]
+
+
+@functools.cache
+def code_hash() -> str:
+    """sha256 of the flow's and the generator's sources and tool templates. SiliconCompiler reuses a node whose
+    settings are unchanged; with this among the settings, editing our own code reruns the nodes too."""
+    h = hashlib.sha256()
+    for path in sorted(p for d in ("flow", "rtl_gen") for p in (REPO / d).rglob("*")
+                       if p.suffix in (".py", ".ys", ".tcl", ".par", ".sh") and "__pycache__" not in p.parts):
+        h.update(path.relative_to(REPO).as_posix().encode() + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _as_set(found):

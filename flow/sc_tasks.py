@@ -39,6 +39,7 @@ class KanTask(Task):
         super().__init__()
         self.add_parameter("kanconfig", "str", "the design point: normalised flow config as JSON")
         self.add_parameter("pdkroot", "str", "folder holding lambdapdk/<pdk>/... ('' = default search)")
+        self.add_parameter("flowcode", "str", "hash of the flow's own code: a change reruns the node on resume")
 
     def tool(self):
         return "kan"
@@ -47,6 +48,7 @@ class KanTask(Task):
         super().setup()
         self.set_threads(1)     # sweeps run several flows side by side
         self.add_required_key("var", "kanconfig")
+        self.add_required_key("var", "flowcode")
         for ext in self.inputs:
             self.add_input_file(ext=ext)
         for ext in self.outputs:
