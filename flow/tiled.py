@@ -1,0 +1,541 @@
+"""The tiled (array-scale) physical flow: harden one PE and one B-spline unit as macros, tile them, route only
+the array-level nets.
+
+1. Each macro (kan_pe, kan_bspline) is synthesized alone, placed by graywolf, given edge pins (macro.py: west
+   inputs / east outputs at the same y, north inputs / south outputs at the same x, broadcasts north) and
+   routed by qrouter without the PDK's top layer, which stays free over the macro for the array router. Its
+   LEF abstract, routed netlist, SPEF and DEF are cached under build/.cache/macros/<key>/ (key: the module's
+   Verilog, the PDK's liberty, the pin plan, synthesis options and every tool version), built in a temporary
+   folder and renamed into place when complete, so a sweep over array sizes hardens each variant once.
+2. Glue: kan_array is synthesized by Yosys with kan_pe/kan_bspline as black boxes. Its few hundred cells
+   (input skew and output deskew registers, valid pipeline, the constant-zero partial sums of row 0) are
+   placed by floorplan.py in strips next to where they connect. Yosys sees the real glue RTL, so the cells are
+   exactly those of the flat flow; no generator change is needed.
+3. The array DEF (macros FIXED, glue PLACED, I/O pins) is routed by qflow_pnr.route, with the macros' LEFs.
+4. OpenSTA times the hierarchical netlist: every macro instance reads its macro's SPEF (`read_spef -path`),
+   the array level its own. 5. The flattened gate netlist runs the cocotb check against the golden model.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import string
+import subprocess
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from rtl_gen.generator import generate_verilog
+from rtl_gen.params import KanParams
+
+from .config import Config
+from .errors import FlowError, ToolFailed
+from .metrics import Metric, Metrics
+from .pdks import PdkInfo, resolve
+from .tools import floorplan as fp
+from .tools import qflow_pnr
+from .tools.die_plot import read_def, render_die
+from .tools.liberty import CACHE, cell_table, prepared_liberty
+from .tools.macro import PIN_LAYERS, Abstract, MacroPins, PlacedPin, floating_ports, place_edge_pins, write_lef
+from .tools.opensta import parse_report, sta_version
+from .tools.yosys_synth import AREA_SCRIPT, _isolated, synthesize
+from .versions import tool_versions
+
+HERE = Path(__file__).parent / "tools" / "tiled"
+TILED_VERSION = "2"        # bump when a change here changes a hardened macro
+CHANNEL_UM = 12.0          # routing channel between macros
+GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
+
+
+def _bits(name: str, width: int) -> list[str]:
+    return [f"{name}[{k}]" for k in range(width)] if width > 1 else [name]
+
+
+# ---------------------------------------------------------------- macros
+
+def pe_pins(p: KanParams) -> MacroPins:
+    """kan_pe: m/basis west->east, psum/load north->south, load_en/sys_clk/sys_rst broadcast from the north."""
+    west = _bits("m_in", p.interval_bits) + [b for j in range(p.n_active) for b in _bits(f"basis_in_{j}", p.table_bits)]
+    east = [w.replace("_in", "_out") for w in west]
+    north = _bits("psum_in", p.acc_width) + _bits("load_in", p.coef_bits)
+    south = [n.replace("_in", "_out") for n in north]
+    return MacroPins(rows=list(zip(west, east)),
+                     cols=list(zip(north, south)) + [("load_en", None), ("sys_clk", None), ("sys_rst", None)])
+
+
+def bspline_pins(p: KanParams, pe: Abstract) -> MacroPins:
+    """kan_bspline: x from the west; m/basis east at exactly the y of the PE's matching west pins."""
+    east = _bits("m", p.interval_bits) + [b for j in range(p.n_active) for b in _bits(f"basis_{j}", p.table_bits)]
+    pe_west = _bits("m_in", p.interval_bits) + [b for j in range(p.n_active)
+                                                 for b in _bits(f"basis_in_{j}", p.table_bits)]
+    ys = [pe.pins[n].y for n in pe_west]
+    west = _bits("x", p.input_bits)
+    step = ys[1] - ys[0] if len(ys) > 1 else 272
+    while len(ys) < len(west):
+        ys.append(ys[-1] + step)
+    n = max(len(west), len(east))
+    rows = [(west[k] if k < len(west) else None, east[k] if k < len(east) else None) for k in range(n)]
+    return MacroPins(rows=rows, cols=[("sys_clk", None), ("sys_rst", None)], row_y=ys[:n])
+
+
+def _module_text(rtl: str, module: str) -> str:
+    m = re.search(rf"^module {module}\(.*?^endmodule", rtl, re.S | re.M)
+    return m.group(0)
+
+
+def _directions(module_text: str) -> dict[str, str]:
+    out = {}
+    for kind, width, name in re.findall(r"^\s*(input|output)\s+(?:reg\s+|wire\s+)?(?:signed\s+)?(?:\[(\d+):0\]\s+)?(\w+)", module_text, re.M):
+        for b in _bits(name, int(width) + 1 if width else 1):
+            out[b] = kind.upper()
+    return out
+
+
+def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Path, rtl_text: str,
+           free_layers: tuple[str, ...]) -> tuple[Abstract, dict, bool]:
+    """Synthesize, place, pin and route one macro (or take it from the cache). -> (abstract, info, cache hit);
+    info holds the macro's netlist, spef, def, log paths and metrics."""
+    text = _module_text(rtl_text, module)
+    key_data = {"module": text, "pdk": pdk.name, "liberty": liberty.name, "plan": asdict(plan),
+                "clock": cfg.flow.clock_period_ns, "strategy": cfg.flow.synth_strategy, "booth": cfg.flow.booth,
+                "free_layers": free_layers, "versions": tool_versions(), "tiled": TILED_VERSION}
+    key = hashlib.sha256(json.dumps(key_data, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    final = CACHE / "macros" / key
+    hit = (final / "macro.json").exists()
+    if not hit:
+        tmp = CACHE / "macros" / f".tmp-{key}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        (tmp / "key.json").write_text(json.dumps(key_data, indent=1, sort_keys=True, default=str))
+        _build_macro(module, plan, cfg, pdk, liberty, text, free_layers, tmp)
+        try:
+            tmp.rename(final)
+        except OSError:       # another process finished the same macro first: keep theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+    info = json.loads((final / "macro.json").read_text())
+    a = info["abstract"]
+    abstract = Abstract(module, final / "macro.lef", a["units"], tuple(a["die"]),
+                        {n: PlacedPin(**p) for n, p in a["pins"].items()}, floating_ports(final / "macro.def"),
+                        {(d, l): tuple(v) for d, l, v in a["tracks"]})
+    info["metrics"] = {k: Metric(**m) for k, m in info["metrics"].items()}
+    for k in ("netlist", "spef", "def", "place_log", "route_log"):
+        info[k] = final / info[k]
+    return abstract, info, hit
+
+
+def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Path, text: str,
+                 free_layers: tuple[str, ...], work: Path) -> None:
+    t0 = time.perf_counter()
+    rtl = work / f"{module}.v"
+    rtl.write_text(text + "\n")
+    syn = synthesize(rtl, module, pdk, liberty, work / "synth", cfg.flow.clock_period_ns, cfg.flow.synth_strategy,
+                     cfg.flow.booth)
+    t1 = time.perf_counter()
+    placed = qflow_pnr.place(syn.netlist, module, pdk, liberty, work / "pnr")
+    pins = place_edge_pins(placed.def_path, module, plan, pdk.name)
+    # The macro's wires stay inside its die (a frame of obstructions half a micron outside it on every layer)
+    # and off `free_layers` (the array router may cross the macro there).
+    layout = read_def(placed.def_path)
+    x0, y0, x1, y1 = (v / layout.units for v in layout.die)
+    frame = [(x0 - 5, y0 - 5, x0 - 0.5, y1 + 5), (x1 + 0.5, y0 - 5, x1 + 5, y1 + 5),
+             (x0 - 5, y0 - 5, x1 + 5, y0 - 0.5), (x0 - 5, y1 + 0.5, x1 + 5, y1 + 5)]
+    with (placed.work / f"{qflow_pnr.DESIGN}.obs").open("a") as fh:
+        fh.writelines(f"obstruction {a:g} {b:g} {c:g} {d:g} {layer}\n"
+                      for layer in PIN_LAYERS[pdk.name][2] for a, b, c, d in frame)
+        fh.writelines(f"obstruction {x0 - 1:g} {y0 - 1:g} {x1 + 1:g} {y1 + 1:g} {layer}\n" for layer in free_layers)
+    t2 = time.perf_counter()
+    routed = qflow_pnr.route(placed, pdk, work / "pnr")
+    t3 = time.perf_counter()
+    for src, dst in ((routed.netlist, "macro.v"), (routed.spef, "macro.spef"), (routed.def_path, "macro.def")):
+        shutil.copy(src, work / dst)
+    abstract = write_lef(work / "macro.def", module, pins, _directions(text), pdk.name, work / "macro.lef",
+                         free_layers)
+    src = f"build/.cache/macros/{work.name}"
+    m = {"synth_cell_area": syn.metrics["cell_area"], "synth_cells": syn.metrics["cells"]}
+    m.update({f"place_{k}": v for k, v in placed.metrics.items()})
+    m.update({f"route_{k}": v for k, v in routed.metrics.items()})
+    m["runtime_synth"] = Metric(round(t1 - t0, 2), "s", "flow", "")
+    m["runtime_place"] = Metric(round(t2 - t1, 2), "s", "flow", "")
+    m["runtime_route"] = Metric(round(t3 - t2, 2), "s", "flow", "")
+    m["lef_die_area_um2"] = Metric(round(abstract.width * abstract.height / abstract.units ** 2, 3), "um^2",
+                                   "flow (macro LEF SIZE)", "macro.lef")
+    (work / "macro.json").write_text(json.dumps({
+        "netlist": "macro.v", "spef": "macro.spef", "def": "macro.def",
+        "place_log": str(placed.log.relative_to(work)), "route_log": str(routed.log.relative_to(work)),
+        "abstract": {"units": abstract.units, "die": abstract.die,
+                     "pins": {n: asdict(p) for n, p in abstract.pins.items()},
+                     "tracks": [[d, l, v] for (d, l), v in sorted(abstract.tracks.items())]},
+        "metrics": {k: Metric(v.value, v.unit, v.tool, f"{src}/{v.source}" if v.source else src).as_dict()
+                    for k, v in m.items()}}, indent=1))
+
+
+# ---------------------------------------------------------------- array-level glue netlist
+
+def _blackbox_rtl(rtl_text: str) -> str:
+    """The generated RTL with kan_pe/kan_bspline reduced to their port lists, marked (* blackbox *)."""
+    for module in ("kan_pe", "kan_bspline"):
+        body = _module_text(rtl_text, module)
+        header = body[:body.index(");") + 2]
+        rtl_text = rtl_text.replace(body, f"(* blackbox *)\n{header}\nendmodule")
+    return rtl_text
+
+
+def _glue_in_child(values: dict, work: Path, log: Path):
+    """Runs in the Yosys child: map the glue, then hand back ports and cells with every connected bit as
+    (wire name, offset, wire width, is port) or ('', value) for a constant."""
+    from pyosys import libyosys as ys
+    design = ys.Design()
+    script = work / "glue_synth.ys"
+    script.write_text(string.Template((HERE / "glue_synth.ys").read_text()).substitute(values))
+    ys.run_pass(f"tee -q -a {log} script {script}", design)
+    top = design.top_module()
+    ports = sorted((w.port_id, w.name.str().lstrip("\\"), "input" if w.port_input else "output", w.width)
+                   for w in top.wires_.values() if w.port_input or w.port_output)
+    cells = []
+    for c in top.cells_.values():
+        conns = []
+        for port, sig in c.connections_.items():
+            bits = [(b.wire.name.str(), b.offset, b.wire.width, bool(b.wire.port_input or b.wire.port_output))
+                    if b.wire else ("", str(b.data)) for b in sig.to_sigbit_vector()]
+            conns.append((port.str().lstrip("\\"), bits))
+        cells.append((c.name.str(), c.type.str().lstrip("\\"), sorted(conns)))
+    bit = lambda b: (b.wire.name.str(), b.offset, b.wire.width, bool(b.wire.port_input or b.wire.port_output)) \
+        if b.wire else ("", str(b.data))  # noqa: E731
+    aliases = [(bit(a), bit(b)) for lhs, rhs in top.connections()
+               for a, b in zip(lhs.to_sigbit_vector(), rhs.to_sigbit_vector())]
+    return [p[1:] for p in ports], sorted(cells), aliases
+
+
+def synthesize_glue(rtl_text: str, cfg: Config, pdk: PdkInfo, liberty: Path, work: Path):
+    """-> (ports [(name, dir, width)], cells [(name, type, [(port, bits)])]) of kan_array over black boxes."""
+    work.mkdir(parents=True, exist_ok=True)
+    rtl = work / "kan_array_blackbox.v"
+    rtl.write_text(_blackbox_rtl(rtl_text))
+    log = work / "yosys_glue.log"
+    log.unlink(missing_ok=True)
+    dont_use = " ".join(f"-dont_use {g}" for g in pdk.dont_use)
+    hilomap = (f"hilomap -hicell {pdk.tie_hi.cell} {pdk.tie_hi.output} -locell {pdk.tie_lo.cell} "
+               f"{pdk.tie_lo.output}") if pdk.tie_hi and pdk.tie_lo else "# no tie cells"
+    abc = f"-D {cfg.flow.clock_period_ns * 1000:g}" if cfg.flow.synth_strategy == "delay" else f"-script {AREA_SCRIPT}"
+    values = dict(liberty=liberty, rtl=rtl, dont_use=dont_use, abc_target=abc, hilomap=hilomap, stat=work / "stat.txt")
+    return _isolated("array glue synthesis (yosys)", log, work, _glue_in_child, values, work, log)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", name.lstrip("\\$")).strip("_") or "n"
+
+
+class ArrayNetlist:
+    """The glue netlist with one plain name per bit: port bits keep `name[k]`, every internal bit becomes a
+    scalar `<wire>_<k>` (the names rc2dly's SPEF and the fixed SPEF keep unchanged)."""
+
+    def __init__(self, ports, cells, aliases, macros: dict[str, str]):
+        self.ports, self.macros = ports, macros
+        self.bit_name: dict[tuple, str] = {}
+        taken: set[str] = {b for n, _, w in ports for b in _bits(n, w)}
+        # wires Yosys kept as aliases of one another (`assign y = psum`) are one net: named after the port bit
+        parent: dict[tuple, tuple] = {}
+
+        def find(b):
+            while parent.get(b, b) != b:
+                b = parent[b]
+            return b
+        for a, b in aliases:
+            if not a[0] or not b[0]:
+                raise FlowError(f"array glue: constant {a[1] if not a[0] else b[1]} assigned to a wire after hilomap")
+            ra, rb = find(a[:4]), find(b[:4])
+            if ra != rb:
+                if ra[3] and rb[3]:
+                    raise FlowError(f"array glue: ports {ra[0]} and {rb[0]} are wired together without a cell")
+                parent[ra if not ra[3] else rb] = rb if not ra[3] else ra
+        self._find = find
+        self.cells = []
+        for name, ctype, conns in cells:
+            iname = _safe(name)
+            while iname in taken:
+                iname += "_"
+            taken.add(iname)
+            named = [(port, [self._name(b, taken) for b in bits]) for port, bits in conns]
+            self.cells.append((iname, ctype, named))
+
+    def _name(self, bit: tuple, taken: set[str]) -> str:
+        if not bit[0]:
+            raise FlowError(f"array glue: constant {bit[1]} left on a cell port after hilomap")
+        bit = self._find(bit[:4])
+        key = bit[:2]
+        if key not in self.bit_name:
+            wire, off, width, is_port = bit
+            if is_port:
+                self.bit_name[key] = f"{wire.lstrip(chr(92))}[{off}]" if width > 1 else wire.lstrip("\\")
+            else:
+                base = _safe(wire) + (f"_{off}" if width > 1 else "")
+                n = base
+                while n in taken:
+                    n += "_"
+                taken.add(n)
+                self.bit_name[key] = n
+        return self.bit_name[key]
+
+    def nets(self, floating: dict[str, set[str]]) -> dict[str, list[tuple[str, str]]]:
+        """{net: [(instance|'PIN', pin)]} for the DEF; macro pins nothing inside connects to are left out."""
+        nets: dict[str, list] = {}
+        for n, _, w in self.ports:
+            for b in _bits(n, w):
+                nets.setdefault(b, []).append(("PIN", b))
+        for iname, ctype, conns in self.cells:
+            for port, bits in conns:
+                pins = _bits(port, len(bits)) if ctype in self.macros else [port]
+                for pin, net in zip(pins, bits):
+                    if pin not in floating.get(ctype, set()):
+                        nets.setdefault(net, []).append((iname, pin))
+        return {k: v for k, v in nets.items() if len(v) > 1}
+
+    def verilog(self) -> str:
+        decl = [f"  {d} {f'[{w - 1}:0] ' if w > 1 else ''}{n};" for n, d, w in self.ports]
+        wires = sorted({b for _, _, conns in self.cells for _, bits in conns for b in bits if "[" not in b}
+                       - {n for n, _, w in self.ports if w == 1})
+        lines = [f"module kan_array({', '.join(n for n, _, _ in self.ports)});", *decl,
+                 *[f"  wire {w};" for w in wires]]
+        for iname, ctype, conns in self.cells:
+            args = []
+            for port, bits in conns:
+                expr = bits[0] if len(bits) == 1 else "{" + ", ".join(reversed(bits)) + "}"
+                args.append(f".{port}({expr})")
+            lines.append(f"  {ctype} {iname} ( {', '.join(args)} );")
+        return "\n".join(lines + ["endmodule", ""])
+
+
+# ---------------------------------------------------------------- floorplan of the array
+
+def _io_pins(p: KanParams, insts: dict, die, tracks, layers) -> dict[str, tuple[str, int, int]]:
+    """Top-level pins on the die edge, each on the track where its net leads: x west of its row's B-spline
+    x pin, load_data north above its column's load_in pin, y south below the last row's psum_out pin,
+    the control ports stacked on the west edge from the bottom."""
+    h_layer, v_layer, _ = layers
+    sx = next(st for d, l, st, _ in tracks if d == "X" and l == v_layer)
+    sy = next(st for d, l, st, _ in tracks if d == "Y" and l == h_layer)
+    x0, y0, x1, y1 = die
+    xl, yb = fp._align(x0, sx) + sx, fp._align(y0, sy) + sy      # one track inside the die edge
+    yt = (y1 // sy) * sy - sy
+    pins: dict[str, tuple] = {}
+    A, n, c = p.acc_width, p.input_bits, p.coef_bits
+    for i in range(p.rows):
+        for k in range(n):
+            pins[f"x[{i * n + k}]"] = (h_layer, xl, fp.macro_pin_xy(insts[f"bspline_{i}"], _bits("x", n)[k])[2])
+    for j in range(p.cols):
+        for k in range(c):
+            pins[f"load_data[{j * c + k}]"] = (v_layer, fp.macro_pin_xy(insts[f"pe_0_{j}"], _bits("load_in", c)[k])[1], yt)
+        for k in range(A):
+            pe = insts[f"pe_{p.rows - 1}_{j}"]
+            pins[f"y[{j * A + k}]"] = (v_layer, fp.macro_pin_xy(pe, _bits("psum_out", A)[k])[1], yb)
+    for k, name in enumerate(("sys_clk", "sys_rst", "load_en", "in_valid", "out_valid")):
+        pins[name] = (h_layer, xl, yb + sy * (4 + 2 * k))
+    return pins
+
+
+def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist, pdk: PdkInfo,
+                    liberty: Path) -> tuple[fp.Floorplan, dict]:
+    u = pe.units
+    dims = fp.cell_dims(pdk.cell_lef, u)
+    layers = PIN_LAYERS[pdk.name]
+    _, _, tracks = fp.grid_steps(pe.tracks)
+    sx = next(st for d, l, st, _ in tracks if d == "X" and l == layers[1])
+    sy = next(st for d, l, st, _ in tracks if d == "Y" and l in ("met1", "Metal1", "metal1"))
+    row_h = dims[pdk.buffer.cell][1]
+    site, offset = (sx, row_h), (sx // 2, sy // 2)
+    cells = {i: fp.Inst(i, t, width=dims[t][0], height=dims[t][1]) for i, t, _ in net.cells if t not in net.macros}
+    nets = net.nets({m: a.floating for m, a in (("kan_pe", pe), ("kan_bspline", bs))})
+    areas = cell_table(liberty)
+    strips = {"W": 0, "S": 0, "N": 0}
+    for _ in range(2):     # size the strips by what lands in them, then place again in the sized strips
+        die, insts, regions = fp.plan_array(p.rows, p.cols, pe, bs, strips, CHANNEL_UM)
+        pins = _io_pins(p, insts, die, tracks, layers)
+        fixed = {(i, pin): fp.macro_pin_xy(insts[i], pin) for i in insts for pin in insts[i].macro.pins}
+        fixed.update({("PIN", n): v for n, v in pins.items()})
+        targets = fp.glue_targets(sorted(cells), nets, fixed, die)
+        side = {c: fp.nearest_strip(targets[c], regions) for c in sorted(cells)}
+        new = {}
+        for s in strips:
+            area = sum(areas[cells[c].cell][0] for c in cells if side[c] == s)
+            r = regions[s]
+            length = (r[3] - r[1]) if s == "W" else (r[2] - r[0])
+            thick = fp.strip_thickness(area, length, u, GLUE_DENSITY, row_h)
+            new[s] = fp._align(thick, sx) if s == "W" and thick else thick
+            if s == "W" and area:   # a west strip is as wide as the area needs at the density, >= 4 rows of sites
+                new[s] = fp._align(int(area * u * u / GLUE_DENSITY / max(length, 1)) + 4 * row_h, sx)
+        if new == strips:
+            break
+        strips = new
+    u_track = sx / u
+    mirrored = {t for t in {c.cell for c in cells.values()}
+                if fp.x_mirrored(pdk.cell_lef, t, u_track, u_track / 2, PIN_LAYERS[pdk.name][2][0])}
+    rows = []
+    for s in sorted(strips):
+        members = [cells[c] for c in sorted(cells) if side[c] == s]
+        if members:
+            rows += fp.legalize(members, targets, regions[s], site, offset, s, mirrored)
+    insts.update(cells)
+    plan = fp.Floorplan(u, die, tracks, insts, pins, rows, site)
+    return plan, nets
+
+
+# ---------------------------------------------------------------- timing and verification
+
+def hierarchical_sta(netlist: Path, spefs: list[tuple[str, Path]], liberty: Path, pdk: PdkInfo, work: Path,
+                     period: float) -> tuple[Metrics, Path]:
+    """OpenSTA with flow/tools/opensta.tcl, its one read_spef line replaced by one per macro instance
+    (`read_spef -path inst`) plus the array level's."""
+    tool = sta_version()
+    work.mkdir(parents=True, exist_ok=True)
+    script, report = work / "sta_postroute.tcl", work / "sta_postroute.log"
+    reads = "\n".join(f"read_spef -path {inst} {path}" if inst else f"read_spef {path}" for inst, path in spefs)
+    values = dict(liberty=liberty, netlist=netlist, top="kan_array", clock="sys_clk", period=f"{period:g}",
+                  spef=reads, propagate="set_propagated_clock [all_clocks]", driver=pdk.buffer.cell,
+                  driver_pin=pdk.buffer.output, activity=0.1)
+    tcl = Path(__file__).parent / "tools" / "opensta.tcl"
+    script.write_text(string.Template(tcl.read_text()).substitute(values))
+    with open(report, "w") as log:
+        res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    text = report.read_text(errors="replace")
+    errors = [a or b for a, b in re.findall(r"^Error: (.*)$|^Warning: (.*Creating black box.*)$", text, re.M)]
+    if res.returncode or errors:
+        raise ToolFailed("static timing postroute, hierarchical (opensta)", str(report),
+                         errors[0] if errors else f"exit status {res.returncode}")
+    return parse_report(text, period, report, "postroute", tool), report
+
+
+def _flat_sim_netlist(netlist: Path, liberty: Path, work: Path) -> Path:
+    out, log = work / "kan_array_tiled_sim.v", work / "yosys_gatesim.log"
+    log.unlink(missing_ok=True)
+
+    def child(values, work, log):
+        from pyosys import libyosys as ys
+        design = ys.Design()
+        script = work / "gatesim.ys"
+        script.write_text(string.Template((HERE / "gatesim.ys").read_text()).substitute(values))
+        ys.run_pass(f"tee -q -a {log} script {script}", design)
+    _isolated("gate-level netlist for simulation (yosys)", log, work, child,
+              dict(liberty=liberty, netlist=netlist, out=out), work, log)
+    return out
+
+
+# ---------------------------------------------------------------- the flow
+
+def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> dict:
+    """Tiled physical flow of one design point -> {"metrics": {name: Metric}, "artifacts": {...}}."""
+    p = cfg.params
+    pdk = resolve(cfg.pdk, pdk_root)
+    liberty = prepared_liberty(pdk)
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    rtl_text = generate_verilog(p)
+    (work / "kan_array.v").write_text(rtl_text)
+    free = (PIN_LAYERS[pdk.name][2][-1],) if pdk.name == "sky130hd" else ()
+    times: dict[str, float] = {}
+
+    t = time.perf_counter()
+    pe, pe_info, pe_hit = harden("kan_pe", pe_pins(p), cfg, pdk, liberty, rtl_text, free)
+    times["harden_pe"] = time.perf_counter() - t
+    t = time.perf_counter()
+    bs, bs_info, bs_hit = harden("kan_bspline", bspline_pins(p, pe), cfg, pdk, liberty, rtl_text, free)
+    times["harden_bspline"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    ports, cells, aliases = synthesize_glue(rtl_text, cfg, pdk, liberty, work / "glue")
+    net = ArrayNetlist(ports, cells, aliases, {"kan_pe": pe, "kan_bspline": bs})
+    plan, nets = build_floorplan(p, pe, bs, net, pdk, liberty)
+    top_v = work / "kan_array_top.v"
+    top_v.write_text(net.verilog())
+    route_work = work / "route"
+    route_work.mkdir(exist_ok=True)
+    top_def = fp.write_def(route_work / "kan_array_placed.def", plan, nets, "kan_array")
+    # qflow_pnr.route renders the obstruction file into its qrouter script before read_def: the macro LEFs
+    # go there (route() has no parameter for extra LEFs yet)
+    (route_work / f"{qflow_pnr.DESIGN}.obs").write_text(f"read_lef {pe.lef}\nread_lef {bs.lef}\n")
+    times["floorplan"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    placed = qflow_pnr.PlaceResult(def_path=top_def, netlist=top_v, metrics={}, log=route_work / "place.log",
+                                   work=route_work, liberty=liberty, top="kan_array")
+    routed = qflow_pnr.route(placed, pdk, route_work)
+    times["route_top"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    netlist = work / "kan_array_tiled.v"
+    netlist.write_text(top_v.read_text() + "\n" + pe_info["netlist"].read_text() + "\n"
+                       + bs_info["netlist"].read_text())
+    spefs = [(i, (pe_info if m.macro.name == "kan_pe" else bs_info)["spef"])
+             for i, m in sorted(plan.insts.items()) if m.macro] + [("", routed.spef)]
+    timing, sta_report = hierarchical_sta(netlist, spefs, liberty, pdk, work / "sta", cfg.flow.clock_period_ns)
+    times["sta"] = time.perf_counter() - t
+
+    merged = fp.merge_def(top_def, routed.def_path, {"kan_pe": pe_info["def"], "kan_bspline": bs_info["def"]},
+                          plan, work / "kan_array_merged.def")
+    png = render_die(merged, pdk, work / "kan_array_die.png")
+
+    m = _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, work, pe_hit, bs_hit, times)
+    if verify:
+        t = time.perf_counter()
+        from .verify import run_cocotb
+        sim = _flat_sim_netlist(netlist, liberty, work / "verify")
+        res = run_cocotb(p, [sim], work / "verify" / "cocotb", vectors=cfg.flow.verify_vectors, seed=cfg.flow.seed)
+        tool = "cocotb 2 + icarus (golden model)"
+        m["verify_gates_vectors"] = Metric(res.vectors, "vectors", tool, str(res.log))
+        m["verify_gates_mismatches"] = Metric(res.mismatches, "", tool, str(res.log))
+        m["runtime_verify"] = Metric(round(time.perf_counter() - t, 2), "s", "flow", "")
+        if not res.passed:
+            raise ToolFailed("tiled gate-level simulation (cocotb)", str(res.log),
+                             f"{res.mismatches} mismatches of {res.vectors} vectors")
+    logs = [pe_info["place_log"], pe_info["route_log"], bs_info["place_log"], bs_info["route_log"],
+            work / "glue" / "yosys_glue.log", routed.log, sta_report]
+    return {"metrics": m, "artifacts": {"def": merged, "png": png, "netlist": [netlist],
+                                        "spef": [routed.spef, pe_info["spef"], bs_info["spef"]],
+                                        "lef": [pe.lef, bs.lef], "logs": logs}}
+
+
+def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, work, pe_hit, bs_hit, times) -> Metrics:
+    n_pe, n_bs = p.rows * p.cols, p.rows
+    areas = cell_table(liberty)
+    glue = [t for _, t, _ in net.cells if t not in net.macros]
+    glue_area = sum(areas[t][0] for t in glue)
+    pm, bm = pe_info["metrics"], bs_info["metrics"]
+    rel = lambda path: str(Path(path).relative_to(work)) if Path(path).is_relative_to(work) else str(path)  # noqa: E731
+    u = plan.units
+    die = (plan.die[2] - plan.die[0]) * (plan.die[3] - plan.die[1]) / u ** 2
+    place_area = n_pe * pm["place_cell_area_um2"].value + n_bs * bm["place_cell_area_um2"].value + glue_area
+    synth_area = n_pe * pm["synth_cell_area"].value + n_bs * bm["synth_cell_area"].value + glue_area
+    src_sum = f"{pm['place_cell_area_um2'].source}, {bm['place_cell_area_um2'].source}, glue/stat.txt"
+    m: Metrics = {
+        "physical_mode": Metric("tiled", "", "flow", "flow.physical"),
+        "cell_area": Metric(round(synth_area, 3), "um^2", "yosys 0.70 (per macro) + liberty areas (glue)", src_sum),
+        "place_cell_area_um2": Metric(round(place_area, 3), "um^2", "liberty areas of placed cells", src_sum),
+        "cells": Metric(n_pe * pm["place_cells"].value + n_bs * bm["place_cells"].value + len(glue), "cells",
+                        "graywolf+addspacers (macros) + yosys (glue)", src_sum),
+        "glue_cells": Metric(len(glue), "cells", "yosys 0.70", "glue/stat.txt"),
+        "glue_cell_area_um2": Metric(round(glue_area, 3), "um^2", "liberty areas", "glue/stat.txt"),
+        "die_area": Metric(round(die, 3), "um^2", "flow (array floorplan)", rel(routed.def_path)),
+        "macro_area_pe": Metric(round(pe.width * pe.height / u ** 2, 3), "um^2", "flow (macro LEF SIZE)", str(pe.lef)),
+        "macro_cells_pe": pm["place_cells"],
+        "macro_cell_area_pe": pm["place_cell_area_um2"],
+        "macro_area_bspline": Metric(round(bs.width * bs.height / u ** 2, 3), "um^2", "flow (macro LEF SIZE)",
+                                     str(bs.lef)),
+        "macro_cells_bspline": bm["place_cells"],
+        "macro_cache_hits": Metric(int(pe_hit) + int(bs_hit), "of 2 macros", "flow", "build/.cache/macros"),
+        "failed_nets": routed.metrics["failed_nets"],
+        "wirelength": routed.metrics["wirelength_um"],
+        "wirelength_um": routed.metrics["wirelength_um"],
+        "macro_failed_nets": Metric(pm["route_failed_nets"].value + bm["route_failed_nets"].value, "nets",
+                                    "qrouter 1.4", f"{pm['route_failed_nets'].source}, {bm['route_failed_nets'].source}"),
+    }
+    for k in ("wns", "tns", "fmax"):
+        v = timing[f"postroute_{k}"]
+        m[f"postroute_{k}"] = v
+        m[k] = Metric(v.value, v.unit, f"{v.tool} [postroute, hierarchical SPEF]", v.source)
+    m["wns_ns"], m["tns_ns"], m["fmax_mhz"] = m["wns"], m["tns"], m["fmax"]
+    m["postroute_critical_path"] = timing["postroute_critical_path"]
+    for step, s in times.items():
+        m[f"runtime_{step}"] = Metric(round(s, 2), "s", "flow (wall clock)", "")
+    return m

@@ -1,0 +1,270 @@
+"""Array floorplan of the tiled flow: macro grid with routing channels, glue-cell strips and their legalizer,
+the array-level DEF qrouter routes, and the merged DEF (every macro's cells and wires at its place) for the
+die picture.
+
+Coordinates are DEF units of the macros' DEFs. qflow writes every TRACKS statement at a multiple of its step
+from DEF (0,0), so a macro whose DEF origin lands on a multiple of the least common multiple of the steps keeps
+its pins on the array's tracks (the array DEF's tracks also start at multiples of their steps).
+Glue cells (skew/deskew registers, valid pipeline, constant ties) go into strips west, south and north of the
+array: each cell's target is the average of where its nets lead (macro and I/O pins fixed, other glue cells
+iterated), it joins the strip nearest that target, and a Tetris legalizer packs it into that strip's rows on
+the site grid, alternate rows flipped (FS, N) as qflow's place2def writes them.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .die_plot import macro_sizes
+from .macro import Abstract
+
+
+@dataclass
+class Inst:
+    """A component of the array DEF: a macro (FIXED) or a glue standard cell (PLACED)."""
+    name: str
+    cell: str
+    x: int = 0
+    y: int = 0
+    orient: str = "N"
+    width: int = 0
+    height: int = 0
+    macro: Abstract | None = None
+    origin: tuple[int, int] = (0, 0)     # where the macro DEF's (0,0) lands (macros only)
+
+
+@dataclass
+class Floorplan:
+    units: int
+    die: tuple[int, int, int, int]
+    tracks: list[tuple[str, str, int, int]]          # (X|Y, layer, step, count) from 0
+    insts: dict[str, Inst]
+    pins: dict[str, tuple[str, int, int]]            # top-level port bit -> (layer, x, y)
+    rows: list[tuple[int, int, int, str]] = field(default_factory=list)   # x0, y, sites, orient
+    site: tuple[int, int] = (0, 0)                   # site width, row height
+
+
+def _align(value: int, step: int) -> int:
+    return -(-value // step) * step
+
+
+def grid_steps(tracks: dict) -> tuple[int, int, list[tuple[str, str, int, int]]]:
+    """(x alignment, y alignment, array tracks) from one macro DEF's TRACKS."""
+    ax = math.lcm(*[st for (d, _), (_, _, st) in tracks.items() if d == "X"])
+    ay = math.lcm(*[st for (d, _), (_, _, st) in tracks.items() if d == "Y"])
+    return ax, ay, [(d, layer, st, 0) for (d, layer), (_, _, st) in sorted(tracks.items())]
+
+
+def plan_array(rows: int, cols: int, pe: Abstract, bs: Abstract, strips: dict[str, int], channel_um: float,
+               edge_um: float = 4.0) -> tuple[tuple[int, int, int, int], dict[str, Inst], dict[str, tuple]]:
+    """Macro instances on the grid (row 0 on top: partial sums flow south) and the glue strip rectangles.
+    `strips` = {W, S, N: thickness in DEF units}. -> (die, instances, {strip: (x0, y0, x1, y1)})."""
+    u = pe.units
+    ax, ay, _ = grid_steps(pe.tracks)
+    ch, edge = int(channel_um * u), int(edge_um * u)
+    west = edge + strips.get("W", 0)
+    south = edge + strips.get("S", 0)
+    # a macro's location is its die corner; its DEF origin must be aligned: origin = corner - die lower-left
+    bs_ox = _align(west + ch - bs.die[0], ax)
+    pe_ox0 = _align(bs_ox + bs.die[2] + ch - pe.die[0], ax)
+    pitch_x, pitch_y = _align(pe.width + ch, ax), _align(pe.height + ch, ay)
+    pe_oy_last = _align(south + ch - pe.die[1], ay)
+    insts: dict[str, Inst] = {}
+    for i in range(rows):
+        oy = pe_oy_last + (rows - 1 - i) * pitch_y
+        insts[f"bspline_{i}"] = Inst(f"bspline_{i}", bs.name, bs_ox + bs.die[0], oy + bs.die[1], "N",
+                                     bs.width, bs.height, bs, (bs_ox, oy))
+        for j in range(cols):
+            ox = pe_ox0 + j * pitch_x
+            insts[f"pe_{i}_{j}"] = Inst(f"pe_{i}_{j}", pe.name, ox + pe.die[0], oy + pe.die[1], "N",
+                                        pe.width, pe.height, pe, (ox, oy))
+    x_end = max(m.x + m.width for m in insts.values()) + ch
+    y_top = max(m.y + m.height for m in insts.values()) + ch
+    width = _align(x_end + edge, ax)
+    height = _align(y_top + strips.get("N", 0) + edge, ay)
+    regions = {"W": (edge, edge, west, height - edge), "S": (west, edge, width - edge, south),
+               "N": (west, y_top, width - edge, height - edge)}
+    return (0, 0, width, height), insts, regions
+
+
+def macro_pin_xy(inst: Inst, pin: str) -> tuple[str, int, int]:
+    p = inst.macro.pins[pin]
+    return p.layer, inst.origin[0] + p.x, inst.origin[1] + p.y
+
+
+def glue_targets(glue: list[str], nets: dict[str, list[tuple[str, str]]], fixed: dict[tuple[str, str], tuple],
+                 die: tuple[int, int, int, int], max_fanout: int = 12, passes: int = 60) -> dict[str, tuple]:
+    """Each glue cell's target point: iterated average over its nets of the other members' positions
+    (fixed pins stay; nets wider than `max_fanout`, i.e. clock/reset/enable broadcasts, do not pull)."""
+    pos = {g: ((die[0] + die[2]) / 2, (die[1] + die[3]) / 2) for g in glue}
+    members = [m for m in nets.values() if 2 <= len(m) <= max_fanout]
+    cell_nets: dict[str, list[list]] = {g: [] for g in glue}
+    for m in members:
+        for inst, _ in m:
+            if inst in cell_nets:
+                cell_nets[inst].append(m)
+    for _ in range(passes):
+        new = {}
+        for g in glue:
+            pts = []
+            for m in cell_nets[g]:
+                for inst, pin in m:
+                    if inst != g:
+                        pts.append(fixed[(inst, pin)][1:] if (inst, pin) in fixed else pos[inst])
+            new[g] = (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)) if pts else pos[g]
+        pos = new
+    return pos
+
+
+def nearest_strip(point: tuple[float, float], regions: dict[str, tuple]) -> str:
+    def dist(r):
+        x, y = point
+        return math.hypot(max(r[0] - x, 0, x - r[2]), max(r[1] - y, 0, y - r[3]))
+    return min(sorted(regions), key=lambda k: dist(regions[k]))
+
+
+def x_mirrored(cell_lef: Path, cell: str, pitch_um: float, phase_um: float, layer: str = "li1") -> bool:
+    """Whether `cell` is better mirrored in x: the orientation whose signal pins on `layer` hold a vertical track
+    (cell-relative x = phase + k*pitch) farthest inside their rectangles. Cells sit on every site phase in
+    the flat flow too, but graywolf also flips them; a dfxtp_1's D pin is unreachable unflipped (measured)."""
+    text = Path(cell_lef).read_text(errors="replace")
+    body = re.search(rf"^MACRO {re.escape(cell)}\s*$(.*?)^END {re.escape(cell)}\s*$", text, re.S | re.M).group(1)
+    width = float(re.search(r"SIZE\s+([0-9.]+)", body).group(1))
+    pins = re.findall(r"^\s*PIN\s+(\S+)(.*?)^\s*END\s+\1", body, re.S | re.M)
+
+    def score(mirror: bool) -> float:
+        worst = math.inf
+        for name, pin in pins:
+            if re.search(r"USE\s+(POWER|GROUND)", pin):
+                continue
+            best = -math.inf
+            for sect in re.findall(rf"LAYER\s+{layer}\s*;(.*?)(?=LAYER|END)", pin, re.S):
+                for x0, _, x1, _ in re.findall(r"RECT\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", sect):
+                    lo, hi = sorted((width - float(x1), width - float(x0)) if mirror else (float(x0), float(x1)))
+                    k = math.ceil((lo - phase_um) / pitch_um - 1e-9)
+                    while phase_um + k * pitch_um <= hi + 1e-9:
+                        g = phase_um + k * pitch_um
+                        best = max(best, min(g - lo, hi - g))
+                        k += 1
+            worst = min(worst, best)
+        return worst
+    return score(True) > score(False) + 1e-9
+
+
+def legalize(cells: list[Inst], targets: dict[str, tuple], region: tuple, site: tuple[int, int],
+             offset: tuple[int, int], strip: str, mirrored: set[str] = frozenset()) -> list[tuple[int, int, int, str]]:
+    """Tetris legalization of `cells` into the rows of `region` (site grid x = offset + k*site_w, rows at
+    y = offset + k*row_h, even rows FS, odd rows N; cells in `mirrored` also flipped in x: S, FN).
+    Sets each cell's x, y, orient; returns the rows used."""
+    from ..errors import FlowError
+    sw, rh = site
+    x0, y0, x1, y1 = region
+    first = max(0, -(-(y0 - offset[1]) // rh))
+    row_ys = [offset[1] + k * rh for k in range(first, (y1 - offset[1]) // rh) if offset[1] + (k + 1) * rh <= y1]
+    sx0 = offset[0] + _align(max(x0 - offset[0], 0), sw)
+    cursor = {y: sx0 for y in row_ys}
+    for cell in sorted(cells, key=lambda c: (targets[c.name][0], targets[c.name][1], c.name)):
+        tx, ty = targets[cell.name]
+        best = None
+        for y in row_ys:
+            x = max(cursor[y], sx0 + _align(max(int(tx - cell.width / 2) - sx0, 0), sw))
+            if x + cell.width > x1:
+                x = cursor[y]
+                if x + cell.width > x1:
+                    continue
+            cost = abs(x + cell.width / 2 - tx) + abs(y + rh / 2 - ty)
+            if best is None or cost < best[0]:
+                best = (cost, x, y)
+        if best is None:
+            raise FlowError(f"floorplan: glue strip {strip} is full ({len(cells)} cells); widen it")
+        _, cell.x, cell.y = best
+        flip = ((cell.y - offset[1]) // rh) % 2 == 0
+        cell.orient = {(True, False): "FS", (False, False): "N", (True, True): "S", (False, True): "FN"}[
+            (flip, cell.cell in mirrored)]
+        cursor[cell.y] = cell.x + cell.width
+    return [(sx0, y, (x1 - sx0) // sw, "FS" if ((y - offset[1]) // rh) % 2 == 0 else "N") for y in row_ys]
+
+
+def strip_thickness(area_um2: float, length: int, units: int, density: float, row_h: int) -> int:
+    """Rows (in DEF units of height) a strip of `length` needs for `area_um2` of cells at `density`."""
+    if area_um2 <= 0:
+        return 0
+    n_rows = math.ceil(area_um2 * units ** 2 / density / max(length, 1) / row_h)
+    return (n_rows + 1) * row_h
+
+
+def cell_dims(cell_lef: Path, units: int) -> dict[str, tuple[int, int]]:
+    return {m: (round(w * units), round(h * units)) for m, (w, h) in macro_sizes(cell_lef).items()}
+
+
+def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, str]]], design: str) -> Path:
+    """The array-level DEF qrouter routes: tracks, macros FIXED, glue PLACED, I/O pins, signal nets."""
+    x0, y0, x1, y1 = plan.die
+    out = ["VERSION 5.6 ;", "NAMESCASESENSITIVE ON ;", 'DIVIDERCHAR "/" ;', 'BUSBITCHARS "<>" ;',
+           f"DESIGN {design} ;", f"UNITS DISTANCE MICRONS {plan.units} ;", "",
+           f"DIEAREA ( {x0} {y0} ) ( {x1} {y1} ) ;", ""]
+    for i, (rx, ry, n, orient) in enumerate(plan.rows):
+        out.append(f"ROW ROW_{i} unithd {rx} {ry} {orient} DO {n} BY 1 STEP {plan.site[0]} 0 ;")
+    out.append("")
+    for d, layer, step, _ in plan.tracks:
+        lo, hi = (x0, x1) if d == "X" else (y0, y1)
+        start = _align(lo, step)
+        out.append(f"TRACKS {d} {start} DO {(hi - start) // step + 1} STEP {step} LAYER {layer} ;")
+    out += ["", f"COMPONENTS {len(plan.insts)} ;"]
+    for inst in sorted(plan.insts.values(), key=lambda i: i.name):
+        status = "FIXED" if inst.macro else "PLACED"
+        out.append(f"- {inst.name} {inst.cell} + {status} ( {inst.x} {inst.y} ) {inst.orient} ;")
+    out += ["END COMPONENTS", "", f"PINS {len(plan.pins)} ;"]
+    for name, (layer, x, y) in sorted(plan.pins.items()):
+        out += [f"- {name} + NET {name}", f"  + LAYER {layer} ( -14 -14 ) ( 14 14 )", f"  + PLACED ( {x} {y} ) N ;"]
+    out += ["END PINS", "", f"NETS {len(nets)} ;"]
+    for name in sorted(nets):
+        conns = " ".join(f"( {'PIN' if i == 'PIN' else i} {p} )" for i, p in nets[name])
+        out.append(f"- {name} {conns} ;")
+    out += ["END NETS", "", "END DESIGN", ""]
+    Path(fp).write_text("\n".join(out))
+    return Path(fp)
+
+
+_POINT = re.compile(r"\(\s*(-?\d+|\*)\s+(-?\d+|\*)((?:\s+-?\d+)?)\s*\)")
+
+
+def _shift(text: str, dx: int, dy: int) -> str:
+    return _POINT.sub(lambda m: f"( {m[1] if m[1] == '*' else int(m[1]) + dx} "
+                                f"{m[2] if m[2] == '*' else int(m[2]) + dy}{m[3]} )", text)
+
+
+def _body(text: str, name: str) -> str:
+    m = re.search(rf"^{name}\s+\d+\s*;\n(.*?)^END {name}", text, re.S | re.M)
+    return m.group(1) if m else ""
+
+
+def merge_def(top_def: Path, routed_top: Path, macro_defs: dict[str, Path], plan: Floorplan, out: Path) -> Path:
+    """One DEF of the whole array: the routed array level plus every macro's cells and wires moved to its
+    instance (names prefixed `<instance>/`). For the picture and for inspection; each macro keeps its own DEF."""
+    top = Path(routed_top).read_text()
+    comps = [l for l in _body(top, "COMPONENTS").splitlines() if l.strip()
+             and not any(l.split()[1] == i for i in plan.insts if plan.insts[i].macro)]
+    nets = [_body(top, "NETS").rstrip()]
+    n_nets = len(re.findall(r"^-\s", _body(top, "NETS"), re.M))
+    for name, inst in sorted(plan.insts.items()):
+        if not inst.macro:
+            continue
+        text = macro_defs[inst.macro.name].read_text()
+        dx, dy = inst.origin
+        body = _shift(_body(text, "COMPONENTS"), dx, dy)
+        comps += [re.sub(r"^-\s+(\S+)", rf"- {name}/\1", l) for l in body.splitlines() if l.strip()]
+        nb = _body(text, "NETS")
+        n_nets += len(re.findall(r"^-\s", nb, re.M))
+        nb = re.sub(r"^-\s+(\S+)", rf"- {name}/\1", nb, flags=re.M)
+        nb = re.sub(r"\(\s*(?!PIN\b)(\S+)\s+(\S+)\s*\)", lambda m: m[0] if m[1] in "*-0123456789"
+                    or m[1][0] in "-0123456789*" else f"( {name}/{m[1]} {m[2]} )", nb)
+        nets.append(_shift(re.sub(r"\(\s*PIN\s+\S+\s*\)\s*", "", nb), dx, dy).rstrip())
+    head = top[:top.index("COMPONENTS")]
+    pins = re.search(r"^PINS.*?^END PINS\n", top, re.S | re.M)
+    text = (head + f"COMPONENTS {len(comps)} ;\n" + "\n".join(comps) + "\nEND COMPONENTS\n\n"
+            + (pins.group(0) if pins else "") + f"\nNETS {n_nets} ;\n" + "\n".join(nets) + "\nEND NETS\n\nEND DESIGN\n")
+    Path(out).write_text(text)
+    return Path(out)

@@ -1,0 +1,193 @@
+"""A hardened macro's edges: pin placement on the die edges of a placed DEF, and the LEF abstract of the routed
+macro that the array-level router reads.
+
+Pins sit on routing tracks ON the die edge (the first/last track), so a neighbouring tile's pin at the same
+y (west/east) or x (north/south) is reached by a straight wire across the channel. West/east pins use the
+PDK's horizontal pin layer and north/south pins its vertical one: qflow's obstruction file blocks exactly the
+other direction in the die margins, so the macro's own router reaches every pin from inside.
+The abstract blocks the whole die on each layer the macro may use, shrunk by a thin ring that holds only the
+pin grid points; a pin's rectangle runs from the edge to the blockage (covering its own stub).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import FlowError
+from .die_plot import DefLayout, _routes, read_def
+
+# (horizontal pin layer for west/east, vertical pin layer for north/south, every routing layer bottom-up)
+PIN_LAYERS = {"sky130hd": ("met3", "met2", ("li1", "met1", "met2", "met3", "met4", "met5")),
+              "gf180mcu": ("Metal3", "Metal2", ("Metal1", "Metal2", "Metal3", "Metal4", "Metal5")),
+              "osu018": ("metal3", "metal2", ("metal1", "metal2", "metal3", "metal4"))}
+PIN_HALF = 14           # half side of a pin's square in DEF units, as qflow's place2def writes pins
+
+
+@dataclass
+class MacroPins:
+    """Pin plan of one macro. `rows`: (west pin, east pin) pairs from the bottom up, sharing one y; `cols`:
+    (north pin, south pin) pairs from the left, sharing one x; None leaves that side of the pair empty.
+    `row_y`: explicit y (DEF units) per row, to line this macro up with another one's pins."""
+    rows: list[tuple[str | None, str | None]]
+    cols: list[tuple[str | None, str | None]]
+    row_y: list[int] | None = None
+    spacing: int = 2     # tracks between neighbouring pins
+
+
+@dataclass
+class PlacedPin:
+    name: str
+    side: str            # W E N S
+    layer: str
+    x: int               # DEF units, in the macro DEF's coordinates
+    y: int
+
+
+@dataclass
+class Abstract:
+    """What the array level needs of a routed macro (DEF units of the macro's own DEF)."""
+    name: str
+    lef: Path
+    units: int
+    die: tuple[int, int, int, int]
+    pins: dict[str, PlacedPin]
+    floating: set[str] = field(default_factory=set)   # ports nothing inside connects to
+    tracks: dict = field(default_factory=dict)         # the macro DEF's TRACKS (see _tracks)
+
+    @property
+    def width(self) -> int:
+        return self.die[2] - self.die[0]
+
+    @property
+    def height(self) -> int:
+        return self.die[3] - self.die[1]
+
+
+def _tracks(text: str) -> dict[tuple[str, str], tuple[int, int, int]]:
+    """{(X|Y, layer): (start, count, step)} from a DEF's TRACKS statements."""
+    return {(d, layer): (int(float(s)), int(n), int(st)) for d, s, n, st, layer in re.findall(
+        r"^TRACKS\s+([XY])\s+(-?[0-9.]+)\s+DO\s+(\d+)\s+STEP\s+(\d+)\s+LAYER\s+(\S+)\s*;", text, re.M)}
+
+
+def place_edge_pins(def_path: Path, macro: str, plan: MacroPins, pdk_name: str) -> dict[str, PlacedPin]:
+    """Rewrite the PINS of a placed DEF by `plan`; every pin of the DEF must be in the plan and vice versa."""
+    h_layer, v_layer, _ = PIN_LAYERS[pdk_name]
+    text = Path(def_path).read_text()
+    layout = read_def(def_path)
+    x0, y0, x1, y1 = layout.die
+    tracks = _tracks(text)
+    try:
+        ys, ny, sy = tracks[("Y", h_layer)]
+        xs, nx, sx = tracks[("X", v_layer)]
+    except KeyError as exc:
+        raise FlowError(f"macro {macro}: {def_path}: no TRACKS for pin layer {exc.args[0][1]}") from None
+    pins_text = re.search(r"^PINS\s+\d+\s*;\n(.*?)^END PINS", text, re.S | re.M)
+    existing = re.findall(r"^-\s+(\S+)\s+\+\s+NET", pins_text.group(1), re.M)
+    # the edge grid lines: vertical tracks at x0/x1 ends, horizontal tracks at the y ends
+    x_first, x_last = xs, xs + (nx - 1) * sx
+    yh = tracks.get(("Y", "met1")) or tracks.get(("Y", "Metal1")) or (ys, ny, sy)
+    y_first, y_last = yh[0], yh[0] + (yh[1] - 1) * yh[2]
+    placed: dict[str, PlacedPin] = {}
+    if plan.row_y is not None:
+        row_ys = plan.row_y
+    else:
+        row_ys = [ys + sy * (2 + plan.spacing * k) for k in range(len(plan.rows))]
+    col_xs = [xs + sx * (2 + plan.spacing * k) for k in range(len(plan.cols))]
+    if row_ys and (max(row_ys) > y_last - sy or min(row_ys) < y_first):
+        raise FlowError(f"macro {macro}: {len(plan.rows)} west/east pins need y up to {max(row_ys) / layout.units:g} um;"
+                        f" the die ends at {y1 / layout.units:g} um")
+    if col_xs and max(col_xs) > x_last - sx:
+        raise FlowError(f"macro {macro}: {len(plan.cols)} north/south pins need x up to "
+                        f"{max(col_xs) / layout.units:g} um; the die ends at {x1 / layout.units:g} um")
+    for (west, east), y in zip(plan.rows, row_ys):
+        if (y - ys) % sy:
+            raise FlowError(f"macro {macro}: pin row y={y} is not on a {h_layer} track")
+        for name, side, x in ((west, "W", x_first), (east, "E", x_last)):
+            if name:
+                placed[name] = PlacedPin(name, side, h_layer, x, y)
+    for (north, south), x in zip(plan.cols, col_xs):
+        for name, side, y in ((north, "N", y_last), (south, "S", y_first)):
+            if name:
+                placed[name] = PlacedPin(name, side, v_layer, x, y)
+    missing, extra = sorted(set(existing) - set(placed)), sorted(set(placed) - set(existing))
+    if missing or extra:
+        raise FlowError(f"macro {macro}: pin plan does not match the ports of {def_path}: "
+                        f"unplanned {missing[:5]}, not ports {extra[:5]}")
+    body = "".join(f"- {p.name} + NET {p.name}\n  + LAYER {p.layer} ( -{PIN_HALF} -{PIN_HALF} ) "
+                   f"( {PIN_HALF} {PIN_HALF} )\n  + PLACED ( {p.x} {p.y} ) N ;\n"
+                   for p in (placed[n] for n in existing))
+    Path(def_path).write_text(text[:pins_text.start(1)] + body + text[pins_text.end(1):])
+    return placed
+
+
+def net_segments(routed_def: Path) -> dict[str, list[tuple[str, int, int, int, int]]]:
+    """{net: [(layer, x0, y0, x1, y1)]} of the routed wires of a DEF."""
+    nets = re.search(r"^NETS\s+\d+\s*;\n(.*?)^END NETS", Path(routed_def).read_text(), re.S | re.M).group(1)
+    out = {}
+    for name, body in re.findall(r"^-\s+(\S+)(.*?)(?=^-\s|\Z)", nets, re.S | re.M):
+        layout = DefLayout(units=1, die=(0, 0, 0, 0))
+        _routes(body, layout)
+        out[name] = layout.segments
+    return out
+
+
+def floating_ports(routed_def: Path) -> set[str]:
+    """Ports whose net connects to nothing inside the macro (e.g. sys_rst of a reset-less PE)."""
+    nets = re.search(r"^NETS\s+\d+\s*;\n(.*?)^END NETS", Path(routed_def).read_text(), re.S | re.M).group(1)
+    return set(re.findall(r"^-\s+\S+\s*\(\s*PIN\s+(\S+)\s*\)\s*;", nets, re.M))
+
+
+def write_lef(routed_def: Path, macro: str, pins: dict[str, PlacedPin], directions: dict[str, str],
+              pdk_name: str, out: Path, free_layers: tuple[str, ...] = ()) -> Abstract:
+    """LEF abstract of a routed macro: SIZE of the die, each pin as a rectangle from its edge to the blockage,
+    OBS over the die on every routing layer except `free_layers` (kept empty inside the macro for the array
+    router). Coordinates are relative to the die's lower-left corner."""
+    layout = read_def(routed_def)
+    u = layout.units
+    x0, y0, x1, y1 = layout.die
+    layers = [layer for layer in PIN_LAYERS[pdk_name][2] if layer not in free_layers]
+    used_free = sorted({s[0] for s in layout.segments} & set(free_layers))
+    if used_free:
+        raise FlowError(f"macro {macro}: {routed_def} uses {', '.join(used_free)}, which was to stay free")
+    ring = 100 * u // 200       # 0.5 um: the edge grid line stays free, the next one is blocked (sky130 pitches)
+
+    def um(v: float) -> str:
+        return f"{v / u:.3f}"
+
+    def rect(a, b, c, d) -> str:
+        return f"RECT {um(a - x0)} {um(b - y0)} {um(c - x0)} {um(d - y0)} ;"
+
+    pin_rects: dict[str, tuple[int, int, int, int]] = {}
+    for p in pins.values():
+        w = PIN_HALF
+        pin_rects[p.name] = {"W": (x0, p.y - w, x0 + ring, p.y + w), "E": (x1 - ring, p.y - w, x1, p.y + w),
+                             "S": (p.x - w, y0, p.x + w, y0 + ring), "N": (p.x - w, y1 - ring, p.x + w, y1)}[p.side]
+    # the macro's own wires in the ring: those of a pin's net become more of that pin, any other one is blocked
+    extra_port: dict[str, list[tuple]] = {n: [] for n in pins}
+    ring_obs: dict[str, list[tuple]] = {}
+    for net, segments in net_segments(routed_def).items():
+        for lay, a, b, c, d in segments:
+            box = (min(a, c) - PIN_HALF, min(b, d) - PIN_HALF, max(a, c) + PIN_HALF, max(b, d) + PIN_HALF)
+            if x0 + ring <= box[0] and box[2] <= x1 - ring and y0 + ring <= box[1] and box[3] <= y1 - ring:
+                continue
+            if net in pins and lay == pins[net].layer:
+                extra_port[net].append(box)
+            else:
+                ring_obs.setdefault(lay, []).append(box)
+    lines = ["VERSION 5.7 ;", 'BUSBITCHARS "[]" ;', 'DIVIDERCHAR "/" ;', "", f"MACRO {macro}",
+             "  CLASS BLOCK ;", f"  FOREIGN {macro} 0 0 ;", "  ORIGIN 0 0 ;",
+             f"  SIZE {(x1 - x0) / u:.3f} BY {(y1 - y0) / u:.3f} ;", "  SYMMETRY X Y ;"]
+    for name in sorted(pins):
+        p = pins[name]
+        rects = [f"        {rect(*r)}" for r in [pin_rects[name], *extra_port[name]]]
+        lines += [f"  PIN {name}", f"    DIRECTION {directions.get(name, 'INPUT')} ;", "    USE SIGNAL ;",
+                  "    PORT", f"      LAYER {p.layer} ;", *rects, "    END", f"  END {name}"]
+    lines.append("  OBS")
+    for layer in layers:
+        lines += [f"    LAYER {layer} ;", f"      {rect(x0 + ring, y0 + ring, x1 - ring, y1 - ring)}"]
+        lines += [f"      {rect(*r)}" for r in ring_obs.get(layer, [])]
+    lines += ["  END", f"END {macro}", "", "END LIBRARY", ""]
+    Path(out).write_text("\n".join(lines))
+    return Abstract(macro, Path(out), u, layout.die, pins, floating_ports(routed_def),
+                    _tracks(Path(routed_def).read_text()))
