@@ -176,12 +176,13 @@ def _first_failure(job_dir: Path, steps: list[str]) -> str | None:
 def node_independent(metrics: dict[str, Metric], pdk: PdkInfo) -> dict[str, Metric]:
     """Area in NAND2 gates and the fmax clock period in FO4 delays of the PDK's own library, so 7, 130 and
     180 nm results compare with each other and with the 28 nm study."""
+    if "cell_area" not in metrics:
+        return {}                      # nothing to normalize (and the liberty may be what failed)
     units = node_units(pdk)
     out = dict(units)
     nand2, fo4 = units["nand2_area"], units["fo4_delay"]
-    if "cell_area" in metrics:
-        out["cell_area_nand2"] = Metric(round(metrics["cell_area"].value / nand2.value, 1), "NAND2",
-                                        "flow (cell_area / nand2_area)", metrics["cell_area"].source)
+    out["cell_area_nand2"] = Metric(round(metrics["cell_area"].value / nand2.value, 1), "NAND2",
+                                    "flow (cell_area / nand2_area)", metrics["cell_area"].source)
     if "fmax" in metrics:
         period_ps = 1e6 / metrics["fmax"].value
         out["period_fo4"] = Metric(round(period_ps / fo4.value, 2), "FO4", "flow (1/fmax / fo4_delay)",
