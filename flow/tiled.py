@@ -45,7 +45,7 @@ from .tools.yosys_synth import AREA_SCRIPT, _isolated, synthesize
 from .versions import tool_versions
 
 HERE = Path(__file__).parent / "tools" / "tiled"
-TILED_VERSION = "2"        # bump when a change here changes a hardened macro
+TILED_VERSION = "4"        # bump when a change here changes a hardened macro
 CHANNEL_UM = 12.0          # routing channel between macros
 GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
 
@@ -110,7 +110,7 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         (tmp / "key.json").write_text(json.dumps(key_data, indent=1, sort_keys=True, default=str))
-        _build_macro(module, plan, cfg, pdk, liberty, text, free_layers, tmp)
+        _build_macro(module, plan, cfg, pdk, liberty, text, free_layers, tmp, final)
         try:
             tmp.rename(final)
         except OSError:       # another process finished the same macro first: keep theirs
@@ -127,7 +127,7 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
 
 
 def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Path, text: str,
-                 free_layers: tuple[str, ...], work: Path) -> None:
+                 free_layers: tuple[str, ...], work: Path, final: Path) -> None:
     t0 = time.perf_counter()
     rtl = work / f"{module}.v"
     rtl.write_text(text + "\n")
@@ -153,10 +153,11 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
         shutil.copy(src, work / dst)
     abstract = write_lef(work / "macro.def", module, pins, _directions(text), pdk.name, work / "macro.lef",
                          free_layers)
-    src = f"build/.cache/macros/{work.name}"
+    src = str(final)
     m = {"synth_cell_area": syn.metrics["cell_area"], "synth_cells": syn.metrics["cells"]}
-    m.update({f"place_{k}": v for k, v in placed.metrics.items()})
-    m.update({f"route_{k}": v for k, v in routed.metrics.items()})
+    # qflow_pnr's sources are relative to its work folder, pnr/
+    m.update({f"place_{k}": Metric(v.value, v.unit, v.tool, f"pnr/{v.source}") for k, v in placed.metrics.items()})
+    m.update({f"route_{k}": Metric(v.value, v.unit, v.tool, f"pnr/{v.source}") for k, v in routed.metrics.items()})
     m["runtime_synth"] = Metric(round(t1 - t0, 2), "s", "flow", "")
     m["runtime_place"] = Metric(round(t2 - t1, 2), "s", "flow", "")
     m["runtime_route"] = Metric(round(t3 - t2, 2), "s", "flow", "")
@@ -382,6 +383,32 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
     return plan, nets
 
 
+def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: PdkInfo, liberty: Path,
+                work: Path):
+    """qflow_pnr.route on the array DEF with the macros' LEFs. A failed net that ends on a macro pin fails
+    with the macro, pin and instance named (an unreachable pin is never a silent partial route)."""
+    work.mkdir(parents=True, exist_ok=True)
+    # route() renders the obstruction file into its qrouter script before read_def: the macro LEFs go there
+    # (route() has no parameter for extra LEFs yet)
+    (work / f"{qflow_pnr.DESIGN}.obs").write_text("".join(f"read_lef {lef}\n" for lef in lefs))
+    placed = qflow_pnr.PlaceResult(def_path=top_def, netlist=top_v, metrics={}, log=work / "place.log",
+                                   work=work, liberty=liberty, top="kan_array")
+    try:
+        return qflow_pnr.route(placed, pdk, work)
+    except ToolFailed as exc:
+        log = Path(exc.log)
+        text = log.read_text(errors="replace") if log.exists() else ""
+        failed = sorted(set(re.findall(r"^(?:Failed to route net|Failure on net) (\S+?):?\s", text, re.M)))
+        macros = {re.search(r"^MACRO (\S+)", Path(lef).read_text(), re.M).group(1) for lef in lefs}
+        comps = dict(re.findall(r"^-\s+(\S+)\s+(\S+)\s+\+", top_def.read_text(), re.M))
+        on_macro = [(comps[i], p, i, n) for n in failed for i, p in nets.get(n, []) if comps.get(i) in macros]
+        if not on_macro:
+            raise
+        desc = "; ".join(f"macro {m} pin {p} (instance {i}, net {n})" for m, p, i, n in on_macro[:4])
+        raise ToolFailed("array route (qrouter)", str(log), f"{len(failed)} nets failed, unreachable: {desc}"
+                         + (f" and {len(on_macro) - 4} more" if len(on_macro) > 4 else "")) from None
+
+
 # ---------------------------------------------------------------- timing and verification
 
 def hierarchical_sta(netlist: Path, spefs: list[tuple[str, Path]], liberty: Path, pdk: PdkInfo, work: Path,
@@ -452,15 +479,10 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     route_work = work / "route"
     route_work.mkdir(exist_ok=True)
     top_def = fp.write_def(route_work / "kan_array_placed.def", plan, nets, "kan_array")
-    # qflow_pnr.route renders the obstruction file into its qrouter script before read_def: the macro LEFs
-    # go there (route() has no parameter for extra LEFs yet)
-    (route_work / f"{qflow_pnr.DESIGN}.obs").write_text(f"read_lef {pe.lef}\nread_lef {bs.lef}\n")
     times["floorplan"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    placed = qflow_pnr.PlaceResult(def_path=top_def, netlist=top_v, metrics={}, log=route_work / "place.log",
-                                   work=route_work, liberty=liberty, top="kan_array")
-    routed = qflow_pnr.route(placed, pdk, route_work)
+    routed = route_array(top_def, top_v, [pe.lef, bs.lef], nets, pdk, liberty, route_work)
     times["route_top"] = time.perf_counter() - t
 
     t = time.perf_counter()

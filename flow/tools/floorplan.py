@@ -221,8 +221,9 @@ def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, s
         out += [f"- {name} + NET {name}", f"  + LAYER {layer} ( -14 -14 ) ( 14 14 )", f"  + PLACED ( {x} {y} ) N ;"]
     out += ["END PINS", "", f"NETS {len(nets)} ;"]
     for name in sorted(nets):
-        conns = " ".join(f"( {'PIN' if i == 'PIN' else i} {p} )" for i, p in nets[name])
-        out.append(f"- {name} {conns} ;")
+        # one connection per line and ';' on its own line, as place2def writes them: qrouter's write_def
+        # inserts the routes before that ';' (a one-line net comes back without its wires)
+        out += [f"- {name}", *[f"  ( {i} {p} )" for i, p in nets[name]], ";"]
     out += ["END NETS", "", "END DESIGN", ""]
     Path(fp).write_text("\n".join(out))
     return Path(fp)
