@@ -13,11 +13,11 @@ from .config import ConfigError
 from .errors import FlowError
 
 
-def _load(path: str) -> config_mod.Config:
+def _load(path: str, overrides: dict | None = None) -> config_mod.Config:
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = lambda msg, *a, **k: print(f"warning: {msg}", file=sys.stderr)
-        return config_mod.load(path)
+        return config_mod.load(path, overrides)
 
 
 def cmd_rtl(args) -> int:
@@ -58,7 +58,9 @@ def cmd_run(args) -> int:
 
     from .physical import run_config
 
-    cfg = _load(args.config)
+    cfg = _load(args.config, {"pdk": args.pdk} if args.pdk else None)
+    if args.pdk and args.pdk != config_mod.read_yaml(args.config).get("pdk", config_mod.Config.pdk):
+        cfg = replace(cfg, name=f"{cfg.name}-{cfg.pdk}")     # its own report and build folders
     if args.stop_after:
         cfg = replace(cfg, flow=replace(cfg.flow, stop_after=args.stop_after))
     out = Path(args.out) / cfg.name
@@ -255,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML config file, e.g. configs/b3.yaml")
     p.add_argument("--no-verify", action="store_true", help="skip the RTL and gate-level simulations")
     p.add_argument("--stop-after", choices=("synth", "place", "route"), help="override flow.stop_after")
+    p.add_argument("--pdk", choices=config_mod.PDKS, help="override the config's pdk; the run is then named "
+                   "<name>-<pdk> (reports/<name>-<pdk>/, build/<name>-<pdk>/)")
     p.add_argument("--pdk-root", metavar="DIR", help="folder holding lambdapdk/<pdk>/... (see `flow pdk`)")
     p.add_argument("--out", default="reports", metavar="DIR", help="report root (default reports/)")
     p.add_argument("--work", metavar="DIR", help="SiliconCompiler build folder (default build/<name>/sc)")
