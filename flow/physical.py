@@ -207,12 +207,15 @@ def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Co
         if t is not None:
             metrics[f"runtime_{step}"] = Metric(round(t, 2), "s", "siliconcompiler tasktime", manifest)
     metrics["runtime_total"] = Metric(round(wall, 2), "s", "flow (wall clock of the SiliconCompiler run)", "")
-    # the headline timing: post-route where routed, else pre-route; the source says which
+    # the headline timing: post-route where routed with parasitics, else pre-route; the tool says which. A
+    # SPEF with no capacitance at all (asap7: no R/C in its tech LEF) times no wires: pre-route it is.
+    no_rc = "route_net_cap_total_pf" in metrics and metrics["route_net_cap_total_pf"].value == 0
     for stage in ("postroute", "preroute"):
-        if f"{stage}_fmax" in metrics:
+        if f"{stage}_fmax" in metrics and not (stage == "postroute" and no_rc):
+            why = "; post-route SPEF is all zeros (tech LEF without R/C)" if no_rc else ""
             for key in ("wns", "tns", "fmax"):
                 m = metrics[f"{stage}_{key}"]
-                metrics[key] = Metric(m.value, m.unit, f"{m.tool} [{stage}]", m.source)
+                metrics[key] = Metric(m.value, m.unit, f"{m.tool} [{stage}{why}]", m.source)
             break
     headline = {"core_area": "place_core_area_um2", "die_area": "place_die_area_um2",
                 "utilization": "place_utilization", "wirelength": "route_wirelength_um",

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import ToolFailed, ToolMissing
 from ..metrics import Metric, Metrics
 from ..pdks import PdkInfo
+from .spef import spef_summary
 
 HERE = Path(__file__).parent
 INSTALL = "apt-get install -y opensta"
@@ -72,8 +73,11 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
 
 def run_sta(netlist: Path, top: str, liberty: Path, pdk: PdkInfo, work: Path, period_ns: float,
             spef: Path | None = None, stage: str = "preroute", clock: str = "sys_clk") -> TimingResult:
-    """Time the gate netlist (with `spef` parasitics and a propagated clock when given)."""
+    """Time the gate netlist (with `spef` parasitics and a propagated clock when given). A SPEF without any
+    capacitance (asap7: its tech LEF has no R/C, so the router's SPEF is all zeros) is said so in the tool."""
     tool = sta_version()
+    if spef and spef_summary(spef)["total_cap"] == 0:
+        tool += " [SPEF all zeros: the tech LEF has no R/C, wires not timed]"
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     script, report = work / f"sta_{stage}.tcl", work / f"sta_{stage}.log"

@@ -53,7 +53,12 @@ class PnrTech:
     fanout: str = "-l 1000 -c 30"
     separator: str = ""             # between cell base name and drive strength ("" = none)
     via_use: str = ""               # qrouter `via use` list
-    track_offset_um: float | None = None     # rewrite the .info track offsets (pins half a pitch in)
+    # rewrite the .info track offsets (pins half a pitch in): one value for every layer, or {layer: offset}
+    track_offset_um: float | dict[str, float] | None = None
+    # qrouter's copy of the tech LEF: {layer: "PITCH ... ; OFFSET ... ;"} replaces the layer's PITCH/OFFSET
+    # statements, and VIARULEs whose names match `drop_viarules` (a regex) are deleted
+    lef_pitches: tuple[tuple[str, str], ...] = ()
+    drop_viarules: str = ""
     snap_x: tuple[int, int] | None = None    # (offset, pitch) in DEF units: put fill cells back on sites
     stage2_passes: int = 6          # bounded `stage2 mask 90 effort 20` passes before the last `mask none`
 
@@ -64,6 +69,16 @@ TECH = {
     "osu018": PnrTech(par="/usr/share/qflow/tech/osu018/osu018.par", layers=4, density=0.6),
     "gf180mcu": PnrTech(par="gf180mcu.par", layers=4, density=0.75, separator="_",
                         track_offset_um=0.28),
+    # M1 pins sit on the 0.054 um gate pitch, not the 0.036 um track pitch; the wide power VIARULEs would be
+    # used for signals and make every flop's D and CLK unroutable (toolchain notes, asap7 section)
+    "asap7": PnrTech(par="asap7.par", layers=5, density=0.5, fanout="-l 100 -c 5", separator="x",
+                     track_offset_um={"M1": 0.027, "M2": 0.018},
+                     lef_pitches=(("M1", "PITCH 0.054 ; OFFSET 0.0 ;"), ("M2", "PITCH 0.036 ; OFFSET 0.0 ;"),
+                                  ("M3", "PITCH 0.054 ; OFFSET 0.0 ;"), ("M4", "PITCH 0.072 ; OFFSET 0.0 ;"),
+                                  ("M5", "PITCH 0.054 ; OFFSET 0.0 ;"), ("M6", "PITCH 0.072 ; OFFSET 0.0 ;"),
+                                  ("M7", "PITCH 0.108 ; OFFSET 0.0 ;"), ("M8", "PITCH 0.108 ; OFFSET 0.0 ;"),
+                                  ("M9", "PITCH 0.108 ; OFFSET 0.0 ;")),
+                     drop_viarules=r"widePWR"),
 }
 
 
@@ -188,6 +203,30 @@ def _lefs(pdk: PdkInfo, tech_lef: Path | None = None) -> list[Path]:
     return [p for p in (tech_lef, pdk.cell_lef) if p]
 
 
+def router_tech_lef(pdk: PdkInfo, work: Path) -> Path | None:
+    """The tech LEF the qflow tools read: the PDK's, or a copy in `work` with the PnrTech's pitch, offset and
+    VIARULE fixes (asap7)."""
+    t = tech(pdk)
+    if not (t.lef_pitches or t.drop_viarules):
+        return pdk.tech_lef
+    # LEF 5.8 properties are multi-line quoted strings that addspacers.tcl's parser misreads (it then drops the
+    # rest of the layer, PITCH included); qrouter ignores them
+    text = re.sub(r'^\s*PROPERTY\s+LEF58_\w+\s+"[^"]*"\s*;[^\n]*\n', "", pdk.tech_lef.read_text(), flags=re.M)
+    for layer, stmt in t.lef_pitches:
+        block = re.search(rf"^LAYER {layer}\s*$(.*?)^END {layer}\s*$", text, re.M | re.S)
+        if block is None:
+            raise PnrInputError(f"pdk {pdk.name}: layer {layer} not in {pdk.tech_lef}")
+        body = re.sub(r"^\s*(PITCH|OFFSET)\s+[-0-9.]+(\s+[-0-9.]+)?\s*;.*$\n?", "", block.group(1), flags=re.M)
+        # at the end of the block: qrouter ignores a PITCH that comes before the layer's TYPE
+        text = text[:block.start(1)] + body + f"  {stmt}\n" + text[block.end(1):]
+    if t.drop_viarules:
+        text = re.sub(rf"^VIARULE (\S*(?:{t.drop_viarules})\S*) GENERATE.*?^END \1\s*$\n?", "", text,
+                      flags=re.M | re.S)
+    out = Path(work) / f"qrouter_{pdk.tech_lef.name}"
+    out.write_text(text)
+    return out
+
+
 def _snap_components(def_path: Path, offset: int, pitch: int) -> None:
     """addspacers leaves some right-edge fill cells one unit off the site grid: put them back on it."""
     text = def_path.read_text()
@@ -216,7 +255,8 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     log = work / "place.log"
     run = _Runner(work, log)
     netlist, liberty = Path(netlist).resolve(), Path(liberty).resolve()
-    lefs = _lefs(pdk)
+    tech_lef = router_tech_lef(pdk, work)
+    lefs = _lefs(pdk, tech_lef)
 
     # 1. BLIF in qflow's dialect: .gate records, constants as power nets, no backslashes.
     blif_mapped = _to_blif(netlist, top, pdk, liberty, work, log)
@@ -246,7 +286,11 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     cfg.write_text("".join(f"read_lef {p}\n" for p in lefs[:1]))
     run("qrouter -i", [_tool("qrouter"), "-i", f"{DESIGN}.info", "-c", cfg.name])
     info = work / f"{DESIGN}.info"
-    if t.track_offset_um is not None:
+    if isinstance(t.track_offset_um, dict):
+        for layer, offset in t.track_offset_um.items():
+            info.write_text(re.sub(rf"^({layer} [0-9.]+) [-0-9.]+ ", rf"\g<1> {offset} ", info.read_text(),
+                                   flags=re.M))
+    elif t.track_offset_um is not None:
         info.write_text(re.sub(r"^(\S+ [0-9.]+) 0 ", rf"\g<1> {t.track_offset_um} ", info.read_text(), flags=re.M))
     units = int(re.search(r"^units scale (\d+)", info.read_text(), re.M).group(1))
 
@@ -260,7 +304,7 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     (work / f"{DESIGN}.par").write_text(par if "TWSC*fast" in par else par + "\nTWSC*fast : 4\n")
     run("graywolf", [_tool("graywolf"), "-n", DESIGN], stdout=work / "graywolf.out")
     run("place2def", [*_script("place2def.tcl"), DESIGN, pdk.fill, str(t.layers)])
-    techlef = ["-techlef", pdk.tech_lef] if pdk.tech_lef else []
+    techlef = ["-techlef", tech_lef] if tech_lef else []
     run("addspacers", [*_script("addspacers.tcl"), *techlef, DESIGN, pdk.cell_lef, pdk.fill])
     def_path = work / f"{DESIGN}.def"
     if (work / f"{DESIGN}_filled.def").exists():
@@ -321,7 +365,8 @@ def route(placed: PlaceResult, pdk: PdkInfo, work: Path) -> RouteResult:
     routed_def, rc = work / f"{DESIGN}_route.def", work / f"{DESIGN}_route.rc"
     obs = placed.work / f"{DESIGN}.obs"
     script = _render(
-        "route.tcl", work / "route.tcl", read_lefs="\n".join(f"read_lef {p}" for p in _lefs(pdk)),
+        "route.tcl", work / "route.tcl",
+        read_lefs="\n".join(f"read_lef {p}" for p in _lefs(pdk, router_tech_lef(pdk, work))),
         layers=t.layers, via_use=f"via use {t.via_use}" if t.via_use else "", vdd=pdk.power, gnd=pdk.ground,
         obstructions=obs.read_text() if obs.exists() else "", placed_def=placed.def_path,
         stage2_passes=t.stage2_passes, routed_def=routed_def.name, rc_file=rc.name)
