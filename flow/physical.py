@@ -37,6 +37,8 @@ STEPS = (("rtl", sc_tasks.RtlTask, False, "synth"), ("rtlsim", sc_tasks.RtlSimTa
          ("synth", sc_tasks.SynthTask, False, "synth"), ("gatesim", sc_tasks.GateSimTask, True, "synth"),
          ("sta_synth", sc_tasks.PreStaTask, False, "synth"), ("place", sc_tasks.PlaceTask, False, "place"),
          ("route", sc_tasks.RouteTask, False, "route"), ("sta_route", sc_tasks.PostStaTask, False, "route"))
+# Tiled mode: one node hardens, tiles and routes (it cannot stop after placement: place runs it whole).
+TILED_STEPS = STEPS[:5] + (("tiled", sc_tasks.TiledTask, False, "place"),)
 LEVELS = ("synth", "place", "route")
 SUMMARY = ("cell_area", "cell_area_nand2", "period_fo4", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
            "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "postroute_power_rough",
@@ -45,7 +47,8 @@ SUMMARY = ("cell_area", "cell_area_nand2", "period_fo4", "cells", "registers", "
 
 def steps_for(cfg: Config, verify: bool) -> list[tuple[str, type]]:
     stop = LEVELS.index(cfg.flow.stop_after)
-    return [(s, cls) for s, cls, ver, level in STEPS if LEVELS.index(level) <= stop and (verify or not ver)]
+    steps = TILED_STEPS if cfg.physical_mode == "tiled" else STEPS
+    return [(s, cls) for s, cls, ver, level in steps if LEVELS.index(level) <= stop and (verify or not ver)]
 
 
 def check_tools(steps: list[str]) -> None:
@@ -54,7 +57,8 @@ def check_tools(steps: list[str]) -> None:
              "gatesim": [("iverilog", "apt-get install -y iverilog")],
              "sta_synth": [("sta", "apt-get install -y opensta")],
              "place": [("graywolf", "apt-get install -y graywolf qflow")],
-             "route": [("qrouter", "apt-get install -y qrouter")]}
+             "route": [("qrouter", "apt-get install -y qrouter")],
+             "tiled": [("graywolf", "apt-get install -y graywolf qflow"), ("qrouter", "apt-get install -y qrouter")]}
     for step in steps:
         for exe, install in needs.get(step, []):
             if shutil.which(exe) is None and not Path("/usr/lib/qflow/bin", exe).exists():
@@ -113,6 +117,8 @@ def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verif
             task.set("var", "kanconfig", data)
             task.set("var", "pdkroot", str(pdk_root or ""))
             task.set("var", "flowcode", code_hash())
+            if isinstance(task, sc_tasks.TiledTask):
+                task.set("var", "gateverify", verify)
     proj.set("option", "builddir", str(work_dir))
     proj.set("option", "jobname", jobname)
     proj.set("option", "nodisplay", True)
@@ -222,6 +228,8 @@ def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Co
                 "failed_nets": "route_failed_nets"}
     metrics.update({k: metrics[v] for k, v in headline.items() if v in metrics})
     metrics["clock_period"] = Metric(cfg.flow.clock_period_ns, "ns", "flow config", "flow.clock_period_ns")
+    mode = cfg.physical_mode if cfg.flow.stop_after != "synth" else "none (stopped after synthesis)"
+    metrics.setdefault("physical_mode", Metric(mode, "", "flow config", "flow.physical"))
     metrics.update(node_independent(metrics, resolve(cfg.pdk, pdk_root)))
     for tool, version in tool_versions().items():
         metrics[f"version_{tool}"] = Metric(version, "", "flow.versions (dpkg-query / importlib.metadata)", "")
@@ -241,7 +249,10 @@ def write_report(out_dir: Path, job_dir: Path, steps: list[str], metrics: dict, 
     copies = {"synth/0/outputs/kan_array.vg": "kan_array_synth.vg", "route/0/outputs/kan_array.vg": "kan_array_routed.vg",
               "route/0/outputs/kan_array.def": "kan_array_routed.def", "route/0/outputs/kan_array.spef":
               "kan_array_routed.spef", "place/0/outputs/kan_array.def": "kan_array_placed.def",
-              "route/0/reports/kan_array_die.png": "kan_array_die.png", "synth/0/yosys/stat.txt": "yosys_stat.txt"}
+              "route/0/reports/kan_array_die.png": "kan_array_die.png", "synth/0/yosys/stat.txt": "yosys_stat.txt",
+              "tiled/0/outputs/kan_array.def": "kan_array_routed.def", "tiled/0/outputs/kan_array.vg":
+              "kan_array_routed.vg", "tiled/0/outputs/kan_array.spef": "kan_array_routed.spef",
+              "tiled/0/reports/kan_array_die.png": "kan_array_die.png"}
     for src, dst in copies.items():
         if (job_dir / src).exists():
             shutil.copy(job_dir / src, out_dir / dst)

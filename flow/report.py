@@ -34,7 +34,8 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
         row = {"point": pt["name"], "status": pt["status"], "error": pt.get("error") or "",
                "pdk": cfg["pdk"], "array": f"{cfg['array']['rows']}x{cfg['array']['cols']}",
                "table_bits": cfg["kan"]["table_bits"], "stop_after": cfg["flow"]["stop_after"],
-               "physical": cfg["flow"].get("physical", "flat"), "report_dir": pt.get("report_dir", ""),
+               "physical": pt.get("metrics", {}).get("physical_mode", {}).get("value", ""),
+               "report_dir": pt.get("report_dir", ""),
                "log": pt.get("log", ""), "runtime [s]": pt.get("seconds")}
         for name, m in pt.get("metrics", {}).items():
             if isinstance(m.get("value"), (int, float, str, bool)) or m.get("value") is None:

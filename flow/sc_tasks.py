@@ -271,3 +271,27 @@ class RouteTask(KanTask):
         except Exception as exc:  # noqa: BLE001  the picture is a report, not a result: say so in the log
             print(f"warning: die picture not rendered: {exc}")
         return self._relative(_metrics_with_sources(res.metrics, node, "route"), node)
+
+
+class TiledTask(KanTask):
+    """The array-scale flow (flow/tiled.py) as one node: harden the PE and B-spline macros (cached across runs),
+    tile them, route the array-level nets, time the hierarchy with every macro's SPEF, check the tiled gates."""
+    step_name, outputs = "tiled place and route (flow.tiled)", ("def", "vg", "spef")
+
+    def __init__(self):
+        super().__init__()
+        self.add_parameter("gateverify", "bool", "run the gate-level cocotb check of the tiled netlist")
+
+    def task(self):
+        return "tiled"
+
+    def execute(self, node):
+        from .tiled import run_tiled
+        res = run_tiled(self.cfg, node / "tiled", pdk_root=self.get("var", "pdkroot") or None,
+                        verify=bool(self.get("var", "gateverify")))
+        art = res["artifacts"]
+        for ext, path in (("def", art["def"]), ("vg", art["netlist"][0]), ("spef", art["spef"][0])):
+            shutil.copy(path, node / "outputs" / f"{TOP}.{ext}")
+        if art.get("png"):
+            shutil.copy(art["png"], node / "reports" / f"{TOP}_die.png")
+        return self._relative(res["metrics"], node)
