@@ -117,11 +117,18 @@ def test_sweep_file_errors_name_the_file_and_key(tmp_path):
         load_sweep(bad)
 
 
-def test_nightly_sweep_expands_to_28_points_with_rules():
+def test_nightly_sweep_expands_to_28_tiled_points():
     sweep = load_sweep(REPO / "configs/nightly.yaml")
     assert len(sweep.points) == 28
-    stops = {(p.axes["array"], p.cfg.flow.stop_after) for p in sweep.points}
-    assert stops == {("2x2", "route"), ("4x4", "synth")}
+    assert {(p.cfg.physical_mode, p.cfg.flow.stop_after) for p in sweep.points} == {("tiled", "route")}
+
+
+def test_rules_override_matching_points(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(f"base: {REPO / 'configs/b3.yaml'}\naxes:\n  array: [2x2, 4x4]\n"
+                    "rules:\n  - when: {array: 4x4}\n    set: {flow.stop_after: synth}\n")
+    stops = {p.axes["array"]: p.cfg.flow.stop_after for p in load_sweep(path).points}
+    assert stops == {"2x2": "route", "4x4": "synth"}
 
 
 def test_compare_flags_moved_metrics(tmp_path):
