@@ -9,9 +9,7 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge
-
+from flow.tb.driver import array_pass, start
 from rtl_gen import golden
 from rtl_gen.params import KanParams
 
@@ -31,16 +29,6 @@ def stimulus(p: KanParams, vectors: int, rng: np.random.Generator) -> np.ndarray
     return np.concatenate([uniform, corner_vecs, random]).astype(np.int64)
 
 
-def pack(values, width: int) -> int:
-    mask = (1 << width) - 1
-    return sum((int(v) & mask) << (k * width) for k, v in enumerate(values))
-
-
-def unpack_signed(word: int, width: int, count: int) -> list[int]:
-    mask, half = (1 << width) - 1, 1 << (width - 1)
-    return [(((word >> (k * width)) & mask) ^ half) - half for k in range(count)]
-
-
 @cocotb.test()
 async def kan_array_matches_golden_model(dut):
     job = json.loads(open(os.environ["KAN_TB_JOB"]).read())
@@ -50,37 +38,8 @@ async def kan_array_matches_golden_model(dut):
     xs = stimulus(p, job["vectors"], rng)
     expected = golden.array_outputs(p, coefs, xs)                            # (T, C)
 
-    cocotb.start_soon(Clock(dut.sys_clk, 10, unit="ns").start())
-    dut.sys_rst.value = 1
-    dut.in_valid.value = 0
-    dut.load_en.value = 0
-    dut.x.value = 0
-    dut.load_data.value = 0
-    for _ in range(2):
-        await FallingEdge(dut.sys_clk)
-    dut.sys_rst.value = 0
-
-    dut.load_en.value = 1
-    for word in golden.load_sequence(p, coefs):
-        dut.load_data.value = pack(word, p.coef_bits)
-        await FallingEdge(dut.sys_clk)
-    dut.load_en.value = 0
-
-    # Drive on falling edges; outputs sampled there are those of the last rising edge.
-    got, cycles = [], 0
-    while len(got) < len(xs):
-        if cycles < len(xs):
-            dut.x.value = pack(xs[cycles], p.input_bits)
-            dut.in_valid.value = 1
-        else:
-            dut.in_valid.value = 0
-        await FallingEdge(dut.sys_clk)
-        cycles += 1
-        if dut.out_valid.value == 1:
-            got.append(unpack_signed(dut.y.value.to_unsigned(), p.acc_width, p.cols))
-        assert cycles <= len(xs) + p.latency + 2, f"out_valid missing: {len(got)} of {len(xs)} outputs"
-
-    got = np.array(got)
+    await start(dut)
+    got, _ = await array_pass(dut, p, coefs, xs)
     bad = np.argwhere(got != expected)                                       # (k, 2): vector, column
     first = [{"vector": int(t), "cycle": int(t) + p.latency, "pe": f"pe_{p.rows - 1}_{int(j)}",
               "column": int(j), "x": xs[t].tolist(), "expected": int(expected[t, j]), "got": int(got[t, j])}

@@ -14,36 +14,10 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge
 
-from flow.tb.kan_array_tb import pack, unpack_signed
+from flow.tb.driver import array_pass, start
 from kan.quantize import QuantModel, layer_passes
 from rtl_gen import golden
-from rtl_gen.params import KanParams
-
-
-async def array_pass(dut, p: KanParams, coefs: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, int]:
-    """Load coefs (R, C, G+p), stream xs (T, R), drain the pipeline -> ((T, C) outputs, cycles used)."""
-    dut.load_en.value = 1
-    for word in golden.load_sequence(p, coefs):
-        dut.load_data.value = pack(word, p.coef_bits)
-        await FallingEdge(dut.sys_clk)
-    dut.load_en.value = 0
-    got, cycles = [], 0
-    while len(got) < len(xs):                        # drive on falling edges, as kan_array_tb does
-        if cycles < len(xs):
-            dut.x.value = pack(xs[cycles], p.input_bits)
-            dut.in_valid.value = 1
-        else:
-            dut.in_valid.value = 0
-        await FallingEdge(dut.sys_clk)
-        cycles += 1
-        if dut.out_valid.value == 1:
-            got.append(unpack_signed(dut.y.value.to_unsigned(), p.acc_width, p.cols))
-        assert cycles <= len(xs) + p.latency + 2, f"out_valid missing: {len(got)} of {len(xs)} outputs"
-    dut.in_valid.value = 0
-    return np.array(got, dtype=np.int64), cycles + p.rows * p.n_coefs              # + load cycles
 
 
 @cocotb.test()
@@ -51,15 +25,7 @@ async def kan_inference_matches_golden_model(dut):
     job = json.loads(open(os.environ["KAN_TB_JOB"]).read())
     q = QuantModel.from_dict(job["quant"])
     p = q.tile
-    cocotb.start_soon(Clock(dut.sys_clk, 10, unit="ns").start())
-    dut.sys_rst.value = 1
-    dut.in_valid.value = 0
-    dut.load_en.value = 0
-    dut.x.value = 0
-    dut.load_data.value = 0
-    for _ in range(2):
-        await FallingEdge(dut.sys_clk)
-    dut.sys_rst.value = 0
+    await start(dut)
 
     steps = layer_passes(q, np.array(job["x"], dtype=np.int64))
     request, passes, cycles, mismatches, first = next(steps), 0, 0, 0, []
