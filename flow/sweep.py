@@ -208,8 +208,10 @@ def run_sweep(sweep: Sweep, out_root: Path, jobs: int, timeout: float | None = N
                     _kill(proc)
                     result = _failure(pt, f"timeout after {timeout:g} s", work, elapsed)
                 else:
-                    result = _read(store / f"{key}.json") or _failure(
-                        pt, f"worker exited with status {proc.returncode} and no result", work, elapsed)
+                    result = _read(store / f"{key}.json")
+                    if not result or result.get("log") != str(work / "worker.log"):   # not this attempt's
+                        result = _failure(pt, f"worker exited with status {proc.returncode} and no result",
+                                          work, elapsed)
                 if result.get("status") != "ok":
                     write_json_atomic(store / f"{key}.json", result)
                 (work / "pid").unlink(missing_ok=True)
