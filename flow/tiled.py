@@ -88,7 +88,8 @@ def _module_text(rtl: str, module: str) -> str:
 
 def _directions(module_text: str) -> dict[str, str]:
     out = {}
-    for kind, width, name in re.findall(r"^\s*(input|output)\s+(?:reg\s+|wire\s+)?(?:signed\s+)?(?:\[(\d+):0\]\s+)?(\w+)", module_text, re.M):
+    decl = r"^\s*(input|output)\s+(?:reg\s+|wire\s+)?(?:signed\s+)?(?:\[(\d+):0\]\s+)?(\w+)"
+    for kind, width, name in re.findall(decl, module_text, re.M):
         for b in _bits(name, int(width) + 1 if width else 1):
             out[b] = kind.upper()
     return out
@@ -328,7 +329,8 @@ def _io_pins(p: KanParams, insts: dict, die, tracks, layers) -> dict[str, tuple[
             pins[f"x[{i * n + k}]"] = (h_layer, xl, fp.macro_pin_xy(insts[f"bspline_{i}"], _bits("x", n)[k])[2])
     for j in range(p.cols):
         for k in range(c):
-            pins[f"load_data[{j * c + k}]"] = (v_layer, fp.macro_pin_xy(insts[f"pe_0_{j}"], _bits("load_in", c)[k])[1], yt)
+            top_pe = insts[f"pe_0_{j}"]
+            pins[f"load_data[{j * c + k}]"] = (v_layer, fp.macro_pin_xy(top_pe, _bits("load_in", c)[k])[1], yt)
         for k in range(A):
             pe = insts[f"pe_{p.rows - 1}_{j}"]
             pins[f"y[{j * A + k}]"] = (v_layer, fp.macro_pin_xy(pe, _bits("psum_out", A)[k])[1], yb)
@@ -363,10 +365,10 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
             area = sum(areas[cells[c].cell][0] for c in cells if side[c] == s)
             r = regions[s]
             length = (r[3] - r[1]) if s == "W" else (r[2] - r[0])
-            thick = fp.strip_thickness(area, length, u, GLUE_DENSITY, row_h)
-            new[s] = fp._align(thick, sx) if s == "W" and thick else thick
-            if s == "W" and area:   # a west strip is as wide as the area needs at the density, >= 4 rows of sites
-                new[s] = fp._align(int(area * u * u / GLUE_DENSITY / max(length, 1)) + 4 * row_h, sx)
+            if s == "W":     # rows run across a west strip: its width holds the area at the density, plus margin
+                new[s] = fp._align(int(area * u * u / GLUE_DENSITY / max(length, 1)) + 4 * row_h, sx) if area else 0
+            else:
+                new[s] = fp.strip_thickness(area, length, u, GLUE_DENSITY, row_h)
         if new == strips:
             break
         strips = new
@@ -425,7 +427,8 @@ def hierarchical_sta(netlist: Path, spefs: list[tuple[str, Path]], liberty: Path
     tcl = Path(__file__).parent / "tools" / "opensta.tcl"
     script.write_text(string.Template(tcl.read_text()).substitute(values))
     with open(report, "w") as log:
-        res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT, cwd=work)
+        res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
+                             cwd=work)
     text = report.read_text(errors="replace")
     errors = [a or b for a, b in re.findall(r"^Error: (.*)$|^Warning: (.*Creating black box.*)$", text, re.M)]
     if res.returncode or errors:
@@ -550,7 +553,8 @@ def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, wo
         "wirelength": routed.metrics["wirelength_um"],
         "wirelength_um": routed.metrics["wirelength_um"],
         "macro_failed_nets": Metric(pm["route_failed_nets"].value + bm["route_failed_nets"].value, "nets",
-                                    "qrouter 1.4", f"{pm['route_failed_nets'].source}, {bm['route_failed_nets'].source}"),
+                                    "qrouter 1.4",
+                                    f"{pm['route_failed_nets'].source}, {bm['route_failed_nets'].source}"),
     }
     for k in ("wns", "tns", "fmax"):
         v = timing[f"postroute_{k}"]

@@ -67,7 +67,8 @@ def test_tiled_routes_and_passes_gate_level_check(runs):
     assert m["wirelength_um"].value > 0 and m["wirelength_um"].unit == "um"
     # the die holds 4 PE macros and 2 B-spline macros plus channels
     assert m["die_area"].value > 4 * m["macro_area_pe"].value + 2 * m["macro_area_bspline"].value
-    assert m["cells"].value == 4 * m["macro_cells_pe"].value + 2 * m["macro_cells_bspline"].value + m["glue_cells"].value
+    assert m["cells"].value == (4 * m["macro_cells_pe"].value + 2 * m["macro_cells_bspline"].value
+                                + m["glue_cells"].value)
     art = runs["tiled"]["artifacts"]
     assert art["png"].stat().st_size > 10_000
     merged = art["def"].read_text()

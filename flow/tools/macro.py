@@ -95,7 +95,8 @@ def place_edge_pins(def_path: Path, macro: str, plan: MacroPins, pdk_name: str) 
         row_ys = [ys + sy * (2 + plan.spacing * k) for k in range(len(plan.rows))]
     col_xs = [xs + sx * (2 + plan.spacing * k) for k in range(len(plan.cols))]
     if row_ys and (max(row_ys) > y_last - sy or min(row_ys) < y_first):
-        raise FlowError(f"macro {macro}: {len(plan.rows)} west/east pins need y up to {max(row_ys) / layout.units:g} um;"
+        raise FlowError(f"macro {macro}: {len(plan.rows)} west/east pins need y up to "
+                        f"{max(row_ys) / layout.units:g} um;"
                         f" the die ends at {y1 / layout.units:g} um")
     if col_xs and max(col_xs) > x_last - sx:
         raise FlowError(f"macro {macro}: {len(plan.cols)} north/south pins need x up to "
