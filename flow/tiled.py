@@ -255,8 +255,12 @@ class ArrayNetlist:
                 parent[ra if not ra[3] else rb] = rb if not ra[3] else ra
         self._find = find
         self.cells = []
+        count: dict[str, int] = {}
         for name, ctype, conns in cells:
-            iname = _safe(name)
+            # a glue cell is named <cell type>_<k> as qflow names instances: rc2dly takes the cell from the
+            # instance name (others draw "Did not find standard cell" and, in an 8x8 array, a malloc abort)
+            count[ctype] = count.get(ctype, 0) + 1
+            iname = _safe(name) if ctype in macros else f"{ctype}_{count[ctype]}"
             while iname in taken:
                 iname += "_"
             taken.add(iname)
