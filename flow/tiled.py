@@ -127,15 +127,9 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
     return abstract, info, hit
 
 
-def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Path, text: str,
-                 free_layers: tuple[str, ...], work: Path, final: Path) -> None:
-    t0 = time.perf_counter()
-    rtl = work / f"{module}.v"
-    rtl.write_text(text + "\n")
-    syn = synthesize(rtl, module, pdk, liberty, work / "synth", cfg.flow.clock_period_ns, cfg.flow.synth_strategy,
-                     cfg.flow.booth)
-    t1 = time.perf_counter()
-    placed = qflow_pnr.place(syn.netlist, module, pdk, liberty, work / "pnr")
+def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, liberty: Path,
+                 free_layers: tuple[str, ...], pnr: Path, density: float):
+    placed = qflow_pnr.place(netlist, module, pdk, liberty, pnr, density=density)
     pins = place_edge_pins(placed.def_path, module, plan, pdk.name)
     # The macro's wires stay inside its die (a frame of obstructions half a micron outside it on every layer)
     # and off `free_layers` (the array router may cross the macro there).
@@ -147,8 +141,31 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
         fh.writelines(f"obstruction {a:g} {b:g} {c:g} {d:g} {layer}\n"
                       for layer in PIN_LAYERS[pdk.name][2] for a, b, c, d in frame)
         fh.writelines(f"obstruction {x0 - 1:g} {y0 - 1:g} {x1 + 1:g} {y1 + 1:g} {layer}\n" for layer in free_layers)
-    t2 = time.perf_counter()
-    routed = qflow_pnr.route(placed, pdk, work / "pnr")
+    return placed, pins
+
+
+def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Path, text: str,
+                 free_layers: tuple[str, ...], work: Path, final: Path) -> None:
+    t0 = time.perf_counter()
+    rtl = work / f"{module}.v"
+    rtl.write_text(text + "\n")
+    syn = synthesize(rtl, module, pdk, liberty, work / "synth", cfg.flow.clock_period_ns, cfg.flow.synth_strategy,
+                     cfg.flow.booth)
+    t1 = time.perf_counter()
+    # A macro routes without the layers left free for the array and inside a closed frame: when the router leaves
+    # nets unrouted, loosen the placement (what a designer does first) and try again, three densities at most.
+    density = qflow_pnr.tech(pdk).density
+    for attempt in range(3):
+        pnr = work / ("pnr" if attempt == 0 else f"pnr-density{density:.2f}")
+        placed, pins = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers, pnr, density)
+        t2 = time.perf_counter()
+        try:
+            routed = qflow_pnr.route(placed, pdk, pnr)
+            break
+        except ToolFailed as exc:
+            if "nets failed" not in str(exc) or attempt == 2:
+                raise
+            density = round(density * 0.85, 3)
     t3 = time.perf_counter()
     for src, dst in ((routed.netlist, "macro.v"), (routed.spef, "macro.spef"), (routed.def_path, "macro.def")):
         shutil.copy(src, work / dst)
@@ -156,12 +173,15 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
                          free_layers)
     src = str(final)
     m = {"synth_cell_area": syn.metrics["cell_area"], "synth_cells": syn.metrics["cells"]}
-    # qflow_pnr's sources are relative to its work folder, pnr/
-    m.update({f"place_{k}": Metric(v.value, v.unit, v.tool, f"pnr/{v.source}") for k, v in placed.metrics.items()})
-    m.update({f"route_{k}": Metric(v.value, v.unit, v.tool, f"pnr/{v.source}") for k, v in routed.metrics.items()})
+    # qflow_pnr's sources are relative to its work folder (pnr/, or the folder of the density that routed)
+    m.update({f"place_{k}": Metric(v.value, v.unit, v.tool, f"{pnr.name}/{v.source}")
+              for k, v in placed.metrics.items()})
+    m.update({f"route_{k}": Metric(v.value, v.unit, v.tool, f"{pnr.name}/{v.source}")
+              for k, v in routed.metrics.items()})
     m["runtime_synth"] = Metric(round(t1 - t0, 2), "s", "flow", "")
     m["runtime_place"] = Metric(round(t2 - t1, 2), "s", "flow", "")
     m["runtime_route"] = Metric(round(t3 - t2, 2), "s", "flow", "")
+    m["place_density_used"] = Metric(density, "", "flow (macro hardening)", pnr.name)
     m["lef_die_area_um2"] = Metric(round(abstract.width * abstract.height / abstract.units ** 2, 3), "um^2",
                                    "flow (macro LEF SIZE)", "macro.lef")
     (work / "macro.json").write_text(json.dumps({
