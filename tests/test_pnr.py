@@ -11,7 +11,7 @@ from flow.errors import ToolMissing
 from flow.tools import qflow_pnr
 from flow.tools.die_plot import read_def, render_die
 from flow.tools.liberty import prepared_liberty
-from flow.tools.spef import fix_rc2dly_spef, spef_summary
+from flow.tools.spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
 from rtl_gen.generator import write_rtl
 
 from .conftest import REPO
@@ -189,6 +189,27 @@ def test_spef_fixer_on_rc2dly_sample(tmp_path):
                  "c_unit": "1 PF", "bus_delimiter": "[]"}
     assert spef_summary(src)["unfixed_nodes"] == 9              # N_K occurrences in *CAP and *RES
 
+
+
+@needs_qflow
+def test_rc2dly_runs_on_net_names_it_would_overflow_on(tmp_path):
+    """rc2dly (qflow 1.3.17) aborts on enough 40-character net names (heap overflow by one byte per name):
+    the flow lengthens them for rc2dly and the fixed SPEF names them as the netlist does."""
+    nets = [f"net_{k:04d}_" + "x" * 31 for k in range(1, 120)]           # 40 characters each
+    rc, safe = tmp_path / "top_route.rc", tmp_path / "safe.rc"
+    rc.write_text("".join(f"{n} 1 sky130_fd_sc_hd__inv_2_{k}/Y 1 ( 1.5 0.001 sky130_fd_sc_hd__inv_2_{k + 1}/A ) \n"
+                          for k, n in enumerate(nets, 1)))
+    renamed = rc2dly_safe_rc(rc, safe)
+    assert sorted(renamed.values()) == nets and all(len(n) == 41 for n in renamed)
+    raw, fixed = tmp_path / "raw.spef", tmp_path / "fixed.spef"
+    lib = prepared_liberty(pdks.resolve("sky130hd"))
+    proc = subprocess.run([qflow_pnr.QFLOW_BIN / "rc2dly", "-D", ":", "-r", safe, "-l", lib, "-d", raw],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-300:]
+    fix_rc2dly_spef(raw, fixed, net_names=renamed)
+    names = set(re.findall(r"^\*\d+ (\S+)$", fixed.read_text(), re.M))
+    assert set(nets) <= names and not names & set(renamed)
+    assert spef_summary(fixed)["nets"] == len(nets)
 
 def test_def_reader_sums_wires_and_vias(tmp_path):
     path = tmp_path / "t.def"

@@ -4,7 +4,8 @@ place(): gate Verilog -> BLIF (pyosys) -> ypostproc -> blifFanout until it chang
 (track info) -> blif2cel -> decongest (placement density) -> graywolf -> place2def -> addspacers (fill) ->
 arrangepins -> blifanno (placement may re-assign buffer-tree sinks) -> blif2Verilog: a placed DEF and the
 structural netlist whose net and instance names the router and the SPEF use.
-route(): qrouter with a bounded script (route.tcl) -> routed DEF + .rc -> rc2dly -> SPEF fixed for OpenSTA.
+route(): qrouter with a bounded script (route.tcl) -> routed DEF + .rc -> rc2dly (net names it would overflow on
+lengthened) -> SPEF fixed for OpenSTA.
 The settings per PDK (TECH below, .par files in qflow_pnr/) are the ones measured in the toolchain notes.
 All these tools are single-threaded.
 """
@@ -26,7 +27,7 @@ from ..metrics import Metric, Metrics
 from ..pdks import PdkInfo
 from .die_plot import read_def
 from .liberty import _top_groups, cell_table
-from .spef import fix_rc2dly_spef, spef_summary
+from .spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
 
 TEMPLATES = Path(__file__).with_name("qflow_pnr")
 QFLOW_BIN = Path("/usr/lib/qflow/bin")          # blifFanout, blif2Verilog, rc2dly (not on PATH in Debian)
@@ -378,8 +379,10 @@ def route(placed: PlaceResult, pdk: PdkInfo, work: Path) -> RouteResult:
     if failed:
         raise ToolFailed("route", str(log), f"{failed} nets failed")
     raw_spef, spef = work / f"{DESIGN}_rc2dly.spef", work / f"{DESIGN}.spef"
-    run("rc2dly", [rc2dly, "-D", ":", "-r", rc.name, "-l", placed.liberty, "-d", raw_spef.name])
-    fix_rc2dly_spef(raw_spef, spef, delimiter=":", design=placed.top)
+    safe_rc = work / f"{DESIGN}_route_rc2dly.rc"
+    net_names = rc2dly_safe_rc(rc, safe_rc)
+    run("rc2dly", [rc2dly, "-D", ":", "-r", safe_rc.name, "-l", placed.liberty, "-d", raw_spef.name])
+    fix_rc2dly_spef(raw_spef, spef, delimiter=":", design=placed.top, net_names=net_names)
     parasitics = spef_summary(spef)
     layout = read_def(routed_def)
     src = routed_def.name

@@ -26,15 +26,46 @@ def _section(lines: list[str], name: str) -> range:
     return range(start + 1, end)
 
 
-def fix_rc2dly_spef(src: Path, dst: Path, delimiter: str = ":", design: str | None = None) -> Path:
+def _rc2dly_overflows(name: str) -> bool:
+    """rc2dly copies each net name into calloc(strlen(name)) (no room for the NUL; valgrind: one invalid
+    1-byte write per net). glibc rounds a request up to 24 + 16k usable bytes, so the NUL lands in the next
+    chunk's header exactly when the length is 24 + 16k: the heap breaks and rc2dly aborts later (an 8x8
+    array's glue has 40-character net names)."""
+    return len(name) >= 24 and len(name) % 16 == 8
+
+
+def rc2dly_safe_rc(src: Path, dst: Path) -> dict[str, str]:
+    """Copy qrouter's .rc file to `dst` with every net name rc2dly would overflow on lengthened by `_` (to a
+    name no other net or instance has). -> {lengthened name: original}, for fix_rc2dly_spef(net_names=)."""
+    lines = Path(src).read_text().splitlines()
+    taken = {tok.split("/")[0] for line in lines for tok in line.split()}
+    renamed = {}
+    for i, line in enumerate(lines):
+        net, sep, rest = line.partition(" ")
+        if _rc2dly_overflows(net):
+            new = net + "_"
+            while new in taken or _rc2dly_overflows(new):
+                new += "_"
+            taken.add(new)
+            renamed[new] = net
+            lines[i] = new + sep + rest
+    Path(dst).write_text("\n".join(lines) + "\n")
+    return renamed
+
+
+def fix_rc2dly_spef(src: Path, dst: Path, delimiter: str = ":", design: str | None = None,
+                    net_names: dict[str, str] | None = None) -> Path:
     """Write the fixed copy of `src` to `dst`. `delimiter` must be the one rc2dly was run with
-    (`rc2dly -D :`); `design` replaces the *DESIGN name (rc2dly writes the DEF's)."""
+    (`rc2dly -D :`); `design` replaces the *DESIGN name (rc2dly writes the DEF's); `net_names` maps names
+    rc2dly_safe_rc lengthened back to the netlist's."""
     lines = Path(src).read_text().splitlines()
     ports = {l.split()[0] for i in _section(lines, "*PORTS") if (l := lines[i]).strip()}
+    net_names = net_names or {}
     for i in _section(lines, "*NAME_MAP"):
         index, _, name = lines[i].partition(" ")
         if name and index not in ports:
-            lines[i] = f"{index} {_UNSAFE.sub('_', name.strip())}"
+            name = net_names.get(name.strip(), name.strip())
+            lines[i] = f"{index} {_UNSAFE.sub('_', name)}"
     header = {"*DELIMITER": delimiter, "*BUS_DELIMITER": "[]", "*C_UNIT": "1 PF"}
     if design:
         header["*DESIGN"] = f'"{design}"'
