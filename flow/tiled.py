@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import string
-import subprocess
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -40,7 +39,7 @@ from .tools import qflow_pnr
 from .tools.die_plot import read_def, render_die
 from .tools.liberty import CACHE, cell_table, prepared_liberty
 from .tools.macro import PIN_LAYERS, Abstract, MacroPins, PlacedPin, floating_ports, place_edge_pins, write_lef
-from .tools.opensta import parse_report, sta_version
+from .tools.opensta import run_sta
 from .tools.yosys_synth import AREA_SCRIPT, _isolated, synthesize
 from .versions import tool_versions
 
@@ -437,30 +436,6 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
 
 # ---------------------------------------------------------------- timing and verification
 
-def hierarchical_sta(netlist: Path, spefs: list[tuple[str, Path]], liberty: Path, pdk: PdkInfo, work: Path,
-                     period: float) -> tuple[Metrics, Path]:
-    """OpenSTA with flow/tools/opensta.tcl, its one read_spef line replaced by one per macro instance
-    (`read_spef -path inst`) plus the array level's."""
-    tool = sta_version()
-    work.mkdir(parents=True, exist_ok=True)
-    script, report = work / "sta_postroute.tcl", work / "sta_postroute.log"
-    reads = "\n".join(f"read_spef -path {inst} {path}" if inst else f"read_spef {path}" for inst, path in spefs)
-    values = dict(liberty=liberty, netlist=netlist, top="kan_array", clock="sys_clk", period=f"{period:g}",
-                  spef=reads, propagate="set_propagated_clock [all_clocks]", driver=pdk.buffer.cell,
-                  driver_pin=pdk.buffer.output, activity=0.1)
-    tcl = Path(__file__).parent / "tools" / "opensta.tcl"
-    script.write_text(string.Template(tcl.read_text()).substitute(values))
-    with open(report, "w") as log:
-        res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
-                             cwd=work)
-    text = report.read_text(errors="replace")
-    errors = [a or b for a, b in re.findall(r"^Error: (.*)$|^Warning: (.*Creating black box.*)$", text, re.M)]
-    if res.returncode or errors:
-        raise ToolFailed("static timing postroute, hierarchical (opensta)", str(report),
-                         errors[0] if errors else f"exit status {res.returncode}")
-    return parse_report(text, period, report, "postroute", tool), report
-
-
 def _flat_sim_netlist(netlist: Path, liberty: Path, work: Path) -> Path:
     out, log = work / "kan_array_tiled_sim.v", work / "yosys_gatesim.log"
     log.unlink(missing_ok=True)
@@ -517,8 +492,11 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     netlist.write_text(top_v.read_text() + "\n" + pe_info["netlist"].read_text() + "\n"
                        + bs_info["netlist"].read_text())
     spefs = [(i, (pe_info if m.macro.name == "kan_pe" else bs_info)["spef"])
-             for i, m in sorted(plan.insts.items()) if m.macro] + [("", routed.spef)]
-    timing, sta_report = hierarchical_sta(netlist, spefs, liberty, pdk, work / "sta", cfg.flow.clock_period_ns)
+             for i, m in sorted(plan.insts.items()) if m.macro] + [(None, routed.spef)]
+    # every macro instance reads its macro's SPEF (`read_spef -path`), the array level its own
+    sta = run_sta(netlist, "kan_array", liberty, pdk, work / "sta", cfg.flow.clock_period_ns, stage="postroute",
+                  spefs=spefs)
+    timing, sta_report = sta.metrics, sta.report
     times["sta"] = time.perf_counter() - t
 
     merged = fp.merge_def(top_def, routed.def_path, {"kan_pe": pe_info["def"], "kan_bspline": bs_info["def"]},

@@ -72,18 +72,26 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
 
 
 def run_sta(netlist: Path, top: str, liberty: Path, pdk: PdkInfo, work: Path, period_ns: float,
-            spef: Path | None = None, stage: str = "preroute", clock: str = "sys_clk") -> TimingResult:
-    """Time the gate netlist (with `spef` parasitics and a propagated clock when given). A SPEF without any
-    capacitance (asap7: its tech LEF has no R/C, so the router's SPEF is all zeros) is said so in the tool."""
+            spef: Path | None = None, stage: str = "preroute", clock: str = "sys_clk",
+            spefs: list[tuple[str | None, Path]] | None = None) -> TimingResult:
+    """Time the gate netlist (with `spef` parasitics and a propagated clock when given). A hierarchical netlist
+    gives `spefs` instead: [(instance path, SPEF)] read with `read_spef -path` (None: the top level's).
+    A SPEF without any capacitance (asap7: its tech LEF has no R/C, so the router's SPEF is all zeros) is said
+    so in the tool."""
     tool = sta_version()
-    if spef and spef_summary(spef)["total_cap"] == 0:
+    spefs = [(None, spef)] if spef else list(spefs or [])
+    if spefs and all(spef_summary(f)["total_cap"] == 0 for f in {Path(f) for _, f in spefs}):
         tool += " [SPEF all zeros: the tech LEF has no R/C, wires not timed]"
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     script, report = work / f"sta_{stage}.tcl", work / f"sta_{stage}.log"
+    # the read_spef lines go into the template's one placeholder (a run that rendered the template before
+    # `spefs` existed fills the same placeholder)
+    reads = "\n".join(f"read_spef -path {inst} {Path(f).resolve()}" if inst else f"read_spef {Path(f).resolve()}"
+                      for inst, f in spefs)
     values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, clock=clock, period=f"{period_ns:g}",
-                  spef=f"read_spef {Path(spef).resolve()}" if spef else "# pre-route: no parasitics",
-                  propagate="set_propagated_clock [all_clocks]" if spef else "# pre-route: ideal clock",
+                  spef=reads or "# pre-route: no parasitics",
+                  propagate="set_propagated_clock [all_clocks]" if spefs else "# pre-route: ideal clock",
                   activity=POWER_ACTIVITY)
     script.write_text(string.Template((HERE / "opensta.tcl").read_text()).substitute(values))
     with open(report, "w") as log:
