@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import string
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -40,7 +39,7 @@ from .tools.die_plot import read_def, render_die
 from .tools.liberty import CACHE, cell_table, prepared_liberty
 from .tools.macro import PIN_LAYERS, Abstract, MacroPins, PlacedPin, floating_ports, place_edge_pins, write_lef
 from .tools.opensta import run_sta
-from .tools.yosys_synth import AREA_SCRIPT, _isolated, synthesize
+from .tools.yosys_synth import mapping_values, run_isolated_script, simulatable_netlist, synthesize
 from .versions import tool_versions
 
 HERE = Path(__file__).parent / "tools" / "tiled"
@@ -136,11 +135,10 @@ def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, libe
     x0, y0, x1, y1 = (v / layout.units for v in layout.die)
     frame = [(x0 - 5, y0 - 5, x0 - 0.5, y1 + 5), (x1 + 0.5, y0 - 5, x1 + 5, y1 + 5),
              (x0 - 5, y0 - 5, x1 + 5, y0 - 0.5), (x0 - 5, y1 + 0.5, x1 + 5, y1 + 5)]
-    with (placed.work / f"{qflow_pnr.DESIGN}.obs").open("a") as fh:
-        fh.writelines(f"obstruction {a:g} {b:g} {c:g} {d:g} {layer}\n"
-                      for layer in PIN_LAYERS[pdk.name][2] for a, b, c, d in frame)
-        fh.writelines(f"obstruction {x0 - 1:g} {y0 - 1:g} {x1 + 1:g} {y1 + 1:g} {layer}\n" for layer in free_layers)
-    return placed, pins
+    obstructions = [f"obstruction {a:g} {b:g} {c:g} {d:g} {layer}"
+                    for layer in PIN_LAYERS[pdk.name][2] for a, b, c, d in frame]
+    obstructions += [f"obstruction {x0 - 1:g} {y0 - 1:g} {x1 + 1:g} {y1 + 1:g} {layer}" for layer in free_layers]
+    return placed, pins, obstructions
 
 
 def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Path, text: str,
@@ -151,20 +149,14 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
     syn = synthesize(rtl, module, pdk, liberty, work / "synth", cfg.flow.clock_period_ns, cfg.flow.synth_strategy,
                      cfg.flow.booth)
     t1 = time.perf_counter()
-    # A macro routes without the layers left free for the array and inside a closed frame: when the router leaves
-    # nets unrouted, loosen the placement (what a designer does first) and try again, three densities at most.
+    # Placement at the PDK's density. Measured on sky130hd: PE macros of b >= 6 bits (1.5k+ cells, routed without
+    # met5, which stays free for the array) leave nets unrouted, and placing again at 0.85x or 0.72x the density
+    # did not help (b=8: 30, b=12: 113 failed nets at 0.36): such a macro fails with the router's count.
     density = qflow_pnr.tech(pdk).density
-    for attempt in range(3):
-        pnr = work / ("pnr" if attempt == 0 else f"pnr-density{density:.2f}")
-        placed, pins = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers, pnr, density)
-        t2 = time.perf_counter()
-        try:
-            routed = qflow_pnr.route(placed, pdk, pnr)
-            break
-        except ToolFailed as exc:
-            if "nets failed" not in str(exc) or attempt == 2:
-                raise
-            density = round(density * 0.85, 3)
+    pnr = work / "pnr"
+    placed, pins, obstructions = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers, pnr, density)
+    t2 = time.perf_counter()
+    routed = qflow_pnr.route(placed, pdk, pnr, obstructions=obstructions)
     t3 = time.perf_counter()
     for src, dst in ((routed.netlist, "macro.v"), (routed.spef, "macro.spef"), (routed.def_path, "macro.def")):
         shutil.copy(src, work / dst)
@@ -172,7 +164,7 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
                          free_layers)
     src = str(final)
     m = {"synth_cell_area": syn.metrics["cell_area"], "synth_cells": syn.metrics["cells"]}
-    # qflow_pnr's sources are relative to its work folder (pnr/, or the folder of the density that routed)
+    # qflow_pnr's sources are relative to its work folder, pnr/
     m.update({f"place_{k}": Metric(v.value, v.unit, v.tool, f"{pnr.name}/{v.source}")
               for k, v in placed.metrics.items()})
     m.update({f"route_{k}": Metric(v.value, v.unit, v.tool, f"{pnr.name}/{v.source}")
@@ -204,14 +196,12 @@ def _blackbox_rtl(rtl_text: str) -> str:
     return rtl_text
 
 
-def _glue_in_child(values: dict, work: Path, log: Path):
-    """Runs in the Yosys child: map the glue, then hand back ports and cells with every connected bit as
-    (wire name, offset, wire width, is port) or ('', value) for a constant."""
-    from pyosys import libyosys as ys
-    design = ys.Design()
-    script = work / "glue_synth.ys"
-    script.write_text(string.Template((HERE / "glue_synth.ys").read_text()).substitute(values))
-    ys.run_pass(f"tee -q -a {log} script {script}", design)
+def _glue_design(design):
+    """Runs in the Yosys child after glue_synth.ys: the mapped glue's ports and cells with every connected bit
+    as (wire name, offset, wire width, is port) or ('', value) for a constant."""
+    def bit(b):
+        return (b.wire.name.str(), b.offset, b.wire.width, bool(b.wire.port_input or b.wire.port_output)) \
+            if b.wire else ("", str(b.data))
     top = design.top_module()
     ports = sorted((w.port_id, w.name.str().lstrip("\\"), "input" if w.port_input else "output", w.width)
                    for w in top.wires_.values() if w.port_input or w.port_output)
@@ -219,12 +209,8 @@ def _glue_in_child(values: dict, work: Path, log: Path):
     for c in top.cells_.values():
         conns = []
         for port, sig in c.connections_.items():
-            bits = [(b.wire.name.str(), b.offset, b.wire.width, bool(b.wire.port_input or b.wire.port_output))
-                    if b.wire else ("", str(b.data)) for b in sig.to_sigbit_vector()]
-            conns.append((port.str().lstrip("\\"), bits))
+            conns.append((port.str().lstrip("\\"), [bit(b) for b in sig.to_sigbit_vector()]))
         cells.append((c.name.str(), c.type.str().lstrip("\\"), sorted(conns)))
-    bit = lambda b: (b.wire.name.str(), b.offset, b.wire.width, bool(b.wire.port_input or b.wire.port_output)) \
-        if b.wire else ("", str(b.data))  # noqa: E731
     aliases = [(bit(a), bit(b)) for lhs, rhs in top.connections()
                for a, b in zip(lhs.to_sigbit_vector(), rhs.to_sigbit_vector())]
     return [p[1:] for p in ports], sorted(cells), aliases
@@ -237,12 +223,10 @@ def synthesize_glue(rtl_text: str, cfg: Config, pdk: PdkInfo, liberty: Path, wor
     rtl.write_text(_blackbox_rtl(rtl_text))
     log = work / "yosys_glue.log"
     log.unlink(missing_ok=True)
-    dont_use = " ".join(f"-dont_use {g}" for g in pdk.dont_use)
-    hilomap = (f"hilomap -hicell {pdk.tie_hi.cell} {pdk.tie_hi.output} -locell {pdk.tie_lo.cell} "
-               f"{pdk.tie_lo.output}") if pdk.tie_hi and pdk.tie_lo else "# no tie cells"
-    abc = f"-D {cfg.flow.clock_period_ns * 1000:g}" if cfg.flow.synth_strategy == "delay" else f"-script {AREA_SCRIPT}"
-    values = dict(liberty=liberty, rtl=rtl, dont_use=dont_use, abc_target=abc, hilomap=hilomap, stat=work / "stat.txt")
-    return _isolated("array glue synthesis (yosys)", log, work, _glue_in_child, values, work, log)
+    values = dict(liberty=liberty, rtl=rtl, stat=work / "stat.txt",
+                  **mapping_values(pdk, cfg.flow.clock_period_ns, cfg.flow.synth_strategy))
+    return run_isolated_script("array glue synthesis (yosys)", HERE / "glue_synth.ys", values, work, log,
+                               _glue_design)
 
 
 def _safe(name: str) -> str:
@@ -413,13 +397,10 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
     """qflow_pnr.route on the array DEF with the macros' LEFs. A failed net that ends on a macro pin fails
     with the macro, pin and instance named (an unreachable pin is never a silent partial route)."""
     work.mkdir(parents=True, exist_ok=True)
-    # route() renders the obstruction file into its qrouter script before read_def: the macro LEFs go there
-    # (route() has no parameter for extra LEFs yet)
-    (work / f"{qflow_pnr.DESIGN}.obs").write_text("".join(f"read_lef {lef}\n" for lef in lefs))
     placed = qflow_pnr.PlaceResult(def_path=top_def, netlist=top_v, metrics={}, log=work / "place.log",
                                    work=work, liberty=liberty, top="kan_array")
     try:
-        return qflow_pnr.route(placed, pdk, work)
+        return qflow_pnr.route(placed, pdk, work, extra_lefs=lefs)
     except ToolFailed as exc:
         log = Path(exc.log)
         text = log.read_text(errors="replace") if log.exists() else ""
@@ -435,21 +416,6 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
 
 
 # ---------------------------------------------------------------- timing and verification
-
-def _flat_sim_netlist(netlist: Path, liberty: Path, work: Path) -> Path:
-    out, log = work / "kan_array_tiled_sim.v", work / "yosys_gatesim.log"
-    log.unlink(missing_ok=True)
-
-    def child(values, work, log):
-        from pyosys import libyosys as ys
-        design = ys.Design()
-        script = work / "gatesim.ys"
-        script.write_text(string.Template((HERE / "gatesim.ys").read_text()).substitute(values))
-        ys.run_pass(f"tee -q -a {log} script {script}", design)
-    _isolated("gate-level netlist for simulation (yosys)", log, work, child,
-              dict(liberty=liberty, netlist=netlist, out=out), work, log)
-    return out
-
 
 # ---------------------------------------------------------------- the flow
 
@@ -507,7 +473,7 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     if verify:
         t = time.perf_counter()
         from .verify import run_cocotb
-        sim = _flat_sim_netlist(netlist, liberty, work / "verify")
+        sim = simulatable_netlist(netlist, liberty, "kan_array", work / "verify")
         res = run_cocotb(p, [sim], work / "verify" / "cocotb", vectors=cfg.flow.verify_vectors, seed=cfg.flow.seed)
         tool = "cocotb 2 + icarus (golden model)"
         m["verify_gates_vectors"] = Metric(res.vectors, "vectors", tool, str(res.log))
