@@ -114,7 +114,7 @@ def cmd_sweep(args) -> int:
                         force=args.force, retry_failed=args.retry_failed, verify=not args.no_verify,
                         pdk_root=args.pdk_root, scheduler=args.scheduler)
     out = Path(args.out) / sweep.name
-    write_report(out / "points", out, f"sweep {sweep.name}")
+    write_report(out / "points", out, f"sweep {sweep.name}", keys={pt.key for pt in sweep.points})
     failed = {k: r for k, r in results.items() if r["status"] != "ok"}
     print(f"sweep {sweep.name}: {len(results)} points, {len(results) - len(failed)} ok, {len(failed)} failed, "
           f"{time.monotonic() - start:.1f} s; report: {out / 'index.html'}")

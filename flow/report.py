@@ -23,8 +23,10 @@ AREA = "cell_area [um^2]"
 FMAX = "fmax [MHz]"
 
 
-def load_points(points_dir: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(Path(points_dir).glob("*.json"))]
+def load_points(points_dir: Path, keys: set[str] | None = None) -> list[dict]:
+    """The stored point results; `keys` keeps only a sweep's current points (the store also caches old ones)."""
+    return [json.loads(p.read_text()) for p in sorted(Path(points_dir).glob("*.json"))
+            if keys is None or p.stem in keys]
 
 
 def to_frame(points: list[dict]) -> pd.DataFrame:
@@ -154,9 +156,9 @@ Reference: KANtize at 28 nm, 16 -> 3 bit table: -72% area, +50% fmax.</p>
     return path
 
 
-def write_report(points_dir: Path, out: Path, title: str) -> pd.DataFrame:
+def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None = None) -> pd.DataFrame:
     out.mkdir(parents=True, exist_ok=True)
-    df = to_frame(load_points(points_dir))
+    df = to_frame(load_points(points_dir, keys))
     df.to_csv(out / "results.csv", index=False)
     keep = [c for c in ("point", "status", "pdk", "array", "table_bits", "stop_after", "physical", AREA, FMAX,
                         "cell_area_nand2 [NAND2]", "period_fo4 [FO4]", "cells [cells]", "failed_nets [nets]",

@@ -10,8 +10,8 @@ A sweep file:
       kan.table_bits: [2, 3, 4, 6, 8, 12, 16]
       array: [2x2, 4x4]
       pdk: [sky130hd, gf180mcu]
-    rules:                        # optional: overrides for the points whose axes match `when`
-      - when: {array: 4x4}
+    rules:                        # optional: overrides for the points whose axes match `when` (a value or a list)
+      - when: {array: 4x4, kan.table_bits: [12, 16]}
         set: {flow.stop_after: synth}
 
 Every point is one `flow.physical.run_config` (a SiliconCompiler run) in its own worker process. Its result is
@@ -93,7 +93,8 @@ def load_sweep(path: str | Path, verify: bool = True, pdk_root: str | None = Non
     for values in combos:
         point_axes = dict(zip(axes, values))
         doc = json.loads(json.dumps(base))
-        matched = [r["set"] for r in rules if all(point_axes.get(k) == v for k, v in r["when"].items())]
+        matched = [r["set"] for r in rules
+                   if all(point_axes.get(k) in (v if isinstance(v, list) else [v]) for k, v in r["when"].items())]
         for dotted, value in {**fixed, **{k: v for m in matched for k, v in m.items()}, **point_axes}.items():
             config_mod.set_dotted(doc, dotted, value)
         label = "-".join(f"{k.split('.')[-1]}{v}" for k, v in point_axes.items())

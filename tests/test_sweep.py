@@ -119,14 +119,15 @@ def test_sweep_file_errors_name_the_file_and_key(tmp_path):
 
 def test_nightly_sweep_expands_to_28_tiled_points():
     sweep = load_sweep(REPO / "configs/nightly.yaml")
-    assert len(sweep.points) == 28
-    assert {(p.cfg.physical_mode, p.cfg.flow.stop_after) for p in sweep.points} == {("tiled", "route")}
+    assert len(sweep.points) == 28 and {p.cfg.physical_mode for p in sweep.points} == {"tiled"}
+    synth_only = {(p.axes["pdk"], p.axes["kan.table_bits"]) for p in sweep.points if p.cfg.flow.stop_after == "synth"}
+    assert synth_only == {("sky130hd", b) for b in (6, 8, 12, 16)}
 
 
 def test_rules_override_matching_points(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(f"base: {REPO / 'configs/b3.yaml'}\naxes:\n  array: [2x2, 4x4]\n"
-                    "rules:\n  - when: {array: 4x4}\n    set: {flow.stop_after: synth}\n")
+                    "rules:\n  - when: {array: [4x4, 8x8]}\n    set: {flow.stop_after: synth}\n")
     stops = {p.axes["array"]: p.cfg.flow.stop_after for p in load_sweep(path).points}
     assert stops == {"2x2": "route", "4x4": "synth"}
 
