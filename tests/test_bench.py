@@ -83,9 +83,10 @@ def test_options():
 
 
 def test_bench_sweeps_load_and_share_keys_with_nightly(tmp_path):
-    """The trend points at 4x4 have the same cache keys as configs/nightly.yaml's (so its cache serves them)."""
+    """Trend points that the nightly also stops after synthesis (sky130hd, 6+ bits, 4x4) have its cache keys."""
     from flow.sweep import load_sweep
-    trend = bench.bench_sweep(bench.BENCH / "trend.yaml", {"kan.table_bits": [3, 16], "pdk": ["sky130hd"]}, tmp_path)
+    trend = bench.bench_sweep(bench.BENCH / "trend.yaml", {"kan.table_bits": [12, 16], "pdk": ["sky130hd"]},
+                              tmp_path)
     nightly = {p.key for p in load_sweep(REPO / "configs" / "nightly.yaml").points}
     assert len(trend.points) == 2 and {p.key for p in trend.points} <= nightly
     speed = bench.bench_sweep(bench.BENCH / "speed.yaml", {"array": ["1x1"], "kan.table_bits": [3]}, tmp_path)
