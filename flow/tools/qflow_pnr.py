@@ -354,9 +354,12 @@ def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: flo
     }
 
 
-def route(placed: PlaceResult, pdk: PdkInfo, work: Path) -> RouteResult:
+def route(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs: tuple[Path, ...] | list[Path] = (),
+          obstructions: list[str] | tuple[str, ...] = ()) -> RouteResult:
     """Route the placed DEF with a bounded qrouter script, then write SPEF from qrouter's RC (rc2dly)
-    and fix it for OpenSTA. Any net left unrouted is a failure (ToolFailed naming the count)."""
+    and fix it for OpenSTA. Any net left unrouted is a failure (ToolFailed naming the count).
+    `extra_lefs`: LEFs of macros the DEF places; `obstructions`: qrouter `obstruction x0 y0 x1 y1 layer` lines
+    (um) added to the ones placement wrote."""
     t = tech(pdk)
     qrouter, rc2dly = _tool("qrouter"), _tool("rc2dly")
     work = Path(work).resolve()
@@ -367,9 +370,10 @@ def route(placed: PlaceResult, pdk: PdkInfo, work: Path) -> RouteResult:
     obs = placed.work / f"{DESIGN}.obs"
     script = _render(
         "route.tcl", work / "route.tcl",
-        read_lefs="\n".join(f"read_lef {p}" for p in _lefs(pdk, router_tech_lef(pdk, work))),
+        read_lefs="\n".join(f"read_lef {p}" for p in [*_lefs(pdk, router_tech_lef(pdk, work)), *extra_lefs]),
         layers=t.layers, via_use=f"via use {t.via_use}" if t.via_use else "", vdd=pdk.power, gnd=pdk.ground,
-        obstructions=obs.read_text() if obs.exists() else "", placed_def=placed.def_path,
+        obstructions=(obs.read_text() if obs.exists() else "") + "".join(f"{o}\n" for o in obstructions),
+        placed_def=placed.def_path,
         stage2_passes=t.stage2_passes, routed_def=routed_def.name, rc_file=rc.name)
     out = run("qrouter", [qrouter, "-nog", "-noc", "-s", script.name])
     final = re.search(r"KAN_FAILED_NETS (\d+) of (\d+)", out)
