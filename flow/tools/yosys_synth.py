@@ -87,6 +87,34 @@ def _isolated(step: str, log: Path, work: Path, fn, *args):
     return value
 
 
+def _script_in_child(template: Path, values: dict, work: Path, log: Path, inspect):
+    ys = _yosys()
+    design = ys.Design()
+    script = work / template.name
+    script.write_text(string.Template(template.read_text()).substitute(values))
+    ys.run_pass(f"tee -q -a {log} script {script}", design)
+    return inspect(design) if inspect else None
+
+
+def run_isolated_script(step: str, template: Path, values: dict, work: Path, log: Path, inspect=None):
+    """Render the Yosys script `template` (placeholders filled from `values`) into `work` and run it in a
+    forked child (as synthesis runs; a Yosys error fails `step` with `log`). -> inspect(design), computed in the
+    child after the script (it must return plain data), or None."""
+    _yosys()   # ToolMissing here, before forking
+    return _isolated(step, log, work, _script_in_child, Path(template), values, work, log, inspect)
+
+
+def mapping_values(pdk: PdkInfo, clock_period_ns: float, strategy: str) -> dict[str, str]:
+    """The technology-mapping placeholders the synthesis scripts share: don't-use cells, ABC's target (see the
+    module docstring for the strategies) and the tie-cell mapping."""
+    ties = [c for c in (pdk.tie_hi, pdk.tie_lo) if c]
+    return dict(
+        dont_use=" ".join(f"-dont_use {g}" for g in pdk.dont_use),
+        abc_target=f"-D {clock_period_ns * 1000:g}" if strategy == "delay" else f"-script {AREA_SCRIPT}",
+        hilomap=(f"hilomap -hicell {pdk.tie_hi.cell} {pdk.tie_hi.output} -locell {pdk.tie_lo.cell} "
+                 f"{pdk.tie_lo.output}") if len(ties) == 2 else "# no tie cells in this library: constants stay")
+
+
 def _run_script(ys, design, template: str, values: dict, work: Path, log: Path, labels: str = "") -> None:
     script = work / template
     script.write_text(string.Template((HERE / template).read_text()).substitute(values))
@@ -121,15 +149,11 @@ def synthesize(rtl: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, clo
     work.mkdir(parents=True, exist_ok=True)
     log, netlist = work / "yosys.log", work / f"{top}.vg"
     log.unlink(missing_ok=True)
-    dont_use = " ".join(f"-dont_use {g}" for g in pdk.dont_use)
     ties = [c for c in (pdk.tie_hi, pdk.tie_lo) if c]
-    hilomap = (f"hilomap -hicell {pdk.tie_hi.cell} {pdk.tie_hi.output} -locell {pdk.tie_lo.cell} "
-               f"{pdk.tie_lo.output}") if len(ties) == 2 else "# no tie cells in this library: constants stay"
-    abc_target = f"-D {clock_period_ns * 1000:g}" if strategy == "delay" else f"-script {AREA_SCRIPT}"
     values = dict(liberty=liberty, rtl=Path(rtl).resolve(), top=top, booth="-booth" if booth else "",
-                  dont_use=dont_use, abc_target=abc_target, hier_stat=work / "stat_hier.txt",
-                  flat_stat=work / "stat.txt", hilomap=hilomap,
-                  buffer=f"{pdk.buffer.cell} {pdk.buffer.inputs[0]} {pdk.buffer.output}", netlist=netlist)
+                  hier_stat=work / "stat_hier.txt", flat_stat=work / "stat.txt",
+                  buffer=f"{pdk.buffer.cell} {pdk.buffer.inputs[0]} {pdk.buffer.output}", netlist=netlist,
+                  **mapping_values(pdk, clock_period_ns, strategy))
     step = "synthesis (yosys)"
     instance_type, flat_cells = _isolated(step, log, work, _synth_in_child, values, work, log)
 
