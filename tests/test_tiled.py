@@ -32,11 +32,11 @@ def runs(tmp_path_factory):
     if missing or not Path("/usr/lib/qflow/bin/blifFanout").exists():
         pytest.skip(f"tools missing: {missing or ['qflow']}")
     pdk = _pdk()
-    from flow.tiled import _flat_sim_netlist, run_tiled
+    from flow.tiled import run_tiled
     from flow.tools import qflow_pnr
     from flow.tools.liberty import prepared_liberty
     from flow.tools.opensta import run_sta
-    from flow.tools.yosys_synth import synthesize
+    from flow.tools.yosys_synth import simulatable_netlist, synthesize
     from flow.verify import run_cocotb
     from rtl_gen.generator import write_rtl
 
@@ -53,7 +53,7 @@ def runs(tmp_path_factory):
     sta = run_sta(routed.netlist, "kan_array", lib, pdk, flat_dir / "sta", 10.0, spef=routed.spef, stage="postroute")
     # the routed netlist (blif2Verilog, bus ports) flattened with the cells' liberty functions, as for tiled
     (flat_dir / "sim").mkdir()
-    sim = run_cocotb(cfg.params, [_flat_sim_netlist(routed.netlist, lib, flat_dir / "sim")],
+    sim = run_cocotb(cfg.params, [simulatable_netlist(routed.netlist, lib, "kan_array", flat_dir / "sim")],
                      flat_dir / "cocotb", vectors=200, seed=1)
     flat = {"place": placed.metrics, "route": routed.metrics, "sta": sta.metrics, "sim": sim, "synth": syn.metrics}
     return {"cfg": cfg, "tiled": tiled, "again": again, "flat": flat, "work": work, "pdk": pdk, "lib": lib}

@@ -190,24 +190,30 @@ def synthesize(rtl: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, clo
 
 
 def _bus_wrapper(module, top: str) -> str:
-    """Verilog module `top` with bus ports around `<top>_gates`, whose ports are single bits `\\x[3] `."""
-    widths, dirs = {}, {}
+    """Verilog module `top` with bus ports around `<top>_gates`, whose ports are single bits `\\x[3] ` (the flat
+    netlist: splitnets -ports) or already buses (the tiled flow's hierarchical netlist)."""
+    widths, dirs, split = {}, {}, set()
     for wire in module.wires_.values():
         if wire.port_input or wire.port_output:
             name = wire.name.str().lstrip("\\")
             base, bit = re.fullmatch(r"(.*?)(?:\[(\d+)\])?", name).groups()
-            widths[base] = max(widths.get(base, 0), int(bit or 0) + 1) if bit else 0
+            if bit:
+                split.add(base)
+                widths[base] = max(widths.get(base, 0), int(bit) + 1)
+            else:
+                widths[base] = wire.width if wire.width > 1 else 0
             dirs[base] = "input" if wire.port_input else "output"
     decl = [f"  {dirs[b]} {f'[{w - 1}:0] ' if w else ''}{b}" for b, w in sorted(widths.items())]
-    conns = [f".\\{b}[{i}] ({b}[{i}])" for b, w in sorted(widths.items()) for i in range(w)]
-    conns += [f".{b}({b})" for b, w in sorted(widths.items()) if not w]
+    conns = [f".\\{b}[{i}] ({b}[{i}])" for b, w in sorted(widths.items()) if b in split for i in range(w)]
+    conns += [f".{b}({b})" for b, w in sorted(widths.items()) if b not in split]
     return (f"module {top}(\n" + ",\n".join(decl) + ");\n  " + f"{top}_gates gates(" + ", ".join(conns)
             + ");\nendmodule\n")
 
 
 def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path) -> Path:
-    """The gate netlist with every cell replaced by its liberty function: one flat Verilog module `top` with
-    the RTL's bus ports, for Icarus."""
+    """The gate netlist (flat with split ports, or hierarchical with bus ports: the tiled array over its macros)
+    with every cell replaced by its liberty function: one flat Verilog module `top` with the RTL's bus ports,
+    for Icarus."""
     _yosys()   # ToolMissing here, before forking
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
