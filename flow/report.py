@@ -157,7 +157,14 @@ Reference: KANtize at 28 nm, 16 -> 3 bit table: -72% area, +50% fmax.</p>
 
 
 def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None = None) -> pd.DataFrame:
+    """`keys`: the sweep's current points, remembered in current_points.json for later `flow report` runs
+    (the store also caches points of earlier versions of the sweep file)."""
     out.mkdir(parents=True, exist_ok=True)
+    current = out / "current_points.json"
+    if keys is not None:
+        current.write_text(json.dumps(sorted(keys), indent=0) + "\n")
+    elif current.exists():
+        keys = set(json.loads(current.read_text()))
     df = to_frame(load_points(points_dir, keys))
     df.to_csv(out / "results.csv", index=False)
     keep = [c for c in ("point", "status", "pdk", "array", "table_bits", "stop_after", "physical", AREA, FMAX,
