@@ -49,10 +49,12 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
     df = df.sort_values(["pdk", "array", "table_bits"], kind="stable").reset_index(drop=True)
     if AREA in df and FMAX in df:
         df["area_delay [um^2*ns]"] = df[AREA] * 1000.0 / df[FMAX]
+    # normalized to the 16-bit point that went through the same steps (post-route fmax is not pre-route fmax)
+    group = ["pdk", "array", "stop_after"]
     for col, norm in ((AREA, "area_norm_16b"), (FMAX, "fmax_norm_16b")):
         if col in df:
-            ref = df[df.table_bits == 16].set_index(["pdk", "array"])[col]
-            df[norm] = [v / ref.get((p, a), float("nan")) for v, p, a in zip(df[col], df.pdk, df.array)]
+            ref = df[(df.table_bits == 16) & (df.status == "ok")].set_index(group)[col]
+            df[norm] = [v / ref.get(k, float("nan")) for v, k in zip(df[col], zip(*(df[g] for g in group)))]
     return df
 
 
@@ -64,9 +66,10 @@ def markdown_table(df: pd.DataFrame) -> str:
 
 
 def _groups(df: pd.DataFrame):
+    """One line per PDK, array size and last step (routed and synthesis-only points are not mixed)."""
     ok = df[df.status == "ok"]
-    for (pdk, array), g in ok.groupby(["pdk", "array"], sort=True):
-        yield f"{pdk} {array}", g.sort_values("table_bits")
+    for (pdk, array, stop), g in ok.groupby(["pdk", "array", "stop_after"], sort=True):
+        yield f"{pdk} {array}" + ("" if stop == "route" else f" ({stop} only)"), g.sort_values("table_bits")
 
 
 def make_plots(df: pd.DataFrame, out: Path) -> list[Path]:
