@@ -20,6 +20,8 @@ from pathlib import Path
 
 from siliconcompiler import Task
 
+from . import tiled  # noqa: F401  imported with the process, not when its node starts: a run that spans a code
+#                           change must not mix old and new modules
 from .errors import FlowError
 from .metrics import Metric
 
@@ -286,8 +288,7 @@ class TiledTask(KanTask):
         return "tiled"
 
     def execute(self, node):
-        from .tiled import run_tiled
-        res = run_tiled(self.cfg, node / "tiled", pdk_root=self.get("var", "pdkroot") or None,
+        res = tiled.run_tiled(self.cfg, node / "tiled", pdk_root=self.get("var", "pdkroot") or None,
                         verify=bool(self.get("var", "gateverify")))
         art = res["artifacts"]
         for ext, path in (("def", art["def"]), ("vg", art["netlist"][0]), ("spef", art["spef"][0])):
