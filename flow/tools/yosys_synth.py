@@ -67,9 +67,11 @@ def _child(conn, tmpdir: Path, fn, args):
 
 
 def _isolated(step: str, log: Path, work: Path, fn, *args):
-    """fn(*args) in a forked child process: Yosys ends the whole process on some errors (a liberty or Verilog
-    syntax error calls exit()), which must fail this step, not the flow or the sweep worker around it."""
-    ctx = multiprocessing.get_context("fork")
+    """fn(*args) in a child process: Yosys ends the whole process on some errors (a liberty or Verilog syntax
+    error calls exit()), which must fail this step, not the flow or the sweep worker around it. The child is
+    spawned, not forked: a forked child inherits Yosys's global counters from earlier runs in the parent, which
+    renames internal nets, changes ABC's mapping, and made the same macro differ between process histories."""
+    ctx = multiprocessing.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
     sys.stdout.flush()
     proc = ctx.Process(target=_child, args=(sender, work / "tmp", fn, args))
