@@ -80,6 +80,8 @@ class Config:
     array: ArraySection = field(default_factory=ArraySection,
                                 metadata=dict(help="systolic array size, 'RxC' or {rows, cols}"))
     pdk: str = _key("standard-cell library / PDK", "sky130hd", choices=PDKS)
+    model: str = _key("trained KAN (model.json from `flow train`, relative to the repository) scored on this design "
+                      "point's integer formats: `flow run` and `flow sweep` then report its accuracy ('' = none)", "")
     flow: FlowSection = field(default_factory=FlowSection, metadata=dict(help="physical flow options"))
     source: str = field(default="", compare=False, metadata=dict(internal=True))
 

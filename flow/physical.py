@@ -40,7 +40,7 @@ STEPS = (("rtl", sc_tasks.RtlTask, False, "synth"), ("rtlsim", sc_tasks.RtlSimTa
 # Tiled mode: one node hardens, tiles and routes (it cannot stop after placement: place runs it whole).
 TILED_STEPS = STEPS[:5] + (("tiled", sc_tasks.TiledTask, False, "place"),)
 LEVELS = ("synth", "place", "route")
-SUMMARY = ("cell_area", "cell_area_nand2", "period_fo4", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
+SUMMARY = ("model_score", "model_score_float", "cell_area", "cell_area_nand2", "period_fo4", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
            "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "postroute_power_rough",
            "preroute_power_rough", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue")
 
@@ -196,6 +196,17 @@ def node_independent(metrics: dict[str, Metric], pdk: PdkInfo) -> dict[str, Metr
     return out
 
 
+def model_accuracy(cfg: Config) -> dict[str, Metric]:
+    """The named model's float and quantized score on this point's formats (bit-exact golden-model inference)."""
+    from kan import accuracy_for
+
+    res = accuracy_for(REPO / cfg.model, cfg.params)
+    unit = "%" if "%" in res["metric"] else ""
+    tool = "kan.accuracy_for (golden-model integer inference)"
+    return {"model_score_float": Metric(res["float"], unit, tool + f", {res['metric']}", cfg.model),
+            "model_score": Metric(res["quantized"], unit, tool + f", {res['metric']}", cfg.model)}
+
+
 def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Config, wall: float,
                     pdk_root=None) -> dict:
     metrics: dict[str, Metric] = {}
@@ -228,6 +239,8 @@ def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Co
                 "failed_nets": "route_failed_nets"}
     metrics.update({k: metrics[v] for k, v in headline.items() if v in metrics})
     metrics["clock_period"] = Metric(cfg.flow.clock_period_ns, "ns", "flow config", "flow.clock_period_ns")
+    if cfg.model:
+        metrics.update(model_accuracy(cfg))
     mode = cfg.physical_mode if cfg.flow.stop_after != "synth" else "none (stopped after synthesis)"
     metrics.setdefault("physical_mode", Metric(mode, "", "flow config", "flow.physical"))
     metrics.update(node_independent(metrics, resolve(cfg.pdk, pdk_root)))

@@ -171,7 +171,7 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
     df = to_frame(load_points(points_dir, keys))
     df.to_csv(out / "results.csv", index=False)
     keep = [c for c in ("point", "status", "pdk", "array", "table_bits", "stop_after", "physical", AREA, FMAX,
-                        "cell_area_nand2 [NAND2]", "period_fo4 [FO4]", "cells [cells]", "failed_nets [nets]",
+                        "cell_area_nand2 [NAND2]", "period_fo4 [FO4]", "model_score [%]", "model_score", "cells [cells]", "failed_nets [nets]",
                         "area_norm_16b", "fmax_norm_16b", "runtime [s]", "error") if c in df]
     (out / "table.md").write_text(markdown_table(df[keep]) if keep else "")
     plots = make_plots(df, out) if not df.empty else []

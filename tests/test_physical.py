@@ -103,3 +103,13 @@ def test_run_through_route(tmp_path):
     assert m["postroute_fmax"] < m["preroute_fmax"] * 1.05   # wires only slow it down (ideal vs real clock aside)
     for f in ("kan_array_routed.def", "kan_array_routed.spef", "kan_array_die.png"):
         assert (report / f).stat().st_size > 0, f
+
+
+def test_a_named_model_is_scored_on_the_design_points_formats():
+    """configs/models/digits.yaml's committed model at 3-bit tables: the accuracy `flow accuracy` reports."""
+    from flow.physical import model_accuracy
+    cfg = config.load(TINY, {"kan": {"grid": 5, "degree": 3, "input_bits": 8, "table_bits": 3, "table_depth": 256,
+                                     "coef_bits": 8}, "array": "8x8", "model": "reports/models/digits/model.json"})
+    m = model_accuracy(cfg)
+    assert m["model_score"].unit == "%" and m["model_score"].value == pytest.approx(96.667, abs=0.01)
+    assert m["model_score_float"].value == pytest.approx(96.944, abs=0.01)
