@@ -165,7 +165,7 @@ def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, j
     failure = _first_failure(job_dir, steps)
     if failure or error:
         error = failure or f"{error} (logs: {job_dir})"
-    metrics = collect_metrics(proj, job_dir, jobname, steps, cfg, wall, pdk_root)
+    metrics = collect_metrics(proj, job_dir, jobname, steps, cfg, wall, pdk)
     write_report(out_dir, job_dir, steps, metrics, cfg, error)
     return {"metrics": {k: m.as_dict() for k, m in metrics.items()}, "status": "failed" if error else "ok",
             "error": error, "report_dir": str(out_dir), "job_dir": str(job_dir)}
@@ -208,7 +208,7 @@ def model_accuracy(cfg: Config) -> dict[str, Metric]:
 
 
 def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Config, wall: float,
-                    pdk_root=None) -> dict:
+                    pdk: PdkInfo) -> dict:
     metrics: dict[str, Metric] = {}
     for step in steps:
         path = job_dir / step / "0" / sc_tasks.METRICS_FILE
@@ -243,7 +243,7 @@ def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Co
         metrics.update(model_accuracy(cfg))
     mode = cfg.physical_mode if cfg.flow.stop_after != "synth" else "none (stopped after synthesis)"
     metrics.setdefault("physical_mode", Metric(mode, "", "flow config", "flow.physical"))
-    metrics.update(node_independent(metrics, resolve(cfg.pdk, pdk_root)))
+    metrics.update(node_independent(metrics, pdk))
     for tool, version in tool_versions().items():
         metrics[f"version_{tool}"] = Metric(version, "", "flow.versions (dpkg-query / importlib.metadata)", "")
     return dict(sorted(metrics.items()))

@@ -126,8 +126,8 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
 
 
 def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, liberty: Path,
-                 free_layers: tuple[str, ...], pnr: Path, density: float):
-    placed = qflow_pnr.place(netlist, module, pdk, liberty, pnr, density=density)
+                 free_layers: tuple[str, ...], pnr: Path):
+    placed = qflow_pnr.place(netlist, module, pdk, liberty, pnr)
     pins = place_edge_pins(placed.def_path, module, plan, pdk.name)
     # The macro's wires stay inside its die (a frame of obstructions half a micron outside it on every layer)
     # and off `free_layers` (the array router may cross the macro there).
@@ -152,9 +152,8 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
     # Placement at the PDK's density. Measured on sky130hd: PE macros of b >= 6 bits (1.5k+ cells, routed without
     # met5, which stays free for the array) leave nets unrouted, and placing again at 0.85x or 0.72x the density
     # did not help (b=8: 30, b=12: 113 failed nets at 0.36): such a macro fails with the router's count.
-    density = qflow_pnr.tech(pdk).density
     pnr = work / "pnr"
-    placed, pins, obstructions = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers, pnr, density)
+    placed, pins, obstructions = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers, pnr)
     t2 = time.perf_counter()
     routed = qflow_pnr.route(placed, pdk, pnr, obstructions=obstructions)
     t3 = time.perf_counter()
@@ -172,7 +171,6 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
     m["runtime_synth"] = Metric(round(t1 - t0, 2), "s", "flow", "")
     m["runtime_place"] = Metric(round(t2 - t1, 2), "s", "flow", "")
     m["runtime_route"] = Metric(round(t3 - t2, 2), "s", "flow", "")
-    m["place_density_used"] = Metric(density, "", "flow (macro hardening)", pnr.name)
     m["lef_die_area_um2"] = Metric(round(abstract.width * abstract.height / abstract.units ** 2, 3), "um^2",
                                    "flow (macro LEF SIZE)", "macro.lef")
     (work / "macro.json").write_text(json.dumps({
