@@ -17,3 +17,10 @@ class ToolFailed(FlowError):
     def __init__(self, step: str, log: str, detail: str = ""):
         super().__init__(f"{step} failed" + (f": {detail}" if detail else "") + f" (log: {log})")
         self.step, self.log = step, log
+
+
+class RouteIncomplete(ToolFailed):
+    """The router finished with `failed` nets unrouted (a congestion failure, unlike a crash)."""
+    def __init__(self, step: str, log: str, failed: int, total: int):
+        super().__init__(step, log, f"{failed} nets failed")
+        self.failed, self.total = failed, total

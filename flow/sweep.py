@@ -115,11 +115,9 @@ _PDK_HASHES: dict[tuple, str] = {}
 
 
 def pdk_hash(name: str, pdk_root: str | None) -> str:
-    """sha256 over the PDK's data files, memoized per (file, size, mtime)."""
-    try:
-        pdk = resolve(name, pdk_root)
-    except Exception:  # noqa: BLE001  missing data: the point fails at run time with the real message
-        return "missing"
+    """sha256 over the PDK's data files, memoized per (file, size, mtime). Missing data raises PdkMissing
+    here, before any point runs: every point of that PDK would fail, and the report keeps its earlier results."""
+    pdk = resolve(name, pdk_root)
     files = [f for f in (*pdk.liberty_files, pdk.tech_lef, pdk.cell_lef) if f]
     stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime) for f in files)
     if stamp not in _PDK_HASHES:

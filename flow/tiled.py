@@ -12,8 +12,10 @@ the array-level nets.
    placed by floorplan.py in strips next to where they connect. Yosys sees the real glue RTL, so the cells are
    exactly those of the flat flow; no generator change is needed.
 3. The array DEF (macros FIXED, glue PLACED, I/O pins) is routed by qflow_pnr.route, with the macros' LEFs.
-4. OpenSTA times the hierarchical netlist: every macro instance reads its macro's SPEF (`read_spef -path`),
-   the array level its own. 5. The flattened gate netlist runs the cocotb check against the golden model.
+4. OpenSTA times the hierarchical netlist: every macro instance reads its macro's SPEF (`read_spef -path`,
+   rc2dly's), the array level the one def_spef.py writes from the routed DEF for every array-level net, each
+   written down to the cell pins inside the macros (OpenSTA 2.0 times a net by its top-level parasitics).
+5. The flattened gate netlist runs the cocotb check against the golden model.
 """
 from __future__ import annotations
 
@@ -30,20 +32,24 @@ from rtl_gen.generator import generate_verilog
 from rtl_gen.params import KanParams
 
 from .config import Config
-from .errors import FlowError, ToolFailed
+from .errors import FlowError, RouteIncomplete, ToolFailed
 from .metrics import Metric, Metrics
 from .pdks import PdkInfo, resolve
 from .tools import floorplan as fp
 from .tools import qflow_pnr
+from .tools.def_spef import write_spef
 from .tools.die_plot import read_def, render_die
 from .tools.liberty import CACHE, cell_table, prepared_liberty
-from .tools.macro import PIN_LAYERS, Abstract, MacroPins, PlacedPin, floating_ports, place_edge_pins, write_lef
+from .tools.macro import (PIN_LAYERS, Abstract, MacroPins, PlacedPin, def_tracks, floating_ports, place_edge_pins,
+                          write_lef)
 from .tools.opensta import run_sta
 from .tools.yosys_synth import mapping_values, run_isolated_script, simulatable_netlist, synthesize
 from .versions import tool_versions
 
 HERE = Path(__file__).parent / "tools" / "tiled"
-TILED_VERSION = "4"        # bump when a change here changes a hardened macro
+TILED_VERSION = "5"
+MACRO_ROUTE_TRIES = 3
+MACRO_DENSITY_STEP = 0.6        # bump when a change here changes a hardened macro
 CHANNEL_UM = 12.0          # routing channel between macros
 GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
 
@@ -54,29 +60,26 @@ def _bits(name: str, width: int) -> list[str]:
 
 # ---------------------------------------------------------------- macros
 
-def pe_pins(p: KanParams) -> MacroPins:
-    """kan_pe: m/basis west->east, psum/load north->south, load_en/sys_clk/sys_rst broadcast from the north."""
+def bspline_pins(p: KanParams) -> MacroPins:
+    """kan_bspline: x from the west, m/basis to the east, spread over the edges (the PE lines up with them)."""
+    east = _bits("m", p.interval_bits) + [b for j in range(p.n_active) for b in _bits(f"basis_{j}", p.table_bits)]
+    west = _bits("x", p.input_bits)
+    n = max(len(west), len(east))
+    rows = [(west[k] if k < len(west) else None, east[k] if k < len(east) else None) for k in range(n)]
+    return MacroPins(rows=rows, cols=[("sys_clk", None), ("sys_rst", None)])
+
+
+def pe_pins(p: KanParams, bs: Abstract) -> MacroPins:
+    """kan_pe: m/basis west->east at exactly the y of the B-spline unit's matching east pins (the unit is hardened
+    first: it is the smaller macro, and a die is cheaper to stretch for pins in the bigger one), psum/load
+    north->south, load_en/sys_clk/sys_rst broadcast from the north."""
     west = _bits("m_in", p.interval_bits) + [b for j in range(p.n_active) for b in _bits(f"basis_in_{j}", p.table_bits)]
     east = [w.replace("_in", "_out") for w in west]
     north = _bits("psum_in", p.acc_width) + _bits("load_in", p.coef_bits)
     south = [n.replace("_in", "_out") for n in north]
     return MacroPins(rows=list(zip(west, east)),
-                     cols=list(zip(north, south)) + [("load_en", None), ("sys_clk", None), ("sys_rst", None)])
-
-
-def bspline_pins(p: KanParams, pe: Abstract) -> MacroPins:
-    """kan_bspline: x from the west; m/basis east at exactly the y of the PE's matching west pins."""
-    east = _bits("m", p.interval_bits) + [b for j in range(p.n_active) for b in _bits(f"basis_{j}", p.table_bits)]
-    pe_west = _bits("m_in", p.interval_bits) + [b for j in range(p.n_active)
-                                                 for b in _bits(f"basis_in_{j}", p.table_bits)]
-    ys = [pe.pins[n].y for n in pe_west]
-    west = _bits("x", p.input_bits)
-    step = ys[1] - ys[0] if len(ys) > 1 else 272
-    while len(ys) < len(west):
-        ys.append(ys[-1] + step)
-    n = max(len(west), len(east))
-    rows = [(west[k] if k < len(west) else None, east[k] if k < len(east) else None) for k in range(n)]
-    return MacroPins(rows=rows, cols=[("sys_clk", None), ("sys_rst", None)], row_y=ys[:n])
+                     cols=list(zip(north, south)) + [("load_en", None), ("sys_clk", None), ("sys_rst", None)],
+                     row_y=[bs.pins[w.replace("_in", "")].y for w in west])
 
 
 def _module_text(rtl: str, module: str) -> str:
@@ -126,8 +129,16 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
 
 
 def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, liberty: Path,
-                 free_layers: tuple[str, ...], pnr: Path):
-    placed = qflow_pnr.place(netlist, module, pdk, liberty, pnr)
+                 free_layers: tuple[str, ...], pnr: Path, density: float | None):
+    for _ in range(3):
+        placed = qflow_pnr.place(netlist, module, pdk, liberty, pnr, density=density)
+        shortfall = _height_shortfall(placed.def_path, plan, pdk)
+        if shortfall is None:
+            break
+        # Pins lined up with another macro's (the PE's with the B-spline unit's) need the die to reach the top
+        # one; qflow sizes a square die from the cell area and the density, so lower the density to match
+        # (place_edge_pins names the macro if even the lowest density is too short).
+        density = max(0.1, (density or qflow_pnr.tech(pdk).density) * shortfall ** 2 * 0.95)
     pins = place_edge_pins(placed.def_path, module, plan, pdk.name)
     # The macro's wires stay inside its die (a frame of obstructions half a micron outside it on every layer)
     # and off `free_layers` (the array router may cross the macro there).
@@ -141,6 +152,17 @@ def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, libe
     return placed, pins, obstructions
 
 
+def _height_shortfall(def_path: Path, plan: MacroPins, pdk: PdkInfo) -> float | None:
+    """None if the placed die reaches the plan's highest fixed pin row (plus 4 tracks), else the ratio of the
+    die's height to the height it needs."""
+    if not plan.row_y:
+        return None
+    _, y0, _, y1 = read_def(def_path).die
+    step = def_tracks(Path(def_path).read_text())[("Y", PIN_LAYERS[pdk.name][0])][2]
+    need = max(plan.row_y) + 4 * step
+    return None if y1 >= need else (y1 - y0) / (need - y0)
+
+
 def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Path, text: str,
                  free_layers: tuple[str, ...], work: Path, final: Path) -> None:
     t0 = time.perf_counter()
@@ -149,14 +171,27 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
     syn = synthesize(rtl, module, pdk, liberty, work / "synth", cfg.flow.clock_period_ns, cfg.flow.synth_strategy,
                      cfg.flow.booth)
     t1 = time.perf_counter()
-    # Placement at the PDK's density. Measured on sky130hd: PE macros of b >= 6 bits (1.5k+ cells, routed without
-    # met5, which stays free for the array) leave nets unrouted, and placing again at 0.85x or 0.72x the density
-    # did not help (b=8: 30, b=12: 113 failed nets at 0.36): such a macro fails with the router's count.
     pnr = work / "pnr"
-    placed, pins, obstructions = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers, pnr)
-    t2 = time.perf_counter()
-    routed = qflow_pnr.route(placed, pdk, pnr, obstructions=obstructions)
-    t3 = time.perf_counter()
+    # Random logic routes only at a lower density than the PDK's default: the 16-bit B-spline table (4 x 16 bits
+    # of 256-entry ROM) left 459 of 1681 nets unrouted at 0.5 and 337 at 0.35 on sky130hd. A macro whose route
+    # fails is placed again at MACRO_DENSITY_STEP times the density, up to MACRO_ROUTE_TRIES times.
+    density, tries, place_s, route_s = None, 0, 0.0, 0.0
+    while True:
+        tries += 1
+        t = time.perf_counter()
+        placed, pins, obstructions = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers, pnr,
+                                                  density)
+        place_s += time.perf_counter() - t
+        t = time.perf_counter()
+        try:
+            routed = qflow_pnr.route(placed, pdk, pnr, obstructions=obstructions)
+            break
+        except RouteIncomplete:
+            if tries == MACRO_ROUTE_TRIES:
+                raise
+            density = placed.metrics["density"].value * MACRO_DENSITY_STEP
+        finally:
+            route_s += time.perf_counter() - t
     for src, dst in ((routed.netlist, "macro.v"), (routed.spef, "macro.spef"), (routed.def_path, "macro.def")):
         shutil.copy(src, work / dst)
     abstract = write_lef(work / "macro.def", module, pins, _directions(text), pdk.name, work / "macro.lef",
@@ -168,9 +203,10 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
               for k, v in placed.metrics.items()})
     m.update({f"route_{k}": Metric(v.value, v.unit, v.tool, f"{pnr.name}/{v.source}")
               for k, v in routed.metrics.items()})
+    m["place_tries"] = Metric(tries, "", "flow", "")
     m["runtime_synth"] = Metric(round(t1 - t0, 2), "s", "flow", "")
-    m["runtime_place"] = Metric(round(t2 - t1, 2), "s", "flow", "")
-    m["runtime_route"] = Metric(round(t3 - t2, 2), "s", "flow", "")
+    m["runtime_place"] = Metric(round(place_s, 2), "s", "flow", "")
+    m["runtime_route"] = Metric(round(route_s, 2), "s", "flow", "")
     m["lef_die_area_um2"] = Metric(round(abstract.width * abstract.height / abstract.units ** 2, 3), "um^2",
                                    "flow (macro LEF SIZE)", "macro.lef")
     (work / "macro.json").write_text(json.dumps({
@@ -430,11 +466,11 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     times: dict[str, float] = {}
 
     t = time.perf_counter()
-    pe, pe_info, pe_hit = harden("kan_pe", pe_pins(p), cfg, pdk, liberty, rtl_text, free)
-    times["harden_pe"] = time.perf_counter() - t
-    t = time.perf_counter()
-    bs, bs_info, bs_hit = harden("kan_bspline", bspline_pins(p, pe), cfg, pdk, liberty, rtl_text, free)
+    bs, bs_info, bs_hit = harden("kan_bspline", bspline_pins(p), cfg, pdk, liberty, rtl_text, free)
     times["harden_bspline"] = time.perf_counter() - t
+    t = time.perf_counter()
+    pe, pe_info, pe_hit = harden("kan_pe", pe_pins(p, bs), cfg, pdk, liberty, rtl_text, free)
+    times["harden_pe"] = time.perf_counter() - t
 
     t = time.perf_counter()
     ports, cells, aliases = synthesize_glue(rtl_text, cfg, pdk, liberty, work / "glue")
@@ -455,9 +491,19 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     netlist = work / "kan_array_tiled.v"
     netlist.write_text(top_v.read_text() + "\n" + pe_info["netlist"].read_text() + "\n"
                        + bs_info["netlist"].read_text())
+    # the array level's parasitics from the routed DEF and the tech LEF's R/C (def_spef: every net, where
+    # rc2dly's SPEF leaves out the nets qrouter finds no driver for and cuts macro pin names short), its
+    # macro pin connections written as the cells inside, with the macro's wire up to them
+    array_spef = work / "kan_array_array.spef"
+    par = write_spef(routed.def_path, [f for f in (pdk.tech_lef, pdk.cell_lef) if f] + [pe.lef, bs.lef], liberty,
+                     array_spef, "kan_array", {b: d for n, d, w in net.ports for b in _bits(n, w)},
+                     {"kan_pe": pe_info["def"], "kan_bspline": bs_info["def"]})
+    (work / "kan_array_array_spef.json").write_text(json.dumps(par, indent=1))
+    times["array_spef"] = par["runtime_s"]
+    t = time.perf_counter()
     spefs = [(i, (pe_info if m.macro.name == "kan_pe" else bs_info)["spef"])
-             for i, m in sorted(plan.insts.items()) if m.macro] + [(None, routed.spef)]
-    # every macro instance reads its macro's SPEF (`read_spef -path`), the array level its own
+             for i, m in sorted(plan.insts.items()) if m.macro] + [(None, array_spef)]
+    # every macro instance reads its macro's SPEF (`read_spef -path`: its internal nets), the array level its own
     sta = run_sta(netlist, "kan_array", liberty, pdk, work / "sta", cfg.flow.clock_period_ns, stage="postroute",
                   spefs=spefs)
     timing, sta_report = sta.metrics, sta.report
@@ -468,6 +514,7 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     png = render_die(merged, pdk, work / "kan_array_die.png")
 
     m = _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, work, pe_hit, bs_hit, times)
+    m.update(_spef_metrics(par, routed, array_spef.name))
     if verify:
         t = time.perf_counter()
         from .verify import run_cocotb
@@ -483,8 +530,30 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     logs = [pe_info["place_log"], pe_info["route_log"], bs_info["place_log"], bs_info["route_log"],
             work / "glue" / "yosys_glue.log", routed.log, sta_report]
     return {"metrics": m, "artifacts": {"def": merged, "png": png, "netlist": [netlist],
-                                        "spef": [routed.spef, pe_info["spef"], bs_info["spef"]],
+                                        "spef": [array_spef, pe_info["spef"], bs_info["spef"], routed.spef],
                                         "lef": [pe.lef, bs.lef], "logs": logs}}
+
+
+def _spef_metrics(par: dict, routed, spef_name: str) -> Metrics:
+    """Where the array level's parasitics came from: def_spef's counts and wire capacitance, next to what qflow's
+    rc2dly SPEF (not used) held."""
+    tool = "flow.tools.def_spef (routed DEF, tech LEF R/C, star RC per net)"
+    if par["no_rc"]:
+        tool += " [tech LEF has no R/C: connections only]"
+    info = "kan_array_array_spef.json"
+    return {
+        "array_spef_nets": Metric(par["nets"], "nets", tool, spef_name),
+        "array_spef_rc_nets": Metric(par["annotated"], "nets", tool + ": nets written with wire R and C", spef_name),
+        "array_spef_macro_pins_expanded": Metric(par["expanded"], "pins", tool + ": macro pins written as the cell "
+                                                 "pins inside, with the macro's port-net wire", spef_name),
+        "array_wire_cap_pf": Metric(round(par["top_cap_pf"], 6), "pF", tool + ": array-level wires", spef_name),
+        "array_net_cap_total_pf": Metric(round(par["total_cap_pf"], 6), "pF",
+                                         tool + ": array-level wires + the macros' port-net wires", spef_name),
+        "array_spef_no_driver_nets": Metric(len(par["no_driver"]), "nets", tool, info),
+        "array_spef_missing": Metric(len(par["missing"]), "items", tool + ": layers/vias/pins without data", info),
+        "array_rc2dly_spef_nets": Metric(routed.metrics["spef_nets"].value, "nets",
+                                         "rc2dly (qflow; not used for timing)", routed.spef.name),
+    }
 
 
 def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, work, pe_hit, bs_hit, times) -> Metrics:
@@ -525,7 +594,8 @@ def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, wo
     for k in ("wns", "tns", "fmax"):
         v = timing[f"postroute_{k}"]
         m[f"postroute_{k}"] = v
-        m[k] = Metric(v.value, v.unit, f"{v.tool} [postroute, hierarchical SPEF]", v.source)
+        m[k] = Metric(v.value, v.unit, f"{v.tool} [postroute, hierarchical SPEF: macros rc2dly, array def_spef]",
+                      v.source)
     m["wns_ns"], m["tns_ns"], m["fmax_mhz"] = m["wns"], m["tns"], m["fmax"]
     m["postroute_critical_path"] = timing["postroute_critical_path"]
     for step, s in times.items():

@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -78,24 +79,59 @@ def test_kill_and_resume_keeps_finished_points(ci_sweep):
     assert not list(points.glob(".*.tmp"))                           # no half-written result
 
 
+def _broken_sky130_root(root):
+    """A PDK folder whose sky130hd liberty is cut off mid-cell (the LEFs are the real ones): the data is there,
+    so the sweep starts, and the point fails inside the flow."""
+    import gzip
+
+    from flow.pdks import PdkMissing, resolve
+    try:
+        real = resolve("sky130hd")
+    except PdkMissing as exc:
+        pytest.skip(str(exc))
+    base = Path(real.extra["lambdapdk_root"]) / "lambdapdk"
+    for f in (real.tech_lef, real.cell_lef, *real.liberty_files):
+        dst = root / "lambdapdk" / Path(f).relative_to(base)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if f in real.liberty_files:
+            dst.write_bytes(gzip.compress(b"library (broken) {\n  cell (sky130_fd_sc_hd__inv_1) {\n    area : 3"))
+        else:
+            dst.symlink_to(f)
+    return root
+
+
 def test_failing_point_is_recorded_and_the_others_finish(tmp_path):
     name = f"fail-{os.getpid()}-{time.time_ns()}"
     sweep = tmp_path / "s.yaml"
     sweep.write_text(f"name: {name}\nbase: {REPO / 'configs/tiny.yaml'}\nset: {{flow.stop_after: synth}}\n"
                      "axes:\n  pdk: [osu018, sky130hd]\n")
-    empty = tmp_path / "no-pdk-data"
-    empty.mkdir()
+    root = _broken_sky130_root(tmp_path / "broken-pdk")
     try:
-        res = subprocess.run(sweep_cmd(sweep, tmp_path / "r", "--pdk-root", str(empty)), capture_output=True,
+        res = subprocess.run(sweep_cmd(sweep, tmp_path / "r", "--pdk-root", str(root)), capture_output=True,
                              text=True, cwd=REPO)
         assert res.returncode == 1
         assert "2 points, 1 ok, 1 failed" in res.stdout
-        assert "FAILED " + name + "-pdksky130hd: " in res.stdout and "flow pdk install sky130hd" in res.stdout
+        assert "FAILED " + name + "-pdksky130hd: " in res.stdout
         stored = [json.loads(p.read_text()) for p in (tmp_path / "r" / name / "points").glob("*.json")]
         failed = [r for r in stored if r["status"] == "failed"]
         assert len(failed) == 1 and failed[0]["log"].endswith("worker.log")
+        assert Path(failed[0]["log"]).exists()
     finally:
         shutil.rmtree(REPO / "build/sweeps" / name, ignore_errors=True)
+
+
+def test_missing_pdk_data_stops_the_sweep_before_any_point(tmp_path):
+    """A wrong --pdk-root is bad input: one error naming the PDK and the fix, exit 2, no point run or recorded."""
+    name = f"nopdk-{os.getpid()}-{time.time_ns()}"
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"name: {name}\nbase: {REPO / 'configs/tiny.yaml'}\naxes:\n  pdk: [osu018, sky130hd]\n")
+    empty = tmp_path / "no-pdk-data"
+    empty.mkdir()
+    res = subprocess.run(sweep_cmd(sweep, tmp_path / "r", "--pdk-root", str(empty)), capture_output=True,
+                         text=True, cwd=REPO)
+    assert res.returncode == 2
+    assert "pdk sky130hd: data not found" in res.stderr and "flow pdk install sky130hd" in res.stderr
+    assert not (tmp_path / "r" / name).exists() and not (REPO / "build/sweeps" / name).exists()
 
 
 def test_timeout_kills_the_point(ci_sweep):
@@ -120,8 +156,7 @@ def test_sweep_file_errors_name_the_file_and_key(tmp_path):
 def test_nightly_sweep_expands_to_28_tiled_points():
     sweep = load_sweep(REPO / "configs/nightly.yaml")
     assert len(sweep.points) == 28 and {p.cfg.physical_mode for p in sweep.points} == {"tiled"}
-    synth_only = {(p.axes["pdk"], p.axes["kan.table_bits"]) for p in sweep.points if p.cfg.flow.stop_after == "synth"}
-    assert synth_only == {("sky130hd", b) for b in (6, 8, 12, 16)}
+    assert {p.cfg.flow.stop_after for p in sweep.points} == {"route"}
 
 
 def test_rules_override_matching_points(tmp_path):

@@ -112,6 +112,23 @@ def test_pins_face_their_neighbours(runs):
         assert n[3] == size[1] and s[1] == 0.0 and n[0] == s[0]
 
 
+def test_pins_are_spread_and_the_pe_lines_up_with_the_bspline(runs):
+    """Edge pins sit evenly 3..MAX_SPREAD tracks apart (packed 2 apart they made a hot spot an 8-bit PE could not
+    route), and the PE's west pins are at the y of the B-spline unit's east pins."""
+    from flow.tools.macro import MAX_SPREAD
+    pe_lef, bs_lef = runs["tiled"]["artifacts"]["lef"]
+
+    def rects(lef):
+        return {m[0]: tuple(map(float, m[1:])) for m in re.findall(
+            r"PIN (\S+)\n.*?RECT (\S+) (\S+) (\S+) (\S+) ;", lef.read_text(), re.S)}
+    pe, bs = rects(pe_lef), rects(bs_lef)
+    east = ["m[0]", "m[1]", "m[2]"] + [f"basis_{j}[{k}]" for j in range(4) for k in range(3)]
+    ys = [bs[n][1] for n in east]
+    steps = {round(b - a, 3) for a, b in zip(ys, ys[1:])}
+    assert len(steps) == 1 and 3 * 0.68 <= steps.pop() <= MAX_SPREAD * 0.68 + 1e-6      # sky130 met3 pitch
+    assert [pe[n.replace("m[", "m_in[").replace("basis_", "basis_in_")][1] for n in east] == ys
+
+
 def test_unreachable_macro_pin_is_named(runs, tmp_path):
     """A macro pin buried under an obstruction fails the array route with the macro and pin named."""
     from flow.tiled import route_array
@@ -148,3 +165,38 @@ def test_bad_pin_plan_is_a_clear_error(tmp_path):
     copy.write_text(pe_def.read_text())
     with pytest.raises(FlowError, match=r"macro kan_x: pin plan does not match"):
         place_edge_pins(copy, "kan_x", MacroPins(rows=[("nope", None)], cols=[]), "sky130hd")
+
+
+def test_array_spef_covers_every_net_and_opensta_reads_it(runs):
+    """The array level's SPEF (def_spef) holds every net of the routed DEF, where rc2dly's left out the clock,
+    load enable and macro-driven nets; OpenSTA reads it next to the macros' SPEFs without a "not found", and
+    times sys_clk with its whole wire: the array's and the PE/B-spline macros' port-net wire up to the cells."""
+    import subprocess
+
+    from flow.tools.spef import spef_summary
+    m, art = runs["tiled"]["metrics"], runs["tiled"]["artifacts"]
+    work = art["def"].parent
+    spef = art["spef"][0]
+    routed = (work / "route" / "top_route.def").read_text()
+    nets = re.search(r"^NETS \d+ ;\n(.*?)^END NETS", routed, re.S | re.M).group(1)
+    n_nets = len(re.findall(r"^- ", nets, re.M))
+    s = spef_summary(spef)
+    assert m["array_spef_nets"].value == s["nets"] == n_nets > 200
+    assert m["array_spef_rc_nets"].value == n_nets               # every array-level net is routed and has loads
+    assert m["array_spef_missing"].value == 0 and m["array_spef_no_driver_nets"].value == 0
+    assert m["array_rc2dly_spef_nets"].value < n_nets            # what rc2dly's SPEF held (not used)
+    assert m["array_spef_macro_pins_expanded"].value > 4 * 50     # every PE pin an array net reaches
+    assert 0 < m["array_wire_cap_pf"].value < m["array_net_cap_total_pf"].value == pytest.approx(s["total_cap"],
+                                                                                                abs=1e-3)
+    clk = float(re.search(r"^\*D_NET sys_clk (\S+)", spef.read_text(), re.M).group(1))
+    log = (work / "sta" / "sta_postroute.log").read_text()
+    assert not re.search(rf"{re.escape(spef.name)}, line \d+ .*not found", log)
+    tcl = (work / "sta" / "sta_postroute.tcl").read_text()
+    head = tcl[:tcl.index("create_clock")]
+    (work / "sta" / "net.tcl").write_text(head + "report_net -connections -verbose -digits 5 sys_clk\n")
+    out = subprocess.run(["sta", "-no_splash", "-exit", "net.tcl"], capture_output=True, text=True, timeout=120,
+                         cwd=work / "sta").stdout
+    wire = float(re.search(r"^ Wire capacitance: (?:r )?(\S+)", out, re.M).group(1))
+    pins = float(re.search(r"^ Pin capacitance: (?:r )?(\S+)", out, re.M).group(1))
+    assert wire == pytest.approx(clk, abs=1e-4) and clk > 0.05     # pF: ~0.25 on 2x2 (rc2dly's SPEF: none)
+    assert pins > 0.1                                             # the clock pins inside the macros count too

@@ -16,8 +16,10 @@ class DefLayout:
     rows: list[tuple[int, int, int, int]] = field(default_factory=list)     # x0, y0, x1, y1 per ROW
     components: dict[str, str] = field(default_factory=dict)                # instance -> macro
     placements: list[tuple[str, int, int]] = field(default_factory=list)    # macro, x, y (lower left)
+    locations: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # instance -> x, y, orientation
     segments: list[tuple[str, int, int, int, int]] = field(default_factory=list)  # layer, x0, y0, x1, y1
     vias: int = 0
+    via_names: dict[str, int] = field(default_factory=dict)                 # via -> count
 
     @property
     def die_area_um2(self) -> float:
@@ -65,6 +67,7 @@ def _routes(body: str, layout: DefLayout) -> None:
                 m = _POINT.fullmatch(tok)
                 if m is None:
                     layout.vias += 1            # a via name after a point
+                    layout.via_names[tok] = layout.via_names.get(tok, 0) + 1
                     continue
                 x = last[0] if m.group(1) == "*" else int(m.group(1))
                 y = last[1] if m.group(2) == "*" else int(m.group(2))
@@ -88,11 +91,12 @@ def read_def(path: Path) -> DefLayout:
     # a row's vertical STEP is 0: its height is the row pitch (one row: the rest of the die)
     row_height = heights[1] - heights[0] if len(heights) > 1 else die[3] - (heights[0] if heights else die[1])
     layout.rows = [(x0, y0, x1, y0 + row_height) for x0, y0, x1, _ in layout.rows]
-    for name, macro, x, y in re.findall(
-            r"^\s*-\s+(\S+)\s+(\S+)\s+\+\s+(?:PLACED|FIXED)\s+\(\s*(-?\d+)\s+(-?\d+)\s*\)",
+    for name, macro, x, y, orient in re.findall(
+            r"^\s*-\s+(\S+)\s+(\S+)\s+\+\s+(?:PLACED|FIXED)\s+\(\s*(-?\d+)\s+(-?\d+)\s*\)\s*(\w*)",
             _section(text, "COMPONENTS"), re.M):
         layout.components[name] = macro
         layout.placements.append((macro, int(x), int(y)))
+        layout.locations[name] = (int(x), int(y), orient or "N")
     _routes(_section(text, "NETS"), layout)
     return layout
 

@@ -90,3 +90,25 @@ def cell_table(liberty: Path) -> dict[str, tuple[float, bool]]:
             area = re.search(r"^\s*area\s*:\s*([0-9.eE+-]+)", body, re.M)
             table[name] = (float(area.group(1)) if area else 0.0, bool(re.search(r"^\s*(ff|latch)\s*\(", body, re.M)))
     return table
+
+
+_DIRECTION = re.compile(r'\bdirection\s*:\s*"?(\w+)"?')
+
+
+@functools.cache
+def pin_directions(liberty: Path) -> dict[str, dict[str, str]]:
+    """{cell: {pin: input|output|inout|internal}} for every cell of the liberty (`pin (...)` groups; the
+    first `direction` after a pin's header is its own: a pin states it before its timing groups)."""
+    text = Path(liberty).read_text(errors="replace")
+    table = {}
+    for kind, name, start, end in _top_groups(text)[2]:
+        if kind == "cell":
+            body = text[start:end]
+            heads = [(m.group(1), m.end()) for m in re.finditer(r'\bpin\s*\(\s*"?([^")\s]+)"?\s*\)\s*\{', body)]
+            table[name] = {}
+            for k, (pin, pos) in enumerate(heads):
+                stop = heads[k + 1][1] if k + 1 < len(heads) else len(body)
+                found = _DIRECTION.search(body, pos, stop)
+                if found:
+                    table[name][pin] = found.group(1)
+    return table

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import FlowError, ToolFailed, ToolMissing
+from ..errors import FlowError, RouteIncomplete, ToolFailed, ToolMissing
 from ..metrics import Metric, Metrics
 from ..pdks import PdkInfo
 from .die_plot import read_def
@@ -381,7 +381,7 @@ def route(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs: tuple[Path,
         raise ToolFailed("route", str(log), "qrouter wrote no final count or no routed DEF")
     failed = int(final.group(1))
     if failed:
-        raise ToolFailed("route", str(log), f"{failed} nets failed")
+        raise RouteIncomplete("route", str(log), failed, int(final.group(2)))
     raw_spef, spef = work / f"{DESIGN}_rc2dly.spef", work / f"{DESIGN}.spef"
     safe_rc = work / f"{DESIGN}_route_rc2dly.rc"
     net_names = rc2dly_safe_rc(rc, safe_rc)

@@ -1,0 +1,312 @@
+"""SPEF for every net of a routed DEF, from the tech LEF's per-layer R and C (the array level of the tiled flow).
+
+Why not qflow's rc2dly there: qrouter's .rc file leaves out every net it finds "No driver" for (the clock, the
+load enable, every net driven by a macro pin: qrouter takes neither a DEF PIN nor a macro LEF's OUTPUT pin as a
+driver) and rc2dly cuts macro pin names short, so OpenSTA timed those nets with the liberty's default wire-load
+model (2x2 b3 sky130hd: sys_clk 0.012 pF of wire, 0.25 pF here).
+
+Parasitics per layer (LEF units: pF and ohms): a routing layer's WIDTH w, RESISTANCE RPERSQ r,
+CAPACITANCE CPERSQDIST c and EDGECAPACITANCE e; a wire of length l has R = l / w * r and
+C = l * (w * c + 2 * e) (the LEF formula's area plus perimeter term, without the 2w of segment ends, which
+join other segments). qrouter's own .rc counts the edge once, so rc2dly's SPEFs (the macros') hold about half
+this C per um on sky130's met1. A via has its VIA's RESISTANCE or, failing that, its cut layer's; a via the
+router generated (the DEF's VIAS) that of a LEF via through the same cut layer. A value a layer lacks counts 0
+and the returned info names it (gf180mcu: no EDGECAPACITANCE); a tech LEF with no R/C at all (asap7) gives a
+SPEF of connections only (every net 0 pF), which run_sta reports as "SPEF all zeros".
+
+The RC model of one net is a star: one resistor from the driver pin to each load pin, R_k = rho * d_k * s,
+with d_k the Manhattan distance driver -> load (pin positions from the placement and the LEF pin shapes),
+rho the net's routed resistance (wires and vias) per um of routed length, and s = max(1, routed length /
+sum of d_k) (a 2-pin net then gets exactly its routed R; a wide net's tree shares its trunk, so the star
+over-counts its R rather than under-counts it). The net's routed C goes half to the driver pin, half to the
+loads in proportion to d_k. OpenSTA's delay calculation reduces a net to a pi model at its driver and Elmore
+delays to its loads; the star gives both the full wire C (what matters for a clock or an enable reaching
+hundreds of pins) and a per-load R that grows with distance, without rebuilding the routed tree.
+SPECIALNETS (qrouter's pin stubs, < 0.1 um each) are left out. A net with no routed wire gets its
+connections only. Macro pins: see write_spef's `macro_defs`.
+Names are the DEF's, which are the netlist's (flow/tiled.py writes both): `inst:pin`, hierarchy divider `/`,
+bus bits `[k]`; any other character is escaped as OpenSTA 2.0 reads it.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .die_plot import DefLayout, _routes, _section, read_def
+from .liberty import pin_directions
+
+_RECT = re.compile(r"RECT\s+(?:MASK\s+\d+\s+)?(-?[0-9.]+)\s+(-?[0-9.]+)\s+(-?[0-9.]+)\s+(-?[0-9.]+)")
+
+
+@dataclass(frozen=True)
+class LayerRC:
+    width: float                 # um
+    rpersq: float | None         # ohm per square
+    cpersq: float | None         # pF per um^2
+    edge: float | None           # pF per um of each edge
+
+    def r(self, length: float) -> float:
+        return length / self.width * (self.rpersq or 0.0) if self.width else 0.0
+
+    def c(self, length: float) -> float:
+        return length * (self.width * (self.cpersq or 0.0) + 2 * (self.edge or 0.0))
+
+
+def _number(pattern: str, text: str) -> float | None:
+    m = re.search(pattern, text, re.M)
+    return float(m.group(1)) if m else None
+
+
+@functools.cache
+def tech_rc(lef: Path) -> tuple[dict[str, LayerRC], dict[str, float], dict[str, float]]:
+    """(routing layers, cut layer R {layer: ohm}, via R {via: ohm}) of one LEF (tech LEF, or a cell LEF
+    that holds the technology as osu018's does). A cut layer without a RESISTANCE of its own takes that of the
+    first VIA through it that states one (gf180mcu: R on the VIAs only), for the vias a router generates."""
+    text = Path(lef).read_text(errors="replace")
+    layers, cuts, vias = {}, {}, {}
+    for name, body in re.findall(r"^\s*LAYER\s+(\S+)\s*$(.*?)^\s*END\s+\1\s*$", text, re.S | re.M):
+        kind = re.search(r"^\s*TYPE\s+(\w+)", body, re.M)
+        kind = kind.group(1).upper() if kind else ""
+        if kind == "ROUTING":
+            layers[name] = LayerRC(_number(r"^\s*WIDTH\s+([0-9.eE+-]+)\s*;", body) or 0.0,
+                                   _number(r"^\s*RESISTANCE\s+RPERSQ\s+([0-9.eE+-]+)", body),
+                                   _number(r"^\s*CAPACITANCE\s+CPERSQDIST\s+([0-9.eE+-]+)", body),
+                                   _number(r"^\s*EDGECAPACITANCE\s+([0-9.eE+-]+)", body))
+        elif kind == "CUT":
+            r = _number(r"^\s*RESISTANCE\s+([0-9.eE+-]+)\s*;", body)
+            if r is not None:
+                cuts[name] = r
+    for name, body in re.findall(r"^\s*VIA\s+(\S+)[^\n]*$(.*?)^\s*END\s+\1\s*$", text, re.S | re.M):
+        r = _number(r"^\s*RESISTANCE\s+([0-9.eE+-]+)\s*;", body)
+        via_layers = re.findall(r"^\s*LAYER\s+(\S+)\s*;", body, re.M)
+        if r is None:
+            r = next((cuts[l] for l in via_layers if l in cuts), None)
+        elif (cut := next((l for l in via_layers if l not in layers), None)) is not None:
+            cuts.setdefault(cut, r)
+        if r is not None:
+            vias[name] = r
+    return layers, cuts, vias
+
+
+@dataclass(frozen=True)
+class LefPin:
+    direction: str               # INPUT OUTPUT INOUT ("" when the LEF states none)
+    x: float                     # um from the macro's origin: centre of the pin's first rectangle
+    y: float
+
+
+@functools.cache
+def lef_macros(lef: Path) -> dict[str, tuple[float, float, dict[str, LefPin]]]:
+    """{macro: (width, height, {pin: LefPin})} of the MACROs of a LEF (cells or hardened blocks)."""
+    text = Path(lef).read_text(errors="replace")
+    out = {}
+    for name, body in re.findall(r"^MACRO\s+(\S+)\s*$(.*?)^END\s+\1\s*$", text, re.S | re.M):
+        size = re.search(r"^\s*SIZE\s+([0-9.]+)\s+BY\s+([0-9.]+)", body, re.M)
+        pins = {}
+        for pin, pbody in re.findall(r"^\s*PIN\s+(\S+)\s*$(.*?)^\s*END\s+\1\s*$", body, re.S | re.M):
+            d = re.search(r"^\s*DIRECTION\s+(\w+)", pbody, re.M)
+            r = _RECT.search(pbody)
+            x0, y0, x1, y1 = map(float, r.groups()) if r else (0.0, 0.0, 0.0, 0.0)
+            pins[pin] = LefPin(d.group(1).upper() if d else "", (x0 + x1) / 2, (y0 + y1) / 2)
+        out[name] = (float(size.group(1)) if size else 0.0, float(size.group(2)) if size else 0.0, pins)
+    return out
+
+
+def _orient(x: float, y: float, w: float, h: float, orient: str) -> tuple[float, float]:
+    """A point of a cell (w x h, origin lower left) placed with DEF orientation `orient`, relative to the
+    placed cell's lower-left corner."""
+    return {"N": (x, y), "S": (w - x, h - y), "W": (h - y, x), "E": (y, w - x),
+            "FN": (w - x, y), "FS": (x, h - y), "FW": (y, x), "FE": (h - y, w - x)}.get(orient, (x, y))
+
+
+_SAFE = re.compile(r"[A-Za-z0-9_]")
+
+
+def spef_name(name: str) -> str:
+    """A netlist name as OpenSTA 2.0 reads it in a SPEF: a trailing `[k]` is a bus bit, every other character
+    that is not a letter, digit or `_` is escaped with a backslash."""
+    m = re.fullmatch(r"(.*?)(\[\d+\])?", name)
+    base, bit = m.group(1), m.group(2) or ""
+    return "".join(c if _SAFE.fullmatch(c) else "\\" + c for c in base) + bit
+
+
+@dataclass
+class _Def:
+    units: int
+    die: tuple[int, int, int, int]
+    components: dict[str, str]
+    locations: dict[str, tuple[int, int, str]]
+    pins: dict[str, tuple[float, float, str]]                    # top-level pin -> x um, y um, DIRECTION
+    nets: list[tuple[str, list[tuple[str, str]], DefLayout]]     # net, [(instance|PIN, pin)], its routes
+    vias: dict[str, list[str]]                                   # the VIAS section: via -> its layers
+
+
+def _read(path: Path) -> _Def:
+    """The parts of a DEF a SPEF needs: read_def's placement, then per net its connections and (with
+    die_plot._routes, as macro.net_segments does) its routed segments and vias."""
+    text = Path(path).read_text()
+    layout = read_def(path)
+    u = layout.units
+    pins = {}
+    for name, body in re.findall(r"^\s*-\s+(\S+)\s+\+\s+NET\s+\S+(.*?);", _section(text, "PINS"), re.S | re.M):
+        p = re.search(r"(?:PLACED|FIXED)\s+\(\s*(-?\d+)\s+(-?\d+)\s*\)", body)
+        d = re.search(r"DIRECTION\s+(\w+)", body)
+        pins[name] = (int(p.group(1)) / u if p else 0.0, int(p.group(2)) / u if p else 0.0,
+                      d.group(1).upper() if d else "")
+    nets = []
+    for name, body in re.findall(r"^\s*-\s+(\S+)(.*?)(?=^\s*-\s|\Z)", _section(text, "NETS"), re.S | re.M):
+        conns = re.split(r"\s\+\s*\w", body, maxsplit=1)[0]     # the connections come before any `+ ...`
+        seg = DefLayout(units=u, die=layout.die)
+        _routes(body, seg)
+        nets.append((name, re.findall(r"\(\s*(\S+)\s+(\S+)\s*\)", conns), seg))
+    vias = {name: re.findall(r"\+\s*(?:RECT|POLYGON)\s+(\S+)", body)
+            for name, body in re.findall(r"^\s*-\s+(\S+)(.*?);", _section(text, "VIAS"), re.S | re.M)}
+    return _Def(u, layout.die, layout.components, layout.locations, pins, nets, vias)
+
+
+@functools.cache
+def _macro_ports(path: Path, mtime: float) -> tuple[_Def, dict[str, tuple[list[tuple[str, str]], DefLayout]]]:
+    """A hardened macro's routed DEF and {port: (the cell pins its net reaches inside, that net's routes)}."""
+    d = _read(path)
+    ports = {}
+    for _, conns, seg in d.nets:
+        for inst, pin in conns:
+            if inst == "PIN":
+                ports[pin] = ([c for c in conns if c[0] != "PIN"], seg)
+    return d, ports
+
+
+def _wire(seg: DefLayout, layers: dict[str, LayerRC], vias: dict[str, float], missing: set[str]):
+    """(length um, R ohm, C pF) of one net's routed wires and vias (`vias`: the LEFs' and the DEF's own)."""
+    length = r = c = 0.0
+    for layer, x0, y0, x1, y1 in seg.segments:
+        lum = (abs(x1 - x0) + abs(y1 - y0)) / seg.units
+        rc = layers.get(layer)
+        if rc is None:
+            missing.add(f"layer {layer} not in the LEFs")
+            continue
+        length, r, c = length + lum, r + rc.r(lum), c + rc.c(lum)
+    for via, count in seg.via_names.items():
+        if via not in vias:
+            missing.add(f"via {via}: no resistance in the LEFs")
+        r += count * vias.get(via, 0.0)
+    return length, r, c
+
+
+def write_spef(routed_def: Path, lefs: list[Path], liberty: Path | None, out: Path, design: str,
+               port_directions: dict[str, str] | None = None, macro_defs: dict[str, Path] | None = None) -> dict:
+    """Write the SPEF of every net of `routed_def` to `out` (model in the module docstring).
+
+    `lefs`: the tech LEF, the cell LEF and the macro LEFs (layers, vias and pin shapes); `liberty`: the cells'
+    pin directions; `port_directions`: {top-level pin: input|output} where the DEF's PINS carry no DIRECTION.
+    `macro_defs`: {macro: its routed DEF}. A connection to a pin of such a macro is written as the cell pins
+    the macro's port net reaches inside (`inst/cell:pin`), and that net's wire is added to the array-level
+    net's. OpenSTA 2.0 keeps a net's parasitics under the highest net of its hierarchy and finds a driver's
+    and a load's RC by their leaf pins: a SPEF that stops at the macro pins leaves the macro-side loads out
+    of the load it computes (and a net driven from inside a macro gets no RC at all), and the macro SPEF's
+    own port nets (`read_spef -path`) are never looked up.
+    -> info: nets, annotated (nets with wire written as RC), expanded (macro pin connections written as the
+    cells inside), resistors, total_cap_pf, top_cap_pf (the array-level wires alone), wire_um, no_driver
+    (nets without a driver: a top input PIN or an output pin), missing (layers without R or C, vias without
+    R, pins not found), no_rc (the LEFs have no R/C at all: connections only), runtime_s."""
+    t0 = time.perf_counter()
+    top = _read(Path(routed_def))
+    u = top.units
+    layers, cuts, vias, cells = {}, {}, {}, {}
+    for lef in lefs:
+        l_rc, c_rc, v_rc = tech_rc(Path(lef))
+        for table, new in ((layers, l_rc), (cuts, c_rc), (vias, v_rc), (cells, lef_macros(Path(lef)))):
+            table.update({k: v for k, v in new.items() if k not in table})
+    subs = {m: _macro_ports(Path(p), Path(p).stat().st_mtime) for m, p in (macro_defs or {}).items()}
+    for d in [top, *(s[0] for s in subs.values())]:      # vias the router generated: their cut layer's R
+        for name, via_layers in d.vias.items():
+            r = next((cuts[l] for l in via_layers if l in cuts), None)
+            if name not in vias and r is not None:
+                vias[name] = r
+    no_rc = not any(l.rpersq or l.cpersq or l.edge for l in layers.values())
+    missing: set[str] = set() if no_rc else {
+        f"layer {k}: no {what}" for k, l in layers.items()
+        for what, v in (("RPERSQ", l.rpersq), ("CPERSQDIST", l.cpersq), ("EDGECAPACITANCE", l.edge)) if v is None}
+    lib_dirs = pin_directions(Path(liberty)) if liberty else {}
+    port_dir = {k: v.upper() for k, v in (port_directions or {}).items()}
+
+    def cell_pin(cell: str, pin: str, x: float, y: float, orient: str) -> tuple[float, float, str]:
+        """(x, y, I|O|B) of a pin of `cell` placed at (x, y) um with `orient`."""
+        w, h, pins = cells.get(cell, (0.0, 0.0, {}))
+        p = pins.get(pin)
+        if p is None:
+            missing.add(f"pin {cell}/{pin} not in the LEFs")
+        px, py = _orient(p.x, p.y, w, h, orient) if p else (w / 2, h / 2)
+        d = lib_dirs.get(cell, {}).get(pin, "").upper() or (p.direction if p else "")
+        return x + px, y + py, {"OUTPUT": "O", "INPUT": "I"}.get(d, "B")
+
+    header = ['*SPEF "IEEE 1481-1998"', f'*DESIGN "{design}"', '*DATE "-"', '*VENDOR "kan-dse"',
+              '*PROGRAM "flow.tools.def_spef"', '*VERSION "1"', '*DESIGN_FLOW "ROUTED DEF STAR RC"',
+              "*DIVIDER /", "*DELIMITER :", "*BUS_DELIMITER []", "*T_UNIT 1 NS", "*C_UNIT 1 PF", "*R_UNIT 1 OHM",
+              "*L_UNIT 1 HENRY", ""]
+    ports, body = set(), []
+    total_c = top_c = wire_um = 0.0
+    annotated = expanded = n_res = 0
+    no_driver = []
+    for name, conns, seg in top.nets:
+        nodes = []          # (SPEF node, *P|*I, direction, x um, y um, drives the net)
+        wires = [_wire(seg, layers, vias, missing)]
+        top_c += wires[0][2]
+        for inst, pin in conns:
+            if inst == "PIN":
+                x, y, d = top.pins.get(pin, (0.0, 0.0, ""))
+                d = {"INPUT": "I", "OUTPUT": "O"}.get(d or port_dir.get(pin, ""), "B")
+                ports.add(f"{spef_name(pin)} {d}")
+                nodes.append((spef_name(pin), "*P", d, x, y, d == "I"))     # a top input drives its net
+                continue
+            cell = top.components.get(inst, "")
+            x0, y0, orient = top.locations.get(inst, (0, 0, "N"))
+            sub = subs.get(cell)
+            if sub and pin in sub[1]:
+                mdef, (leaves, mseg) = sub[0], sub[1][pin]
+                mu, (dx0, dy0, dx1, dy1) = mdef.units, mdef.die
+                wires.append(_wire(mseg, layers, vias, missing))
+                expanded += 1
+                for leaf, lpin in leaves:
+                    lx, ly, lo = mdef.locations.get(leaf, (dx0, dy0, "N"))
+                    px, py, d = cell_pin(mdef.components.get(leaf, ""), lpin, (lx - dx0) / mu, (ly - dy0) / mu, lo)
+                    px, py = _orient(px, py, (dx1 - dx0) / mu, (dy1 - dy0) / mu, orient)
+                    nodes.append((f"{spef_name(inst)}/{spef_name(leaf)}:{spef_name(lpin)}", "*I", d,
+                                  x0 / u + px, y0 / u + py, d == "O"))
+                continue
+            if sub:
+                missing.add(f"macro {cell} pin {pin}: no port net in its DEF")
+            x, y, d = cell_pin(cell, pin, x0 / u, y0 / u, orient)
+            nodes.append((f"{spef_name(inst)}:{spef_name(pin)}", "*I", d, x, y, d == "O"))
+        length = sum(w[0] for w in wires)
+        r_total, c_total = (0.0, 0.0) if no_rc else (sum(w[1] for w in wires), sum(w[2] for w in wires))
+        wire_um += length
+        total_c += c_total
+        drivers = [n for n in nodes if n[5]]
+        if not drivers:
+            no_driver.append(name)
+        root = (drivers or nodes or [None])[0]
+        loads = [n for n in nodes if n is not root]
+        body += [f"*D_NET {spef_name(name)} {c_total:.6g}", "*CONN", *[f"{n[1]} {n[0]} {n[2]}" for n in nodes]]
+        if loads and (length or r_total) and not no_rc:
+            annotated += 1
+            dist = [abs(n[3] - root[3]) + abs(n[4] - root[4]) for n in loads]
+            span = sum(dist)
+            stretch = max(1.0, length / span) if span else 1.0
+            caps = [c_total / 2] + [c_total / 2 * (dk / span if span else 1 / len(loads)) for dk in dist]
+            body.append("*CAP")
+            body += [f"{k} {n[0]} {c:.6g}" for k, (n, c) in enumerate(zip([root, *loads], caps), 1)]
+            body.append("*RES")
+            # rho: the net's routed ohms per um; no wire at all (a via stack only): the vias' R to every load
+            res = [r_total * dk * stretch / length if length else r_total for dk in dist]
+            body += [f"{k} {root[0]} {n[0]} {r:.6g}" for k, (n, r) in enumerate(zip(loads, res), 1)]
+            n_res += len(loads)
+        body += ["*END", ""]
+    Path(out).write_text("\n".join(header + ["*PORTS", *sorted(ports), "", *body]) + "\n")
+    return {"nets": len(top.nets), "annotated": annotated, "expanded": expanded, "resistors": n_res,
+            "total_cap_pf": total_c, "top_cap_pf": 0.0 if no_rc else top_c, "wire_um": wire_um,
+            "no_driver": no_driver, "missing": sorted(missing), "no_rc": no_rc,
+            "runtime_s": time.perf_counter() - t0}
