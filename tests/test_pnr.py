@@ -118,6 +118,21 @@ def test_placement_is_deterministic(tiny_sky130, tmp_path):
 
 
 @needs_qflow
+def test_relief_placement_leaves_nets_unbuffered_at_the_given_density(tiny_sky130, tmp_path):
+    """The retry for a macro that failed to route: no fanout buffers (the default placement has some), the
+    density asked for, and the router gets the PDK's routing layers."""
+    pdk, netlist, lib, placed, _ = tiny_sky130
+    assert placed.metrics["clock_buffers"].value > 0
+    relief = qflow_pnr.place(netlist, "kan_array", pdk, lib, tmp_path / "relief", density=0.3, relief=True)
+    # what remains are synthesis's own buffers (insbuf on ports)
+    assert relief.metrics["buffers"].value < placed.metrics["buffers"].value
+    assert relief.metrics["clock_buffers"].value == 0
+    assert relief.metrics["density"].value == 0.3 and relief.metrics["relief"].value == 1
+    assert relief.layers == 6
+    assert relief.metrics["die_area_um2"].value > 1.4 * placed.metrics["die_area_um2"].value
+
+
+@needs_qflow
 @pytest.mark.parametrize("pdk_name", ["osu018", "gf180mcu"])
 def test_tiny_routes_on_other_pdks(pdk_name, tmp_path):
     pdk = pdks.resolve(pdk_name)

@@ -62,6 +62,7 @@ class PnrTech:
     drop_viarules: str = ""
     snap_x: tuple[int, int] | None = None    # (offset, pitch) in DEF units: put fill cells back on sites
     stage2_passes: int = 6          # bounded `stage2 mask 90 effort 20` passes before the last `mask none`
+    max_layers: int | None = None   # every routing layer, for place(relief=True); None: `layers`
 
 
 TECH = {
@@ -69,7 +70,7 @@ TECH = {
                         via_use="L1M1_PR M1M2_PR M2M3_PR M3M4_PR M4M5_PR", snap_x=(46, 92)),
     "osu018": PnrTech(par="/usr/share/qflow/tech/osu018/osu018.par", layers=4, density=0.6),
     "gf180mcu": PnrTech(par="gf180mcu.par", layers=4, density=0.75, separator="_",
-                        track_offset_um=0.28),
+                        track_offset_um=0.28, max_layers=5),
     # M1 pins sit on the 0.054 um gate pitch, not the 0.036 um track pitch; the wide power VIARULEs would be
     # used for signals and make every flop's D and CLK unroutable (toolchain notes, asap7 section)
     "asap7": PnrTech(par="asap7.par", layers=5, density=0.5, fanout="-l 100 -c 5", separator="x",
@@ -92,6 +93,7 @@ class PlaceResult:
     work: Path
     liberty: Path           # the liberty the netlist is mapped to (rc2dly reads pin capacitances from it)
     top: str                # top module name
+    layers: int | None = None   # routing layers the placement was prepared for (None: the PDK's default)
 
 
 @dataclass
@@ -242,10 +244,16 @@ def _snap_components(def_path: Path, offset: int, pitch: int) -> None:
 
 
 def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
-          density: float | None = None, clock_port: str = "sys_clk") -> PlaceResult:
+          density: float | None = None, clock_port: str = "sys_clk", relief: bool = False) -> PlaceResult:
     """Buffer, place and fill `netlist` (flat, cells of `liberty`); see the module docstring for the steps.
-    blifFanout buffers the clock net (`clock_port`) with the PDK's clock buffer; the count is a metric."""
+    blifFanout buffers the clock net (`clock_port`) with the PDK's clock buffer; the count is a metric.
+    `relief`: for a block that failed to route (dense random logic): no fanout buffering and every routing
+    layer. blifFanout splits a net of more than 16 sinks into buffered groups before placement, so each group
+    spans the whole block; measured on the 16-bit sky130hd B-spline unit at density 0.35: 241 failed nets
+    unbuffered vs 337 buffered, and 0 unbuffered at 0.15."""
     t = tech(pdk)
+    layers = (t.max_layers or t.layers) if relief else t.layers
+    fanout = "-l 5000 -c 1000 -F 1000" if relief else t.fanout
     density = t.density if density is None else density
     if not 0.1 <= density <= 0.95:
         raise PnrInputError(f"place: density {density} out of range; expected 0.1 to 0.95")
@@ -271,7 +279,7 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     fan_lib = _filtered_liberty(liberty, pdk.dont_use, work / "fanout.lib")
     (work / "nofanout").write_text(f"{pdk.ground}\n{pdk.power}\n")
     buf, cbuf = pdk.buffer, pdk.clock_buffer
-    fanout_cmd = [_tool("blifFanout"), *t.fanout.split(), "-I", "nofanout", "-s", t.separator or "nullstring",
+    fanout_cmd = [_tool("blifFanout"), *fanout.split(), "-I", "nofanout", "-s", t.separator or "nullstring",
                   "-p", fan_lib, "-b", f"{buf.cell},{cbuf.cell}", "-i", f"{buf.inputs[0]},{cbuf.inputs[0]}",
                   "-o", f"{buf.output},{cbuf.output}"]
     for i in range(20):
@@ -304,7 +312,7 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     # `TWSC*fast : 4` cut placement time 3x with the same post-route fmax (measured, toolchain notes)
     (work / f"{DESIGN}.par").write_text(par if "TWSC*fast" in par else par + "\nTWSC*fast : 4\n")
     run("graywolf", [_tool("graywolf"), "-n", DESIGN], stdout=work / "graywolf.out")
-    run("place2def", [*_script("place2def.tcl"), DESIGN, pdk.fill, str(t.layers)])
+    run("place2def", [*_script("place2def.tcl"), DESIGN, pdk.fill, str(layers)])
     techlef = ["-techlef", tech_lef] if tech_lef else []
     run("addspacers", [*_script("addspacers.tcl"), *techlef, DESIGN, pdk.cell_lef, pdk.fill])
     def_path = work / f"{DESIGN}.def"
@@ -327,8 +335,9 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     clock_nets = re.findall(rf"^- {re.escape(clock_port)}_bF\$buf\d+$", def_path.read_text(), re.M)
     metrics["clock_buffers"] = Metric(len(clock_nets), "cells", "blifFanout", def_path.name)
     metrics.update(run.timing())
+    metrics["relief"] = Metric(int(relief), "", "flow", "")
     return PlaceResult(def_path=def_path, netlist=placed_v, metrics=metrics, log=log, work=work, liberty=liberty,
-                       top=top)
+                       top=top, layers=layers)
 
 
 def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: float) -> Metrics:
@@ -361,6 +370,7 @@ def route(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs: tuple[Path,
     `extra_lefs`: LEFs of macros the DEF places; `obstructions`: qrouter `obstruction x0 y0 x1 y1 layer` lines
     (um) added to the ones placement wrote."""
     t = tech(pdk)
+    layers = placed.layers or t.layers
     qrouter, rc2dly = _tool("qrouter"), _tool("rc2dly")
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -371,7 +381,7 @@ def route(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs: tuple[Path,
     script = _render(
         "route.tcl", work / "route.tcl",
         read_lefs="\n".join(f"read_lef {p}" for p in [*_lefs(pdk, router_tech_lef(pdk, work)), *extra_lefs]),
-        layers=t.layers, via_use=f"via use {t.via_use}" if t.via_use else "", vdd=pdk.power, gnd=pdk.ground,
+        layers=layers, via_use=f"via use {t.via_use}" if t.via_use else "", vdd=pdk.power, gnd=pdk.ground,
         obstructions=(obs.read_text() if obs.exists() else "") + "".join(f"{o}\n" for o in obstructions),
         placed_def=placed.def_path,
         stage2_passes=t.stage2_passes, routed_def=routed_def.name, rc_file=rc.name)
@@ -395,7 +405,7 @@ def route(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs: tuple[Path,
         "routed_nets": Metric(int(final.group(2)), "nets", "qrouter 1.4", log.name),
         "wirelength_um": Metric(round(layout.wirelength_um, 2), "um", "qrouter 1.4", src),
         "vias": Metric(layout.vias, "vias", "qrouter 1.4", src),
-        "layers": Metric(t.layers, "layers", "qrouter 1.4", "route.tcl"),
+        "layers": Metric(layers, "layers", "qrouter 1.4", "route.tcl"),
         "spef_nets": Metric(parasitics["nets"], "nets", "rc2dly", spef.name),
         "net_cap_total_pf": Metric(round(parasitics["total_cap"], 6), "pF", "rc2dly", spef.name),
     }
