@@ -10,6 +10,7 @@ absolute times are context for the machine named in the output.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import math
@@ -256,22 +257,29 @@ def span(values: list[int]) -> str:
 def section_speed(args, out: Path) -> None:
     from flow.sweep import run_sweep
     sweep = bench_sweep(BENCH / "speed.yaml", {"array": args.arrays, "kan.table_bits": args.bits,
-                                               "pdk": args.pdks or ["sky130hd"]}, args.work)
+                                               "pdk": args.pdks or ["sky130hd"], "flow.physical": args.physical,
+                                               "flow.verify_vectors": [args.vectors]}, args.work)
     sampler = TreeSampler()
     sampler.start()
-    try:   # one point at a time: timed alone, fresh (never from the cache)
-        results = run_sweep(sweep, args.work, jobs=1, timeout=args.timeout or 3600, force=True, verify=True)
+    results = {}
+    try:   # one point at a time: timed alone, fresh: never from the sweep store, macros hardened in an empty cache
+        for pt in sweep.points:
+            os.environ["KAN_CACHE"] = str(args.work / "speed-cache" / pt.key)
+            shutil.rmtree(os.environ["KAN_CACHE"], ignore_errors=True)
+            results.update(run_sweep(dataclasses.replace(sweep, points=[pt]), args.work, jobs=1,
+                                     timeout=args.timeout or 3600, force=True, verify=True))
     finally:
+        os.environ.pop("KAN_CACHE", None)
         samples = sampler.stop()
     rows, times, mems, split = [], [], [], []
     for pt in sweep.points:
         res, smp = results[pt.key], samples.get(pt.key, {"first": 0, "last": 0, "tool_s": 0, "peak_mb": 0,
                                                          "steps": {}})
-        label = point_label(res)
+        label = f"{point_label(res)} {pt.cfg.physical_mode}"
         step_s = {k.removeprefix("runtime_"): m["value"] for k, m in res["metrics"].items()
                   if k.startswith("runtime_") and k != "runtime_total"}
         wall = smp["last"] - smp["first"] if smp["last"] > smp["first"] else res.get("seconds") or 0.0
-        row = {"point": label, "array": f"{pt.cfg.array.rows}x{pt.cfg.array.cols}",
+        row = {"point": label, "array": f"{pt.cfg.array.rows}x{pt.cfg.array.cols}", "physical": pt.cfg.physical_mode,
                "table_bits": pt.cfg.kan.table_bits, "pdk": pt.cfg.pdk, "status": res["status"],
                "cells": value(res, "cells"), "wall [s]": round(wall, 2),
                "tool [s]": round(smp["tool_s"], 2), "peak memory [MB]": round(smp["peak_mb"], 1),
@@ -297,17 +305,18 @@ def section_speed(args, out: Path) -> None:
         rows.append(row)
     frame = pd.DataFrame(rows)
     fits = []
-    for bits, g in frame[frame.status == "ok"].groupby("table_bits"):
+    for (bits, mode), g in frame[frame.status == "ok"].groupby(["table_bits", "physical"]):
         t = pd.DataFrame([x for x in times if x["point"] in set(g.point)])
         for col in [c for c in t.columns if c.endswith(" [s]")]:
             fit = fit_exponent(t["cells"], t[col]) if col in t and t[col].notna().sum() >= 2 else None
-            fits.append({"table_bits": bits, "step": col.removesuffix(" [s]"), "points": int(t[col].notna().sum()),
+            fits.append({"table_bits": bits, "physical": mode, "step": col.removesuffix(" [s]"), "points": int(t[col].notna().sum()),
                          "exponent k (t ~ cells^k)": round(fit[0], 2) if fit else "n/a (< 2 sizes)",
                          "R^2": round(fit[1], 3) if fit else ""})
     failed = [f"- {r['point']}: {r['error']}" for r in rows if r["status"] != "ok"]
     parts = [f"Points: {len(rows)} "
-             f"({', '.join(args.arrays)} x b {', '.join(map(str, args.bits))}), verification on, run one at a time "
-             f"with nothing cached.\nStep wall time: SiliconCompiler tasktime (job manifest). Memory: peak PSS summed "
+             f"({', '.join(args.arrays)} x b {', '.join(map(str, args.bits))} x {', '.join(args.physical)}), "
+             f"verification on ({args.vectors} vectors), run one at a time with nothing cached (macros hardened in "
+             f"an empty cache per point).\nStep wall time: SiliconCompiler tasktime (job manifest). Memory: peak PSS summed "
              f"over the step's processes, sampled every {0.1:g} s from /proc (short spikes can be missed). Tool time: "
              "sampled time with a tool process alive (yosys, iverilog, graywolf, qrouter, OpenSTA); overhead = "
              "point wall time (worker start to exit, sampled) - tool time.\n",
@@ -569,6 +578,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--sections", type=csv, default=list(SECTIONS), help="comma list of " + ",".join(SECTIONS))
     p.add_argument("--arrays", type=csv, default=["1x1", "2x2", "4x4", "8x8"], help="speed: array sizes")
     p.add_argument("--bits", type=lambda s: [int(x) for x in csv(s)], default=[3, 16], help="speed: table bits")
+    p.add_argument("--physical", type=csv, default=["tiled"], help="speed: flat and/or tiled (default tiled)")
+    p.add_argument("--vectors", type=int, default=2000, help="speed: verification vectors (default 2000)")
     p.add_argument("--pdks", type=csv, help="PDKs (default: speed sky130hd; trend and calib " + ",".join(ALL_PDKS)
                    + ")")
     p.add_argument("--trend-array", default="4x4", help="trend: array size (default 4x4)")

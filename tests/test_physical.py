@@ -113,3 +113,16 @@ def test_a_named_model_is_scored_on_the_design_points_formats():
     m = model_accuracy(cfg)
     assert m["model_score"].unit == "%" and m["model_score"].value == pytest.approx(96.667, abs=0.01)
     assert m["model_score_float"].value == pytest.approx(96.944, abs=0.01)
+
+
+def test_gate_level_check_runs_once_per_implementation():
+    """Flat: the synthesized netlist is simulated (gatesim). Tiled through place/route: the tiled node simulates
+    its routed netlist, so gatesim is left out; tiled stopped after synthesis keeps gatesim."""
+    from flow.physical import steps_for
+    names = lambda over: [s for s, _ in steps_for(config.load(REPO / "configs/b3.yaml", over), verify=True)]
+    assert names({"flow.physical": "flat"}) == ["rtl", "rtlsim", "synth", "gatesim", "sta_synth", "place", "route",
+                                                "sta_route"]
+    assert names({"flow.physical": "tiled"}) == ["rtl", "rtlsim", "synth", "sta_synth", "tiled"]
+    assert names({"flow.physical": "tiled", "flow.stop_after": "synth"}) == ["rtl", "rtlsim", "synth", "gatesim",
+                                                                             "sta_synth"]
+    assert "gatesim" not in [s for s, _ in steps_for(config.load(REPO / "configs/b3.yaml"), verify=False)]
