@@ -173,7 +173,6 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
     syn = synthesize(rtl, module, pdk, liberty, work / "synth", cfg.flow.clock_period_ns, cfg.flow.synth_strategy,
                      cfg.flow.booth)
     t1 = time.perf_counter()
-    pnr = work / "pnr"
     # Dense random logic routes only with relief: the 16-bit B-spline table (4 x 16 bits of 256-entry ROM) left
     # 459 of 1681 nets unrouted at density 0.5 on sky130hd, 103 at 0.2, and 0 at 0.15 without fanout buffering
     # (gf180mcu: 17 failed nets at 0.75, 0.45 and 0.27 on 4 layers). A macro whose route fails is placed once
@@ -182,12 +181,13 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
     while True:
         tries += 1
         t = time.perf_counter()
-        placed, pins, obstructions = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers, pnr,
-                                                  density, relief=tries > 1)
+        placed, pins, obstructions = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers,
+                                                  work / ("pnr" if tries == 1 else "pnr-relief"), density,
+                                                  relief=tries > 1)
         place_s += time.perf_counter() - t
         t = time.perf_counter()
         try:
-            routed = qflow_pnr.route(placed, pdk, pnr, obstructions=obstructions)
+            routed = qflow_pnr.route(placed, pdk, placed.work, obstructions=obstructions)
             break
         except RouteIncomplete:
             if tries == MACRO_ROUTE_TRIES:
@@ -201,10 +201,10 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
                          free_layers)
     src = str(final)
     m = {"synth_cell_area": syn.metrics["cell_area"], "synth_cells": syn.metrics["cells"]}
-    # qflow_pnr's sources are relative to its work folder, pnr/
-    m.update({f"place_{k}": Metric(v.value, v.unit, v.tool, f"{pnr.name}/{v.source}")
+    # qflow_pnr's sources are relative to its work folder (pnr/, or pnr-relief/ after a failed route)
+    m.update({f"place_{k}": Metric(v.value, v.unit, v.tool, f"{placed.work.name}/{v.source}")
               for k, v in placed.metrics.items()})
-    m.update({f"route_{k}": Metric(v.value, v.unit, v.tool, f"{pnr.name}/{v.source}")
+    m.update({f"route_{k}": Metric(v.value, v.unit, v.tool, f"{placed.work.name}/{v.source}")
               for k, v in routed.metrics.items()})
     m["place_tries"] = Metric(tries, "", "flow", "")
     m["runtime_synth"] = Metric(round(t1 - t0, 2), "s", "flow", "")

@@ -130,6 +130,11 @@ def test_relief_placement_leaves_nets_unbuffered_at_the_given_density(tiny_sky13
     assert relief.metrics["density"].value == 0.3 and relief.metrics["relief"].value == 1
     assert relief.layers == 6
     assert relief.metrics["die_area_um2"].value > 1.4 * placed.metrics["die_area_um2"].value
+    # placed again in the same folder (as the macro flow does to fit a pin plan): only this die's edge obstructions
+    again = qflow_pnr.place(netlist, "kan_array", pdk, lib, tmp_path / "relief", density=0.5)
+    x1 = read_def(again.def_path).die[2] / read_def(again.def_path).units
+    edges = {round(float(line.split()[3]), 1) for line in (tmp_path / "relief" / "top.obs").read_text().splitlines()}
+    assert abs(max(edges) - x1) < 3         # the relief die is ~18% wider: its lines would reach further
 
 
 @needs_qflow

@@ -312,6 +312,8 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     # `TWSC*fast : 4` cut placement time 3x with the same post-route fmax (measured, toolchain notes)
     (work / f"{DESIGN}.par").write_text(par if "TWSC*fast" in par else par + "\nTWSC*fast : 4\n")
     run("graywolf", [_tool("graywolf"), "-n", DESIGN], stdout=work / "graywolf.out")
+    for stale in (f"{DESIGN}.obs", f"{DESIGN}.obsx"):     # place2def appends: a second placement in the same
+        (work / stale).unlink(missing_ok=True)              # folder would keep the first die's edge obstructions
     run("place2def", [*_script("place2def.tcl"), DESIGN, pdk.fill, str(layers)])
     techlef = ["-techlef", tech_lef] if tech_lef else []
     run("addspacers", [*_script("addspacers.tcl"), *techlef, DESIGN, pdk.cell_lef, pdk.fill])
