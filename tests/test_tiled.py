@@ -200,3 +200,17 @@ def test_array_spef_covers_every_net_and_opensta_reads_it(runs):
     pins = float(re.search(r"^ Pin capacitance: (?:r )?(\S+)", out, re.M).group(1))
     assert wire == pytest.approx(clk, abs=1e-4) and clk > 0.05     # pF: ~0.25 on 2x2 (rc2dly's SPEF: none)
     assert pins > 0.1                                             # the clock pins inside the macros count too
+
+
+def test_rows_are_as_tall_as_the_taller_macro():
+    """A B-spline unit taller than the PE (placed with relief) must not overlap the next row's."""
+    from flow.tools.floorplan import plan_array
+    from flow.tools.macro import Abstract
+    tracks = {("X", "met2"): (0, 100, 92), ("Y", "met3"): (0, 100, 68)}
+    pe = Abstract("kan_pe", Path("pe.lef"), 200, (0, 0, 20000, 20000), {}, tracks=tracks)
+    bs = Abstract("kan_bspline", Path("bs.lef"), 200, (0, 0, 30000, 50000), {}, tracks=tracks)
+    _, insts, _ = plan_array(3, 2, pe, bs, {"W": 0, "S": 0, "N": 0}, channel_um=10)
+    boxes = [(m.x, m.y, m.x + m.width, m.y + m.height) for m in insts.values()]
+    overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
+    assert overlaps == [] and len(insts) == 9

@@ -69,7 +69,8 @@ def plan_array(rows: int, cols: int, pe: Abstract, bs: Abstract, strips: dict[st
     # a macro's location is its die corner; its DEF origin must be aligned: origin = corner - die lower-left
     bs_ox = _align(west + ch - bs.die[0], ax)
     pe_ox0 = _align(bs_ox + bs.die[2] + ch - pe.die[0], ax)
-    pitch_x, pitch_y = _align(pe.width + ch, ax), _align(pe.height + ch, ay)
+    # rows are as tall as the taller macro: a B-spline unit placed with relief can outgrow the PE
+    pitch_x, pitch_y = _align(pe.width + ch, ax), _align(max(pe.height, bs.height) + ch, ay)
     pe_oy_last = _align(south + ch - pe.die[1], ay)
     insts: dict[str, Inst] = {}
     for i in range(rows):
