@@ -41,14 +41,14 @@ from .tools import qflow_pnr
 from .tools.def_spef import write_spef
 from .tools.die_plot import read_def, render_die
 from .tools.liberty import CACHE, cell_table, prepared_liberty
-from .tools.macro import (PIN_LAYERS, Abstract, MacroPins, PlacedPin, def_tracks, floating_ports, place_edge_pins,
-                          write_lef)
+from .tools.macro import (PIN_LAYERS, Abstract, MacroPins, PlacedPin, def_tracks, edge_keepouts, floating_ports,
+                          place_edge_pins, write_lef)
 from .tools.opensta import run_sta
 from .tools.yosys_synth import mapping_values, run_isolated_script, simulatable_netlist, synthesize
 from .versions import tool_versions
 
 HERE = Path(__file__).parent / "tools" / "tiled"
-TILED_VERSION = "5"
+TILED_VERSION = "6"
 MACRO_ROUTE_TRIES = 2
 MACRO_RELIEF_DENSITY = 0.3        # bump when a change here changes a hardened macro
 CHANNEL_UM = 12.0          # routing channel between macros
@@ -151,6 +151,7 @@ def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, libe
     obstructions = [f"obstruction {a:g} {b:g} {c:g} {d:g} {layer}"
                     for layer in PIN_LAYERS[pdk.name][2] for a, b, c, d in frame]
     obstructions += [f"obstruction {x0 - 1:g} {y0 - 1:g} {x1 + 1:g} {y1 + 1:g} {layer}" for layer in free_layers]
+    obstructions += edge_keepouts(placed.def_path, pins, pdk.name, [f for f in (pdk.tech_lef, pdk.cell_lef) if f])
     return placed, pins, obstructions
 
 

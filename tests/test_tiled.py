@@ -129,6 +129,26 @@ def test_pins_are_spread_and_the_pe_lines_up_with_the_bspline(runs):
     assert [pe[n.replace("m[", "m_in[").replace("basis_", "basis_in_")][1] for n in east] == ys
 
 
+def test_pins_are_entered_straight_from_the_edge(runs):
+    """No macro wire runs along an edge grid line on a pin layer: every rectangle of a pin that reaches the edge
+    line holds the pin's centre line (such a jog made the pin's neighbours unreachable at array level on 5 of
+    14 sky130hd nightly points). Jogs one grid line further in stay inside the macro and are harmless."""
+    for lef in runs["tiled"]["artifacts"]["lef"]:
+        text = lef.read_text()
+        w, h = map(float, re.search(r"SIZE (\S+) BY (\S+)", text).groups())
+        pins = re.findall(r"PIN (\S+)\n.*?PORT\n(.*?)    END\n", text, re.S)
+        assert len(pins) > 20
+        for name, port in pins:
+            rects = [tuple(map(float, r)) for r in re.findall(r"RECT (\S+) (\S+) (\S+) (\S+) ;", port)]
+            x0, y0, x1, y1 = rects[0]          # the pin's own square at the edge
+            side = "W" if x0 == 0 else "E" if x1 == w else "S" if y0 == 0 else "N"
+            assert side != "N" or y1 == h
+            for a, b, c, d in rects:
+                at_edge = {"W": a < 0.2, "E": c > w - 0.2, "S": b < 0.2, "N": d > h - 0.2}[side]
+                holds = b <= (y0 + y1) / 2 <= d if side in "WE" else a <= (x0 + x1) / 2 <= c
+                assert holds or not at_edge, f"{lef.name}: pin {name} jogs along the edge: {(a, b, c, d)}"
+
+
 def test_unreachable_macro_pin_is_named(runs, tmp_path):
     """A macro pin buried under an obstruction fails the array route with the macro and pin named."""
     from flow.tiled import route_array
@@ -214,3 +234,26 @@ def test_rows_are_as_tall_as_the_taller_macro():
     overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:]
                 if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]]
     assert overlaps == [] and len(insts) == 9
+
+
+def test_edge_keepouts_leave_a_gap_only_at_the_pins(tmp_path):
+    """The edge grid lines on the pin layers are blocked except at each pin: the pin's own wire keeps its
+    spacing to the blockage, the grid points next to it along the edge are covered (no jog)."""
+    from flow.tools.macro import PlacedPin, edge_keepouts
+    pdk = _pdk()
+    die = tmp_path / "top.def"
+    die.write_text("VERSION 5.6 ;\nDESIGN top ;\nUNITS DISTANCE MICRONS 200 ;\nDIEAREA ( 0 0 ) ( 4048 4080 ) ;\n"
+                   "TRACKS X 0 DO 45 STEP 92 LAYER met2 ;\nTRACKS Y 0 DO 61 STEP 68 LAYER met1 ;\n"
+                   "TRACKS Y 0 DO 31 STEP 136 LAYER met3 ;\nEND DESIGN\n")
+    pins = {"a": PlacedPin("a", "W", "met3", 0, 1360), "b": PlacedPin("b", "N", "met2", 920, 4080)}
+    rects = [(float(a), float(b), float(c), float(d), layer) for a, b, c, d, layer in
+             (line.split()[1:] for line in edge_keepouts(die, pins, "sky130hd", [pdk.tech_lef, pdk.cell_lef]))]
+
+    def covered(x, y, layer, halo):   # a point within `halo` um of a blockage on `layer`
+        return any(l == layer and a - halo < x < c + halo and b - halo < y < d + halo for a, b, c, d, l in rects)
+    assert not covered(0, 6.8, "met3", 0.15 + 0.3)               # pin a: met3 half width + spacing
+    assert covered(0, 6.8 + 0.34, "met3", 0.15) and covered(0, 6.8 - 0.34, "met3", 0.15)
+    assert not covered(4.6, 20.4, "met2", 0.07 + 0.14)           # pin b on the north edge
+    assert covered(4.6 + 0.46, 20.4, "met2", 0.07) and covered(4.6 - 0.46, 20.4, "met2", 0.07)
+    assert covered(0, 6.8, "met2", 0.07) and covered(20.24, 6.8, "met3", 0.15)   # no pin there: blocked
+    assert not covered(0.46, 6.8 + 0.34, "met3", 0.15)           # the next grid line inward stays free

@@ -134,6 +134,54 @@ def place_edge_pins(def_path: Path, macro: str, plan: MacroPins, pdk_name: str) 
     return placed
 
 
+def layer_rule(lefs: list[Path], layer: str) -> tuple[float, float]:
+    """(minimum WIDTH, minimum SPACING) in um of a routing layer, from the first LEF that defines it
+    (SPACING, or the narrowest-width column of a SPACINGTABLE as sky130's)."""
+    for lef in lefs:
+        block = re.search(rf"^\s*LAYER\s+{re.escape(layer)}\s*$(.*?)^\s*END\s+{re.escape(layer)}\s*$",
+                          Path(lef).read_text(errors="replace"), re.S | re.M)
+        if block is None:
+            continue
+        width = re.search(r"^\s*WIDTH\s+([0-9.]+)\s*;", block.group(1), re.M)
+        spacing = (re.search(r"^\s*SPACING\s+([0-9.]+)\s*;", block.group(1), re.M)
+                   or re.search(r"SPACINGTABLE.*?WIDTH\s+0(?:\.0*)?\s+([0-9.]+)", block.group(1), re.S))
+        if width and spacing:
+            return float(width.group(1)), float(spacing.group(1))
+    raise FlowError(f"layer {layer}: no WIDTH and SPACING in {', '.join(map(str, lefs))}")
+
+
+def edge_keepouts(def_path: Path, pins: dict[str, PlacedPin], pdk_name: str, lefs: list[Path]) -> list[str]:
+    """qrouter obstructions that keep a macro's own wires off its edge grid lines on the pin layers, except
+    where a pin sits. The LEF abstract turns a pin net's wires on that line into more of the pin and any
+    other net's into blockage; the array router then failed to reach a pin next to such a jog (5 of 14 sky130hd
+    nightly points: bspline x[0], pe basis_out_3[7], ...). The gap around a pin lets its own wire in (half
+    width + spacing) and blocks the neighbouring grid point, so the pin is entered straight from the edge."""
+    layout = read_def(def_path)
+    u = layout.units
+    x0, y0, x1, y1 = (v / u for v in layout.die)
+    tracks = def_tracks(Path(def_path).read_text())
+    grid = {d: min(st for (dd, _), (_, _, st) in tracks.items() if dd == d) / u for d in "XY"}
+    h_layer, v_layer, _ = PIN_LAYERS[pdk_name]
+    out = []
+    for side, (a0, a1), band in (("W", (y0, y1), (x0 - 0.5, x0)), ("E", (y0, y1), (x1, x1 + 0.5)),
+                                 ("S", (x0, x1), (y0 - 0.5, y0)), ("N", (x0, x1), (y1, y1 + 0.5))):
+        along = "Y" if side in "WE" else "X"
+        for layer in (h_layer, v_layer):
+            width, spacing = layer_rule(lefs, layer)
+            gap = width / 2 + spacing + 0.25 * (grid[along] - spacing)
+            at = sorted((p.y if along == "Y" else p.x) / u for p in pins.values()
+                        if p.side == side and p.layer == layer)
+            lo = a0 - 0.5
+            for c in [*at, None]:
+                hi = a1 + 0.5 if c is None else c - gap
+                if hi > lo:
+                    r = (band[0], lo, band[1], hi) if along == "Y" else (lo, band[0], hi, band[1])
+                    out.append("obstruction {:g} {:g} {:g} {:g} {}".format(*(round(v, 4) for v in r), layer))
+                if c is not None:
+                    lo = c + gap
+    return out
+
+
 def net_segments(routed_def: Path) -> dict[str, list[tuple[str, int, int, int, int]]]:
     """{net: [(layer, x0, y0, x1, y1)]} of the routed wires of a DEF."""
     nets = re.search(r"^NETS\s+\d+\s*;\n(.*?)^END NETS", Path(routed_def).read_text(), re.S | re.M).group(1)
