@@ -48,7 +48,6 @@ from .tools.yosys_synth import mapping_values, run_isolated_script, simulatable_
 from .versions import tool_versions
 
 HERE = Path(__file__).parent / "tools" / "tiled"
-TILED_VERSION = "6"
 MACRO_ROUTE_TRIES = 2
 MACRO_RELIEF_DENSITY = 0.3        # bump when a change here changes a hardened macro
 CHANNEL_UM = 12.0          # routing channel between macros
@@ -104,7 +103,7 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
     text = _module_text(rtl_text, module)
     key_data = {"module": text, "pdk": pdk.name, "liberty": liberty.name, "plan": asdict(plan),
                 "clock": cfg.flow.clock_period_ns, "strategy": cfg.flow.synth_strategy, "booth": cfg.flow.booth,
-                "free_layers": free_layers, "versions": tool_versions(), "tiled": TILED_VERSION}
+                "free_layers": free_layers, "versions": tool_versions()}
     key = hashlib.sha256(json.dumps(key_data, sort_keys=True, default=str).encode()).hexdigest()[:20]
     final = CACHE / "macros" / key
     final.parent.mkdir(parents=True, exist_ok=True)

@@ -9,12 +9,15 @@ from rtl_gen.generator import GENERATOR_VERSION
 
 PYTHON_PACKAGES = ("pyosys", "siliconcompiler", "lambdapdk", "cocotb", "migen", "numpy")
 DEBIAN_PACKAGES = ("iverilog", "opensta", "graywolf", "qrouter", "qflow")
+# Bumped when the tiled flow changes what a hardened macro or a tiled result is (pins, keep-outs, floorplan):
+# it is part of every macro key and, through tool_versions(), of every sweep point's key.
+TILED_VERSION = "6"
 
 
 @functools.cache
 def tool_versions() -> dict[str, str]:
     """{tool: version}; a missing tool is recorded as 'missing', never guessed."""
-    versions = {"kan_dse_generator": GENERATOR_VERSION}
+    versions = {"kan_dse_generator": GENERATOR_VERSION, "kan_dse_tiled": TILED_VERSION}
     for pkg in PYTHON_PACKAGES:
         try:
             versions[pkg] = metadata.version(pkg)
