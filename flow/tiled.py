@@ -48,7 +48,7 @@ from .tools.yosys_synth import mapping_values, run_isolated_script, simulatable_
 from .versions import tool_versions
 
 HERE = Path(__file__).parent / "tools" / "tiled"
-MACRO_ROUTE_TRIES = 2
+MACRO_ROUTE_TRIES = 3
 MACRO_RELIEF_DENSITY = 0.3        # bump when a change here changes a hardened macro
 CHANNEL_UM = 12.0          # routing channel between macros
 GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
@@ -130,7 +130,8 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
 
 
 def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, liberty: Path,
-                 free_layers: tuple[str, ...], pnr: Path, density: float | None, relief: bool):
+                 free_layers: tuple[str, ...], pnr: Path, density: float | None, relief: bool,
+                 keepouts: bool = True):
     for _ in range(3):
         placed = qflow_pnr.place(netlist, module, pdk, liberty, pnr, density=density, relief=relief)
         shortfall = _height_shortfall(placed.def_path, plan, pdk)
@@ -150,7 +151,8 @@ def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, libe
     obstructions = [f"obstruction {a:g} {b:g} {c:g} {d:g} {layer}"
                     for layer in PIN_LAYERS[pdk.name][2] for a, b, c, d in frame]
     obstructions += [f"obstruction {x0 - 1:g} {y0 - 1:g} {x1 + 1:g} {y1 + 1:g} {layer}" for layer in free_layers]
-    obstructions += edge_keepouts(placed.def_path, pins, pdk.name, [f for f in (pdk.tech_lef, pdk.cell_lef) if f])
+    if keepouts:
+        obstructions += edge_keepouts(placed.def_path, pins, pdk.name, [f for f in (pdk.tech_lef, pdk.cell_lef) if f])
     return placed, pins, obstructions
 
 
@@ -176,14 +178,17 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
     # Dense random logic routes only with relief: the 16-bit B-spline table (4 x 16 bits of 256-entry ROM) left
     # 459 of 1681 nets unrouted at density 0.5 on sky130hd, 103 at 0.2, and 0 at 0.15 without fanout buffering
     # (gf180mcu: 17 failed nets at 0.75, 0.45 and 0.27 on 4 layers). A macro whose route fails is placed once
-    # more at MACRO_RELIEF_DENSITY times the density, unbuffered, on every routing layer.
+    # more at MACRO_RELIEF_DENSITY times the density, unbuffered, on every routing layer. A third try drops the
+    # edge keep-outs: a corner pin (row 0 sits just above place2def's met3 blockage of the die margin) can be
+    # boxed in by them; its jogs then become pin geometry, which the array router usually, not always, enters
+    # (the sky130hd 12- and 16-bit B-spline units: 1 failed net, m[0], with keep-outs at relief density).
     density, tries, place_s, route_s = None, 0, 0.0, 0.0
     while True:
         tries += 1
         t = time.perf_counter()
         placed, pins, obstructions = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers,
-                                                  work / ("pnr" if tries == 1 else "pnr-relief"), density,
-                                                  relief=tries > 1)
+                                                  work / ("pnr", "pnr-relief", "pnr-relief-free")[tries - 1],
+                                                  density, relief=tries > 1, keepouts=tries < 3)
         place_s += time.perf_counter() - t
         t = time.perf_counter()
         try:
@@ -192,7 +197,8 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
         except RouteIncomplete:
             if tries == MACRO_ROUTE_TRIES:
                 raise
-            density = max(0.1, placed.metrics["density"].value * MACRO_RELIEF_DENSITY)
+            if tries == 1:
+                density = max(0.1, placed.metrics["density"].value * MACRO_RELIEF_DENSITY)
         finally:
             route_s += time.perf_counter() - t
     for src, dst in ((routed.netlist, "macro.v"), (routed.spef, "macro.spef"), (routed.def_path, "macro.def")):
