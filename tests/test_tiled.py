@@ -257,3 +257,26 @@ def test_edge_keepouts_leave_a_gap_only_at_the_pins(tmp_path):
     assert covered(4.6 + 0.46, 20.4, "met2", 0.07) and covered(4.6 - 0.46, 20.4, "met2", 0.07)
     assert covered(0, 6.8, "met2", 0.07) and covered(20.24, 6.8, "met3", 0.15)   # no pin there: blocked
     assert not covered(0.46, 6.8 + 0.34, "met3", 0.15)           # the next grid line inward stays free
+
+
+def test_first_pins_sit_one_track_inside_the_core(tmp_path):
+    """With sky130hd's track offsets the first west/east row (met3) and north/south column (met2) are one pitch
+    inside the core, clear of place2def's die-margin blockage: a pin at y=0 (0.06 um above the met3 margin
+    blockage) or inside the west margin's met2 blockage was boxed in at a corner by the edge keep-outs."""
+    from flow.tools.macro import MacroPins, place_edge_pins
+    die = tmp_path / "top.def"
+    die.write_text("VERSION 5.6 ;\nDESIGN top ;\nUNITS DISTANCE MICRONS 200 ;\nDIEAREA ( -368 -340 ) ( 7000 7000 ) ;\n"
+                   "TRACKS Y -340 DO 108 STEP 68 LAYER met1 ;\nTRACKS X -368 DO 80 STEP 92 LAYER met2 ;\n"
+                   "TRACKS Y -272 DO 53 STEP 136 LAYER met3 ;\n"
+                   "PINS 3 ;\n- a + NET a\n  + LAYER met3 ( -14 -14 ) ( 14 14 )\n  + PLACED ( 0 0 ) N ;\n"
+                   "- b + NET b\n  + LAYER met3 ( -14 -14 ) ( 14 14 )\n  + PLACED ( 0 0 ) N ;\n"
+                   "- c + NET c\n  + LAYER met2 ( -14 -14 ) ( 14 14 )\n  + PLACED ( 0 0 ) N ;\nEND PINS\nEND DESIGN\n")
+    die.with_suffix(".obs").write_text("obstruction -2.3 -2.04 36.0 -0.06 li1\nobstruction -2.3 -0.06 0.0 35.0 met2\n"
+                                       "obstruction 0.0 -2.04 34.0 -0.06 met3\nobstruction -2.3 -2.04 0.0 35.0 li1\n")
+    pins = place_edge_pins(die, "m", MacroPins(rows=[("a", None), ("b", None)], cols=[("c", None)], spacing=3),
+                           "sky130hd")
+    assert (pins["a"].y, pins["b"].y, pins["c"].x) == (136, 136 + 3 * 136, 92)
+    die.with_suffix(".obs").unlink()       # no margin file: the die corner bounds the core, 2 tracks in as before
+    pins = place_edge_pins(die, "m", MacroPins(rows=[("a", None), ("b", None)], cols=[("c", None)], spacing=3),
+                           "sky130hd")
+    assert (pins["a"].y, pins["c"].x) == (0, -184)

@@ -101,11 +101,14 @@ def place_edge_pins(def_path: Path, macro: str, plan: MacroPins, pdk_name: str) 
     yh = tracks.get(("Y", "met1")) or tracks.get(("Y", "Metal1")) or (ys, ny, sy)
     y_first, y_last = yh[0], yh[0] + (yh[1] - 1) * yh[2]
     placed: dict[str, PlacedPin] = {}
+    core_x0, core_y0 = core_origin(def_path, layout)
     if plan.row_y is not None:
         row_ys = plan.row_y
     else:
-        row_ys = [ys + sy * (2 + _spread(plan.spacing, len(plan.rows), ny) * k) for k in range(len(plan.rows))]
-    col_xs = [xs + sx * (2 + _spread(plan.spacing, len(plan.cols), nx) * k) for k in range(len(plan.cols))]
+        first = _first_inner_track(ys, sy, core_y0)
+        row_ys = [ys + sy * (first + _spread(plan.spacing, len(plan.rows), ny) * k) for k in range(len(plan.rows))]
+    first = _first_inner_track(xs, sx, core_x0)
+    col_xs = [xs + sx * (first + _spread(plan.spacing, len(plan.cols), nx) * k) for k in range(len(plan.cols))]
     if row_ys and (max(row_ys) > y_last - sy or min(row_ys) < y_first):
         raise FlowError(f"macro {macro}: {len(plan.rows)} west/east pins need y up to "
                         f"{max(row_ys) / layout.units:g} um;"
@@ -132,6 +135,30 @@ def place_edge_pins(def_path: Path, macro: str, plan: MacroPins, pdk_name: str) 
                    for p in (placed[n] for n in existing))
     Path(def_path).write_text(text[:pins_text.start(1)] + body + text[pins_text.end(1):])
     return placed
+
+
+def core_origin(def_path: Path, layout: DefLayout) -> tuple[int, int]:
+    """Lower-left corner of the core (DEF units): the inner edge of the west and south die-margin
+    obstructions that qflow's place2def wrote to the .obs file beside the DEF; the die corner without one."""
+    obs = Path(def_path).with_suffix(".obs")
+    u = layout.units
+    x0, y0, x1, y1 = (v / u for v in layout.die)
+    core = [x0, y0]
+    if obs.exists():
+        for a, b, c, d in (map(float, line.split()[1:5]) for line in obs.read_text().splitlines()
+                           if line.startswith("obstruction")):
+            if a <= x0 + 1e-3 and c < (x0 + x1) / 2:     # a west margin
+                core[0] = max(core[0], c)
+            if b <= y0 + 1e-3 and d < (y0 + y1) / 2:     # a south margin
+                core[1] = max(core[1], d)
+    return round(core[0] * u), round(core[1] * u)
+
+
+def _first_inner_track(start: int, step: int, core: int) -> int:
+    """Index of the first track at least one pitch inside the core. A pin row on the first core track (sky130hd
+    met3 at y=0, 0.06 um above the margin blockage) or a column inside the west margin boxed a corner pin in
+    once the edge keep-outs were added (1 failed net, m[0], on the 12- and 16-bit B-spline units)."""
+    return max(2, -(-(core + step - start) // step))
 
 
 def layer_rule(lefs: list[Path], layer: str) -> tuple[float, float]:
