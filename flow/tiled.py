@@ -107,16 +107,32 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
     key = hashlib.sha256(json.dumps(key_data, sort_keys=True, default=str).encode()).hexdigest()[:20]
     final = CACHE / "macros" / key
     final.parent.mkdir(parents=True, exist_ok=True)
+    # A route that fails after every try fails again for the same key (the tools are deterministic): the failure
+    # is kept beside the cache with its work folder, so the next point needing the macro (the 4x4 after the 2x2)
+    # fails at once with the same message instead of spending the same minutes. Delete the folder to rebuild.
+    failed = CACHE / "macros" / f"{key}.failed"
     # one builder per macro: sweep points sharing a PE variant (2x2 and 4x4) wait for it instead of building it twice
     with open(CACHE / "macros" / f".{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         hit = (final / "macro.json").exists()
+        if not hit and (failed / "failure.json").exists():
+            f = json.loads((failed / "failure.json").read_text())
+            raise RouteIncomplete(f"macro {module} route (cached failure: delete {failed} to build it again)",
+                                  f["log"], f["failed"], f["total"])
         if not hit:
             tmp = CACHE / "macros" / f".tmp-{key}-{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             (tmp / "key.json").write_text(json.dumps(key_data, indent=1, sort_keys=True, default=str))
-            _build_macro(module, plan, cfg, pdk, liberty, text, free_layers, tmp, final)
+            try:
+                _build_macro(module, plan, cfg, pdk, liberty, text, free_layers, tmp, final)
+            except RouteIncomplete as exc:
+                shutil.rmtree(failed, ignore_errors=True)
+                tmp.rename(failed)
+                log = exc.log.replace(str(tmp), str(failed))
+                (failed / "failure.json").write_text(json.dumps({"log": log, "failed": exc.failed,
+                                                                 "total": exc.total}))
+                raise RouteIncomplete(f"macro {module} route", log, exc.failed, exc.total) from None
             tmp.rename(final)
     info = json.loads((final / "macro.json").read_text())
     a = info["abstract"]

@@ -280,3 +280,32 @@ def test_first_pins_sit_one_track_inside_the_core(tmp_path):
     pins = place_edge_pins(die, "m", MacroPins(rows=[("a", None), ("b", None)], cols=[("c", None)], spacing=3),
                            "sky130hd")
     assert (pins["a"].y, pins["c"].x) == (0, -184)
+
+
+def test_a_failed_macro_route_is_cached(tmp_path, monkeypatch):
+    """A macro whose route fails after every try is kept as a failure: the next point needing it fails at once
+    with the same log path instead of rebuilding it (the 2x2 and 4x4 nightly points share their macros)."""
+    from types import SimpleNamespace
+
+    import flow.tiled as tiled
+    from flow.errors import RouteIncomplete
+    from flow.tools.macro import MacroPins
+    builds = []
+
+    def failing_build(module, plan, cfg, pdk, liberty, text, free_layers, work, final):
+        builds.append(work)
+        (work / "pnr").mkdir()
+        raise RouteIncomplete("route", str(work / "pnr" / "route.log"), 3, 900)
+    monkeypatch.setattr(tiled, "CACHE", tmp_path)
+    monkeypatch.setattr(tiled, "_build_macro", failing_build)
+    cfg = load(REPO / "configs/b3.yaml", {"array": "2x2"})
+    args = ("kan_pe", MacroPins(rows=[], cols=[]), cfg, SimpleNamespace(name="sky130hd"), Path("x.lib"),
+            "module kan_pe(\n);\nendmodule\n", ("met5",))
+    with pytest.raises(RouteIncomplete) as first:
+        tiled.harden(*args)
+    with pytest.raises(RouteIncomplete, match="cached failure") as second:
+        tiled.harden(*args)
+    assert len(builds) == 1 and first.value.failed == second.value.failed == 3
+    failed_dir = next(tmp_path.glob("macros/*.failed"))
+    assert first.value.log == second.value.log == str(failed_dir / "pnr" / "route.log")
+    assert (failed_dir / "pnr").is_dir() and not list(tmp_path.glob("macros/.tmp-*"))
