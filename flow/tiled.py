@@ -48,8 +48,10 @@ from .tools.yosys_synth import mapping_values, run_isolated_script, simulatable_
 from .versions import tool_versions
 
 HERE = Path(__file__).parent / "tools" / "tiled"
-MACRO_ROUTE_TRIES = 3
-MACRO_RELIEF_DENSITY = 0.3        # bump when a change here changes a hardened macro
+# macro route retries (see _build_macro); a change here changes hardened macros: bump TILED_VERSION
+MACRO_SPARSE_DENSITY = 0.7
+MACRO_SPARSE_MAX_FAILED = 0.05    # of the nets
+MACRO_RELIEF_DENSITY = 0.3
 CHANNEL_UM = 12.0          # routing channel between macros
 GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
 
@@ -146,8 +148,7 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
 
 
 def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, liberty: Path,
-                 free_layers: tuple[str, ...], pnr: Path, density: float | None, relief: bool,
-                 keepouts: bool = True):
+                 free_layers: tuple[str, ...], pnr: Path, density: float | None, relief: bool):
     for _ in range(3):
         placed = qflow_pnr.place(netlist, module, pdk, liberty, pnr, density=density, relief=relief)
         shortfall = _height_shortfall(placed.def_path, plan, pdk)
@@ -167,8 +168,7 @@ def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, libe
     obstructions = [f"obstruction {a:g} {b:g} {c:g} {d:g} {layer}"
                     for layer in PIN_LAYERS[pdk.name][2] for a, b, c, d in frame]
     obstructions += [f"obstruction {x0 - 1:g} {y0 - 1:g} {x1 + 1:g} {y1 + 1:g} {layer}" for layer in free_layers]
-    if keepouts:
-        obstructions += edge_keepouts(placed.def_path, pins, pdk.name, [f for f in (pdk.tech_lef, pdk.cell_lef) if f])
+    obstructions += edge_keepouts(placed.def_path, pins, pdk.name, [f for f in (pdk.tech_lef, pdk.cell_lef) if f])
     return placed, pins, obstructions
 
 
@@ -191,30 +191,33 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
     syn = synthesize(rtl, module, pdk, liberty, work / "synth", cfg.flow.clock_period_ns, cfg.flow.synth_strategy,
                      cfg.flow.booth)
     t1 = time.perf_counter()
-    # Dense random logic routes only with relief: the 16-bit B-spline table (4 x 16 bits of 256-entry ROM) left
-    # 459 of 1681 nets unrouted at density 0.5 on sky130hd, 103 at 0.2, and 0 at 0.15 without fanout buffering
-    # (gf180mcu: 17 failed nets at 0.75, 0.45 and 0.27 on 4 layers). A macro whose route fails is placed once
-    # more at MACRO_RELIEF_DENSITY times the density, unbuffered, on every routing layer. A third try drops the
-    # edge keep-outs: a corner pin (row 0 sits just above place2def's met3 blockage of the die margin) can be
-    # boxed in by them; its jogs then become pin geometry, which the array router usually, not always, enters
-    # (the sky130hd 12- and 16-bit B-spline units: 1 failed net, m[0], with keep-outs at relief density).
-    density, tries, place_s, route_s = None, 0, 0.0, 0.0
+    # A macro whose route leaves a few nets open (PEs: 34-60 of ~2,000-2,600 on sky130hd) is placed once more at
+    # MACRO_SPARSE_DENSITY times the density, otherwise unchanged: the 8-bit 4x4 PE then routes with a 1.4x die
+    # instead of relief's 3.2x (which cost a third of its fmax). Dense random logic routes only with relief: the
+    # 16-bit B-spline table (4 x 16 bits of 256-entry ROM) left 459 of 1681 nets unrouted at density 0.5 on
+    # sky130hd, 103 at 0.2, and 0 at 0.15 without fanout buffering (gf180mcu: 17 failed nets at 0.75, 0.45 and 0.27
+    # on 4 layers). Relief, the last try (straight away when more than MACRO_SPARSE_MAX_FAILED of the nets failed):
+    # MACRO_RELIEF_DENSITY times the density, unbuffered, on every routing layer.
+    base, density, relief, tries, place_s, route_s = None, None, False, 0, 0.0, 0.0
     while True:
         tries += 1
         t = time.perf_counter()
+        folder = "pnr" if tries == 1 else "pnr-relief" if relief else "pnr-sparse"
         placed, pins, obstructions = _place_macro(syn.netlist, module, plan, pdk, liberty, free_layers,
-                                                  work / ("pnr", "pnr-relief", "pnr-relief-free")[tries - 1],
-                                                  density, relief=tries > 1, keepouts=tries < 3)
+                                                  work / folder, density, relief=relief)
         place_s += time.perf_counter() - t
         t = time.perf_counter()
         try:
             routed = qflow_pnr.route(placed, pdk, placed.work, obstructions=obstructions)
             break
-        except RouteIncomplete:
-            if tries == MACRO_ROUTE_TRIES:
+        except RouteIncomplete as exc:
+            if relief:
                 raise
-            if tries == 1:
-                density = max(0.1, placed.metrics["density"].value * MACRO_RELIEF_DENSITY)
+            base = base or placed.metrics["density"].value
+            if tries == 1 and exc.failed <= MACRO_SPARSE_MAX_FAILED * exc.total:
+                density = base * MACRO_SPARSE_DENSITY
+            else:
+                relief, density = True, max(0.1, base * MACRO_RELIEF_DENSITY)
         finally:
             route_s += time.perf_counter() - t
     for src, dst in ((routed.netlist, "macro.v"), (routed.spef, "macro.spef"), (routed.def_path, "macro.def")):
@@ -223,7 +226,7 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
                          free_layers)
     src = str(final)
     m = {"synth_cell_area": syn.metrics["cell_area"], "synth_cells": syn.metrics["cells"]}
-    # qflow_pnr's sources are relative to its work folder (pnr/, or pnr-relief/ after a failed route)
+    # qflow_pnr's sources are relative to its work folder (pnr/, pnr-sparse/ or pnr-relief/)
     m.update({f"place_{k}": Metric(v.value, v.unit, v.tool, f"{placed.work.name}/{v.source}")
               for k, v in placed.metrics.items()})
     m.update({f"route_{k}": Metric(v.value, v.unit, v.tool, f"{placed.work.name}/{v.source}")

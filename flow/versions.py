@@ -11,7 +11,7 @@ PYTHON_PACKAGES = ("pyosys", "siliconcompiler", "lambdapdk", "cocotb", "migen", 
 DEBIAN_PACKAGES = ("iverilog", "opensta", "graywolf", "qrouter", "qflow")
 # Bumped when the tiled flow changes what a hardened macro or a tiled result is (pins, keep-outs, floorplan):
 # it is part of every macro key and, through tool_versions(), of every sweep point's key.
-TILED_VERSION = "7"
+TILED_VERSION = "8"
 
 
 @functools.cache
