@@ -122,8 +122,10 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
             raise RouteIncomplete(f"macro {module} route (cached failure: delete {failed} to build it again)",
                                   f["log"], f["failed"], f["total"])
         if not hit:
+            # under the lock no one else builds this key: work folders left by killed builders of it go too
+            for stale in (CACHE / "macros").glob(f".tmp-{key}-*"):
+                shutil.rmtree(stale, ignore_errors=True)
             tmp = CACHE / "macros" / f".tmp-{key}-{os.getpid()}"
-            shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             (tmp / "key.json").write_text(json.dumps(key_data, indent=1, sort_keys=True, default=str))
             try:

@@ -309,3 +309,10 @@ def test_a_failed_macro_route_is_cached(tmp_path, monkeypatch):
     failed_dir = next(tmp_path.glob("macros/*.failed"))
     assert first.value.log == second.value.log == str(failed_dir / "pnr" / "route.log")
     assert (failed_dir / "pnr").is_dir() and not list(tmp_path.glob("macros/.tmp-*"))
+    # deleting the failure rebuilds; the work folder a killed builder left for the same key goes with it
+    key = failed_dir.name.removesuffix(".failed")
+    shutil.rmtree(failed_dir)
+    (tmp_path / "macros" / f".tmp-{key}-999999" / "pnr").mkdir(parents=True)
+    with pytest.raises(RouteIncomplete):
+        tiled.harden(*args)
+    assert len(builds) == 2 and not list(tmp_path.glob("macros/.tmp-*"))
