@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import fnmatch
 import functools
 import json
 import math
@@ -81,6 +82,11 @@ def parse_stat_modules(text: str) -> dict[str, dict]:
                  if m[3] != "cells"}
         out[name] = {"area": float(area[2]), "sequential": float(seq[1]) if seq else 0.0, "cells": cells}
     return out
+
+
+def skip_point(label: str, patterns: list[str]) -> bool:
+    """Whether a speed point ('4x4 b16 sky130hd flat') matches one of the --skip shell patterns ('* flat')."""
+    return any(fnmatch.fnmatchcase(label, p) for p in patterns)
 
 
 def ideal_speedup(points: int, jobs: int) -> float:
@@ -222,11 +228,6 @@ def value(point: dict, name: str):
     return m["value"] if m else None
 
 
-def point_label(point: dict) -> str:
-    c = point["config"]
-    return f"{c['array']['rows']}x{c['array']['cols']} b{c['kan']['table_bits']} {c['pdk']}"
-
-
 def failure_note(point: dict) -> str:
     return f"{point.get('error') or ''} (log: {point.get('log', '?')})" if point["status"] != "ok" else ""
 
@@ -259,6 +260,10 @@ def section_speed(args, out: Path) -> None:
     sweep = bench_sweep(BENCH / "speed.yaml", {"array": args.arrays, "kan.table_bits": args.bits,
                                                "pdk": args.pdks or ["sky130hd"], "flow.physical": args.physical,
                                                "flow.verify_vectors": [args.vectors]}, args.work)
+    label = lambda pt: (f"{pt.cfg.array.rows}x{pt.cfg.array.cols} b{pt.cfg.kan.table_bits} {pt.cfg.pdk} "  # noqa: E731
+                        f"{pt.cfg.physical_mode}")
+    skipped = [label(pt) for pt in sweep.points if skip_point(label(pt), args.skip)]
+    sweep = dataclasses.replace(sweep, points=[pt for pt in sweep.points if label(pt) not in skipped])
     sampler = TreeSampler()
     sampler.start()
     results = {}
@@ -275,29 +280,32 @@ def section_speed(args, out: Path) -> None:
     for pt in sweep.points:
         res, smp = results[pt.key], samples.get(pt.key, {"first": 0, "last": 0, "tool_s": 0, "peak_mb": 0,
                                                          "steps": {}})
-        label = f"{point_label(res)} {pt.cfg.physical_mode}"
+        pes = pt.cfg.array.rows * pt.cfg.array.cols
         step_s = {k.removeprefix("runtime_"): m["value"] for k, m in res["metrics"].items()
                   if k.startswith("runtime_") and k != "runtime_total"}
         wall = smp["last"] - smp["first"] if smp["last"] > smp["first"] else res.get("seconds") or 0.0
-        row = {"point": label, "array": f"{pt.cfg.array.rows}x{pt.cfg.array.cols}", "physical": pt.cfg.physical_mode,
+        row = {"point": label(pt), "PEs": pes, "array": f"{pt.cfg.array.rows}x{pt.cfg.array.cols}",
+               "physical": pt.cfg.physical_mode,
                "table_bits": pt.cfg.kan.table_bits, "pdk": pt.cfg.pdk, "status": res["status"],
                "cells": value(res, "cells"), "wall [s]": round(wall, 2),
                "tool [s]": round(smp["tool_s"], 2), "peak memory [MB]": round(smp["peak_mb"], 1),
                "error": failure_note(res)}
-        t, m = {"point": label, "cells": row["cells"]}, {"point": label, "cells": row["cells"]}
+        t, m = {"point": label(pt), "PEs": pes, "cells": row["cells"]}, {"point": label(pt), "cells": row["cells"]}
         for step, s in sorted(step_s.items(), key=lambda kv: step_order(kv[0])):
             g = STEP_GROUPS.get(step, step)
             t[f"{g} [s]"] = round(t.get(f"{g} [s]", 0.0) + s, 2)
             mb = smp["steps"].get(step, {}).get("peak_mb", 0.0)
-            m[f"{g} [MB]"] = round(max(m.get(f"{g} [MB]", 0.0), mb), 1)
+            if step in smp["steps"]:   # tiled's sub-steps run in its process: their memory is in its column
+                m[f"{g} [MB]"] = round(max(m.get(f"{g} [MB]", 0.0), mb), 1)
             row[f"{step} [s]"], row[f"{step} tool [s]"] = s, round(smp["steps"].get(step, {}).get("tool_s", 0), 2)
             row[f"{step} peak memory [MB]"] = round(mb, 1)
-        in_steps = sum(step_s.values())
+        in_steps = sum(m["value"] for k, m in res["metrics"].items()   # SiliconCompiler nodes, not tiled's parts
+                       if k.startswith("runtime_") and m["tool"] == "siliconcompiler tasktime")
         t["flow total [s]"], t["status"] = row["wall [s]"], res["status"]
         times.append(t)
         mems.append(m)
         overhead = max(0.0, wall - smp["tool_s"])
-        split.append({"point": label, "wall [s]": row["wall [s]"], "tool [s]": row["tool [s]"],
+        split.append({"point": label(pt), "wall [s]": row["wall [s]"], "tool [s]": row["tool [s]"],
                       "overhead [s]": round(overhead, 2),
                       "overhead [%]": round(100 * overhead / wall, 1) if wall else None,
                       "of it outside steps [s]": round(max(0.0, wall - in_steps), 2),
@@ -308,16 +316,21 @@ def section_speed(args, out: Path) -> None:
     for (bits, mode), g in frame[frame.status == "ok"].groupby(["table_bits", "physical"]):
         t = pd.DataFrame([x for x in times if x["point"] in set(g.point)])
         for col in [c for c in t.columns if c.endswith(" [s]")]:
-            fit = fit_exponent(t["cells"], t[col]) if col in t and t[col].notna().sum() >= 2 else None
-            fits.append({"table_bits": bits, "physical": mode, "step": col.removesuffix(" [s]"), "points": int(t[col].notna().sum()),
-                         "exponent k (t ~ cells^k)": round(fit[0], 2) if fit else "n/a (< 2 sizes)",
-                         "R^2": round(fit[1], 3) if fit else ""})
+            n = int(t[col].notna().sum())
+            by_cells, by_pes = (fit_exponent(t[x], t[col]) if n >= 2 else None for x in ("cells", "PEs"))
+            fits.append({"table_bits": bits, "physical": mode, "step": col.removesuffix(" [s]"), "points": n,
+                         "exponent k (t ~ cells^k)": round(by_cells[0], 2) if by_cells else "n/a (< 2 sizes)",
+                         "R^2": round(by_cells[1], 3) if by_cells else "",
+                         "exponent vs PEs (t ~ PEs^k)": round(by_pes[0], 2) if by_pes else "n/a",
+                         "R^2 (PEs)": round(by_pes[1], 3) if by_pes else ""})
     failed = [f"- {r['point']}: {r['error']}" for r in rows if r["status"] != "ok"]
     parts = [f"Points: {len(rows)} "
              f"({', '.join(args.arrays)} x b {', '.join(map(str, args.bits))} x {', '.join(args.physical)}), "
              f"verification on ({args.vectors} vectors), run one at a time with nothing cached (macros hardened in "
-             f"an empty cache per point).\nStep wall time: SiliconCompiler tasktime (job manifest). Memory: peak PSS summed "
-             f"over the step's processes, sampled every {0.1:g} s from /proc (short spikes can be missed). Tool time: "
+             "an empty cache per point).\nStep wall time: SiliconCompiler tasktime (job manifest); the tiled step's "
+             "parts (harden_*, route_top, sta, ...) are timed by flow/tiled.py inside it. Memory: peak PSS summed "
+             "over the step's processes (the tiled parts' inside the tiled column), sampled every 0.1 s from /proc "
+             "(short spikes can be missed). Tool time: "
              "sampled time with a tool process alive (yosys, iverilog, graywolf, qrouter, OpenSTA); overhead = "
              "point wall time (worker start to exit, sampled) - tool time.\n",
              "### Wall time per step [s]\n", table(times), "\n### Peak memory per step [MB]\n", table(mems),
@@ -325,6 +338,8 @@ def section_speed(args, out: Path) -> None:
              "\n### Growth with cell count (fit of step time = a * cells^k over array sizes)\n", table(fits)]
     if failed:
         parts += ["\n### Failed points\n", "\n".join(failed) + "\n"]
+    if skipped:
+        parts += [f"\n### Not run (--skip {','.join(args.skip)})\n", "\n".join(f"- {p}" for p in skipped) + "\n"]
     write_section("speed", "Flow speed per step", parts, frame, out, args)
 
 
@@ -579,6 +594,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--arrays", type=csv, default=["1x1", "2x2", "4x4", "8x8"], help="speed: array sizes")
     p.add_argument("--bits", type=lambda s: [int(x) for x in csv(s)], default=[3, 16], help="speed: table bits")
     p.add_argument("--physical", type=csv, default=["tiled"], help="speed: flat and/or tiled (default tiled)")
+    p.add_argument("--skip", type=csv, default=[], help="speed: points not to run, shell patterns over "
+                   "'<rows>x<cols> b<bits> <pdk> <flat|tiled>' (e.g. '4x4 * flat,8x8 b16 *'), listed as not run")
     p.add_argument("--vectors", type=int, default=2000, help="speed: verification vectors (default 2000)")
     p.add_argument("--pdks", type=csv, help="PDKs (default: speed sky130hd; trend and calib " + ",".join(ALL_PDKS)
                    + ")")

@@ -80,6 +80,10 @@ def test_options():
     assert quick.arrays == ["1x1"] and 3 in quick.trend_bits and 16 in quick.trend_bits
     with pytest.raises(SystemExit):
         bench.parse_args(["--sections", "sped"])
+    skip = bench.parse_args(["--skip", "4x4 * flat,8x8 b16 *"]).skip
+    assert [bench.skip_point(p, skip) for p in ("4x4 b3 sky130hd flat", "4x4 b3 sky130hd tiled",
+                                                "8x8 b16 sky130hd tiled", "8x8 b3 sky130hd tiled")] == [
+        True, False, True, False]
 
 
 def test_bench_sweeps_load(tmp_path):
