@@ -487,6 +487,9 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     """Tiled physical flow of one design point -> {"metrics": {name: Metric}, "artifacts": {...}}."""
     p = cfg.params
     pdk = resolve(cfg.pdk, pdk_root)
+    if pdk.tie_hi is None or pdk.tie_lo is None:   # fail before minutes of macro hardening
+        raise FlowError(f"flow.physical: tiled needs tie cells on {pdk.name}: the array glue drives row 0's "
+                        f"psum_in with constant 0 and {pdk.name} has no tie cells; use flow.physical: flat")
     liberty = prepared_liberty(pdk)
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)

@@ -175,6 +175,15 @@ def _nets_of(def_path: Path) -> dict:
             for name, conns in re.findall(r"^- (\S+)\n(.*?)^;", body, re.S | re.M)}
 
 
+def test_tiled_without_tie_cells_is_a_clear_error(tmp_path):
+    """osu018 has no tie cells for the constant psum_in of row 0: the tiled flow says so before any hardening."""
+    from flow.tiled import run_tiled
+    cfg = load(REPO / "configs/b3.yaml", {"pdk": "osu018"})
+    with pytest.raises(FlowError, match=r"tiled needs tie cells on osu018.*use flow.physical: flat"):
+        run_tiled(cfg, tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
 def test_bad_pin_plan_is_a_clear_error(tmp_path):
     """A pin plan that does not cover the macro's ports names the macro and the unplanned ports."""
     from flow.tools.macro import MacroPins, place_edge_pins
