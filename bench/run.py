@@ -299,8 +299,8 @@ def section_speed(args, out: Path) -> None:
                 m[f"{g} [MB]"] = round(max(m.get(f"{g} [MB]", 0.0), mb), 1)
             row[f"{step} [s]"], row[f"{step} tool [s]"] = s, round(smp["steps"].get(step, {}).get("tool_s", 0), 2)
             row[f"{step} peak memory [MB]"] = round(mb, 1)
-        in_steps = sum(m["value"] for k, m in res["metrics"].items()   # SiliconCompiler nodes, not tiled's parts
-                       if k.startswith("runtime_") and m["tool"] == "siliconcompiler tasktime")
+        in_steps = sum(x["value"] for k, x in res["metrics"].items()   # SiliconCompiler nodes, not tiled's parts
+                       if k.startswith("runtime_") and x["tool"] == "siliconcompiler tasktime")
         t["flow total [s]"], t["status"] = row["wall [s]"], res["status"]
         times.append(t)
         mems.append(m)
