@@ -294,11 +294,12 @@ def section_speed(args, out: Path) -> None:
         for step, s in sorted(step_s.items(), key=lambda kv: step_order(kv[0])):
             g = STEP_GROUPS.get(step, step)
             t[f"{g} [s]"] = round(t.get(f"{g} [s]", 0.0) + s, 2)
-            mb = smp["steps"].get(step, {}).get("peak_mb", 0.0)
-            if step in smp["steps"]:   # tiled's sub-steps run in its process: their memory is in its column
-                m[f"{g} [MB]"] = round(max(m.get(f"{g} [MB]", 0.0), mb), 1)
-            row[f"{step} [s]"], row[f"{step} tool [s]"] = s, round(smp["steps"].get(step, {}).get("tool_s", 0), 2)
-            row[f"{step} peak memory [MB]"] = round(mb, 1)
+            row[f"{step} [s]"] = s
+            sampled = smp["steps"].get(step)
+            if sampled:   # tiled's sub-steps run in its process: their tool time and memory are in its columns
+                m[f"{g} [MB]"] = round(max(m.get(f"{g} [MB]", 0.0), sampled["peak_mb"]), 1)
+                row[f"{step} tool [s]"] = round(sampled["tool_s"], 2)
+                row[f"{step} peak memory [MB]"] = round(sampled["peak_mb"], 1)
         in_steps = sum(x["value"] for k, x in res["metrics"].items()   # SiliconCompiler nodes, not tiled's parts
                        if k.startswith("runtime_") and x["tool"] == "siliconcompiler tasktime")
         t["flow total [s]"], t["status"] = row["wall [s]"], res["status"]
