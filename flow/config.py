@@ -69,7 +69,7 @@ class FlowSection:
     booth: bool = _key("Yosys `booth` pass: Booth-encoded multipliers instead of the default array", False)
     physical: str = _key("physical implementation: 'flat' places and routes the whole array as one block; 'tiled' "
                          "hardens one PE (and one B-spline unit) as macros, tiles them and routes only the "
-                         "array-level nets (needs tie cells: not osu018); 'auto' = tiled for arrays larger than 2x2",
+                         "array-level nets; 'auto' = tiled for arrays larger than 2x2",
                          "auto",
                          choices=("auto", "flat", "tiled"))
 

@@ -264,8 +264,9 @@ def _glue_design(design):
     """Runs in the Yosys child after glue_synth.ys: the mapped glue's ports and cells with every connected bit
     as (wire name, offset, wire width, is port) or ('', value) for a constant."""
     def bit(b):
-        return (b.wire.name.str(), b.offset, b.wire.width, bool(b.wire.port_input or b.wire.port_output)) \
-            if b.wire else ("", str(b.data))
+        if b.wire is None:      # a constant: State.S0 -> "0"
+            return "", str(b.data).removeprefix("State.S")
+        return b.wire.name.str(), b.offset, b.wire.width, bool(b.wire.port_input or b.wire.port_output)
     top = design.top_module()
     ports = sorted((w.port_id, w.name.str().lstrip("\\"), "input" if w.port_input else "output", w.width)
                    for w in top.wires_.values() if w.port_input or w.port_output)
@@ -299,10 +300,12 @@ def _safe(name: str) -> str:
 
 class ArrayNetlist:
     """The glue netlist with one plain name per bit: port bits keep `name[k]`, every internal bit becomes a
-    scalar `<wire>_<k>` (the names rc2dly's SPEF and the fixed SPEF keep unchanged)."""
+    scalar `<wire>_<k>` (the names rc2dly's SPEF and the fixed SPEF keep unchanged). `power_nets` ({"0": ground,
+    "1": power}) is for libraries without tie cells: a constant pin joins the power net, which qrouter routes to
+    the nearest rail of that net, as qflow's flat flow does."""
 
-    def __init__(self, ports, cells, aliases, macros: dict[str, str]):
-        self.ports, self.macros = ports, macros
+    def __init__(self, ports, cells, aliases, macros: dict[str, str], power_nets: dict[str, str] | None = None):
+        self.ports, self.macros, self.power_nets = ports, macros, power_nets or {}
         self.bit_name: dict[tuple, str] = {}
         taken: set[str] = {b for n, _, w in ports for b in _bits(n, w)}
         # wires Yosys kept as aliases of one another (`assign y = psum`) are one net: named after the port bit
@@ -336,6 +339,8 @@ class ArrayNetlist:
 
     def _name(self, bit: tuple, taken: set[str]) -> str:
         if not bit[0]:
+            if bit[1] in self.power_nets:
+                return self.power_nets[bit[1]]
             raise FlowError(f"array glue: constant {bit[1]} left on a cell port after hilomap")
         bit = self._find(bit[:4])
         key = bit[:2]
@@ -370,8 +375,9 @@ class ArrayNetlist:
         decl = [f"  {d} {f'[{w - 1}:0] ' if w > 1 else ''}{n};" for n, d, w in self.ports]
         wires = sorted({b for _, _, conns in self.cells for _, bits in conns for b in bits if "[" not in b}
                        - {n for n, _, w in self.ports if w == 1})
+        const = {n: v for v, n in self.power_nets.items()}
         lines = [f"module kan_array({', '.join(n for n, _, _ in self.ports)});", *decl,
-                 *[f"  wire {w};" for w in wires]]
+                 *[f"  wire {w}{f' = 1{chr(39)}b{const[w]}' if w in const else ''};" for w in wires]]
         for iname, ctype, conns in self.cells:
             args = []
             for port, bits in conns:
@@ -487,9 +493,6 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     """Tiled physical flow of one design point -> {"metrics": {name: Metric}, "artifacts": {...}}."""
     p = cfg.params
     pdk = resolve(cfg.pdk, pdk_root)
-    if pdk.tie_hi is None or pdk.tie_lo is None:   # fail before minutes of macro hardening
-        raise FlowError(f"flow.physical: tiled needs tie cells on {pdk.name}: the array glue drives row 0's "
-                        f"psum_in with constant 0 and {pdk.name} has no tie cells; use flow.physical: flat")
     liberty = prepared_liberty(pdk)
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -507,7 +510,9 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
 
     t = time.perf_counter()
     ports, cells, aliases = synthesize_glue(rtl_text, cfg, pdk, liberty, work / "glue")
-    net = ArrayNetlist(ports, cells, aliases, {"kan_pe": pe, "kan_bspline": bs})
+    no_ties = pdk.tie_hi is None or pdk.tie_lo is None
+    net = ArrayNetlist(ports, cells, aliases, {"kan_pe": pe, "kan_bspline": bs},
+                       {"0": pdk.ground, "1": pdk.power} if no_ties else None)
     plan, nets = build_floorplan(p, pe, bs, net, pdk, liberty)
     top_v = work / "kan_array_top.v"
     top_v.write_text(net.verilog())
