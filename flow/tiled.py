@@ -37,7 +37,7 @@ from .errors import FlowError, RouteIncomplete, ToolFailed
 from .metrics import Metric, Metrics
 from .pdks import PdkInfo, resolve
 from .tools import floorplan as fp
-from .tools import qflow_pnr
+from .tools import qflow_pnr, window_route
 from .tools.def_spef import write_spef
 from .tools.die_plot import read_def, render_die
 from .tools.liberty import CACHE, cell_table, prepared_liberty
@@ -54,6 +54,8 @@ MACRO_SPARSE_MAX_FAILED = 0.05    # of the nets
 MACRO_RELIEF_DENSITY = 0.3
 CHANNEL_UM = 12.0          # routing channel between macros
 GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
+WINDOW_HALO_UM = 24.0      # room around a net's pins that its routing window must hold (window_route.py)
+WINDOW_REPAIRS = 3         # full-die reruns that take window nets in a short on the grid back
 
 
 def _bits(name: str, width: int) -> list[str]:
@@ -463,14 +465,25 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
 
 
 def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: PdkInfo, liberty: Path,
-                work: Path):
-    """qflow_pnr.route on the array DEF with the macros' LEFs. A failed net that ends on a macro pin fails
-    with the macro, pin and instance named (an unreachable pin is never a silent partial route)."""
+                work: Path, plan: fp.Floorplan | None = None, cell: tuple[int, int] | None = None):
+    """qflow_pnr.route on the array DEF with the macros' LEFs; with `plan`, the nets that fit a window of 2x2
+    `cell`s are routed window by window first (window_route.py) and the full-die run routes the rest. A failed
+    net that ends on a macro pin fails with the macro, pin and instance named (an unreachable pin is never a
+    silent partial route)."""
     work.mkdir(parents=True, exist_ok=True)
+    stats = None
+    if plan is not None:
+        routed = _route_windowed(plan, top_v, lefs, nets, pdk, liberty, work, cell)
+        if not isinstance(routed, window_route.WindowStats):
+            return routed
+        stats = routed
     placed = qflow_pnr.PlaceResult(def_path=top_def, netlist=top_v, metrics={}, log=work / "place.log",
                                    work=work, liberty=liberty, top="kan_array")
     try:
-        return qflow_pnr.route(placed, pdk, work, extra_lefs=lefs)
+        routed = qflow_pnr.route(placed, pdk, work, extra_lefs=lefs)
+        if stats is not None:
+            routed.metrics.update(_window_metrics(stats, fallback=True))
+        return routed
     except ToolFailed as exc:
         log = Path(exc.log)
         text = log.read_text(errors="replace") if log.exists() else ""
@@ -483,6 +496,63 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
         desc = "; ".join(f"macro {m} pin {p} (instance {i}, net {n})" for m, p, i, n in on_macro[:4])
         raise ToolFailed("array route (qrouter)", str(log), f"{len(failed)} nets failed, unreachable: {desc}"
                          + (f" and {len(on_macro) - 4} more" if len(on_macro) > 4 else "")) from None
+
+
+def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dict, pdk: PdkInfo, liberty: Path,
+                    work: Path, cell: tuple[int, int]):
+    """window_route.preroute, then one full-die qrouter run for the nets left over, with every window route in
+    its DEF as wires of a net without connections (qrouter's obstructions). qrouter lets a pin's own via through
+    such a wire when it is right over the pin, so the merged routes are checked for shorts on the grid, and the
+    window nets in one are routed again in the full-die run (at most WINDOW_REPAIRS times). -> the RouteResult
+    of the merged DEF, or the WindowStats when the full-die run left nets open or shorts remain (the caller
+    then routes everything again without the windows)."""
+    windowed, specials, stats = window_route.preroute(plan, nets, pdk, lefs, work / "windows", cell,
+                                                      halo=int(WINDOW_HALO_UM * plan.units))
+    layers, vias = window_route.lef_layers([f for f in (pdk.tech_lef, pdk.cell_lef) if f])
+    pitch = (min(st for d, _, st, _ in plan.tracks if d == "X"), min(st for d, _, st, _ in plan.tracks if d == "Y"))
+    repaired: set[str] = set()
+    for _ in range(WINDOW_REPAIRS + 1):
+        left = {n: c for n, c in nets.items() if n not in windowed}
+        final_in = fp.write_def(work / "kan_array_left.def", plan, left, "kan_array", routes=windowed)
+        placed = qflow_pnr.PlaceResult(def_path=final_in, netlist=top_v, metrics={}, log=work / "place.log",
+                                       work=work, liberty=liberty, top="kan_array")
+        try:
+            routed = qflow_pnr.route(placed, pdk, work, extra_lefs=lefs)
+        except RouteIncomplete:
+            break
+        text = routed.def_path.read_text()
+        routes = {**windowed, **{n: r for n, r in window_route.routes_of(text).items() if n in left}}
+        merged = fp.write_def(work / "kan_array_routed.def", plan, nets, "kan_array", routes=routes)
+        window_route.add_specials(merged, {**{n: r for n, r in specials.items() if n in windowed},
+                                           **{n: r for n, r in window_route.specials_of(text).items() if n in left}})
+        shorts = window_route.grid_conflicts(merged.read_text(), pitch, layers, vias)
+        (work / "window_shorts.txt").write_text("".join(f"{s}\n" for s in shorts))
+        if not shorts:
+            routed.def_path = merged
+            routed.metrics.update(qflow_pnr.wiring_metrics(merged))
+            routed.metrics["routed_nets"] = Metric(len(nets), "nets", "qrouter 1.4 (windows + full die)", merged.name)
+            routed.metrics.update(_window_metrics(stats, len(windowed), len(repaired)))
+            return routed
+        again = {n for s in shorts for n in s[3:] if n in windowed}
+        if not again:
+            break
+        repaired |= again
+        windowed = {n: r for n, r in windowed.items() if n not in again}
+    (work / "route.log").replace(work / "route_windowed.log")
+    return stats
+
+
+def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: int = 0,
+                    fallback: bool = False) -> Metrics:
+    tool = "flow.tools.window_route + qrouter 1.4"
+    return {"window_runs": Metric(stats.windows, "qrouter runs", tool, "route/windows"),
+            "window_routed_nets": Metric(kept, "nets", tool + ": window routes in the final DEF", "route/windows"),
+            "window_repaired_nets": Metric(repaired, "nets", tool + ": window routes in a short on the grid, "
+                                           "routed again by the full-die run", "route/window_shorts.txt"),
+            "window_seconds": Metric(round(stats.seconds, 2), "s", tool, "route/windows"),
+            "window_fallback": Metric(int(fallback), "", tool + ": 1 = the full-die run left nets open or shorts "
+                                      "remained, and everything was routed again without windows",
+                                      "route/route_windowed.log")}
 
 
 # ---------------------------------------------------------------- timing and verification
@@ -522,7 +592,8 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     times["floorplan"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    routed = route_array(top_def, top_v, [pe.lef, bs.lef], nets, pdk, liberty, route_work)
+    routed = route_array(top_def, top_v, [pe.lef, bs.lef], nets, pdk, liberty, route_work, plan,
+                         fp.array_pitch(pe, bs, CHANNEL_UM))
     times["route_top"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -553,6 +624,7 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
 
     m = _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, work, pe_hit, bs_hit, times)
     m.update(_spef_metrics(par, routed, array_spef.name))
+    m.update({k: v for k, v in routed.metrics.items() if k.startswith("window_")})
     if verify:
         t = time.perf_counter()
         from .verify import run_cocotb

@@ -57,6 +57,14 @@ def grid_steps(tracks: dict) -> tuple[int, int, list[tuple[str, str, int, int]]]
     return ax, ay, [(d, layer, st, 0) for (d, layer), (_, _, st) in sorted(tracks.items())]
 
 
+def array_pitch(pe: Abstract, bs: Abstract, channel_um: float) -> tuple[int, int]:
+    """(x, y) distance between neighbouring PEs, in DEF units, on the track grid."""
+    ax, ay, _ = grid_steps(pe.tracks)
+    ch = int(channel_um * pe.units)
+    # rows are as tall as the taller macro: a B-spline unit placed with relief can outgrow the PE
+    return _align(pe.width + ch, ax), _align(max(pe.height, bs.height) + ch, ay)
+
+
 def plan_array(rows: int, cols: int, pe: Abstract, bs: Abstract, strips: dict[str, int], channel_um: float,
                edge_um: float = 4.0) -> tuple[tuple[int, int, int, int], dict[str, Inst], dict[str, tuple]]:
     """Macro instances on the grid (row 0 on top: partial sums flow south) and the glue strip rectangles.
@@ -69,8 +77,7 @@ def plan_array(rows: int, cols: int, pe: Abstract, bs: Abstract, strips: dict[st
     # a macro's location is its die corner; its DEF origin must be aligned: origin = corner - die lower-left
     bs_ox = _align(west + ch - bs.die[0], ax)
     pe_ox0 = _align(bs_ox + bs.die[2] + ch - pe.die[0], ax)
-    # rows are as tall as the taller macro: a B-spline unit placed with relief can outgrow the PE
-    pitch_x, pitch_y = _align(pe.width + ch, ax), _align(max(pe.height, bs.height) + ch, ay)
+    pitch_x, pitch_y = array_pitch(pe, bs, channel_um)
     pe_oy_last = _align(south + ch - pe.die[1], ay)
     insts: dict[str, Inst] = {}
     for i in range(rows):
@@ -200,9 +207,16 @@ def cell_dims(cell_lef: Path, units: int) -> dict[str, tuple[int, int]]:
     return {m: (round(w * units), round(h * units)) for m, (w, h) in macro_sizes(cell_lef).items()}
 
 
-def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, str]]], design: str) -> Path:
-    """The array-level DEF qrouter routes: tracks, macros FIXED, glue PLACED, I/O pins, signal nets."""
-    x0, y0, x1, y1 = plan.die
+def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, str]]], design: str,
+              window: tuple[int, int, int, int] | None = None, routes: dict[str, str] | None = None) -> Path:
+    """The array-level DEF qrouter routes: tracks, macros FIXED, glue PLACED, I/O pins, signal nets.
+    `window`: a part of the die as the DEF's die (components reaching into it, pins inside it); `routes`:
+    {net: `+ ROUTED` text} written with the net, or as a net without connections for names not in `nets`
+    (wires qrouter keeps as obstructions, under the name kan_obstruction_<k>)."""
+    x0, y0, x1, y1 = window or plan.die
+    routes = routes or {}
+    insts = [i for i in plan.insts.values() if i.x <= x1 and x0 <= i.x + i.width and i.y <= y1 and y0 <= i.y + i.height]
+    pins = {n: v for n, v in plan.pins.items() if x0 <= v[1] <= x1 and y0 <= v[2] <= y1}
     out = ["VERSION 5.6 ;", "NAMESCASESENSITIVE ON ;", 'DIVIDERCHAR "/" ;', 'BUSBITCHARS "<>" ;',
            f"DESIGN {design} ;", f"UNITS DISTANCE MICRONS {plan.units} ;", "",
            f"DIEAREA ( {x0} {y0} ) ( {x1} {y1} ) ;", ""]
@@ -213,18 +227,24 @@ def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, s
         lo, hi = (x0, x1) if d == "X" else (y0, y1)
         start = _align(lo, step)
         out.append(f"TRACKS {d} {start} DO {(hi - start) // step + 1} STEP {step} LAYER {layer} ;")
-    out += ["", f"COMPONENTS {len(plan.insts)} ;"]
-    for inst in sorted(plan.insts.values(), key=lambda i: i.name):
+    out += ["", f"COMPONENTS {len(insts)} ;"]
+    for inst in sorted(insts, key=lambda i: i.name):
         status = "FIXED" if inst.macro else "PLACED"
         out.append(f"- {inst.name} {inst.cell} + {status} ( {inst.x} {inst.y} ) {inst.orient} ;")
-    out += ["END COMPONENTS", "", f"PINS {len(plan.pins)} ;"]
-    for name, (layer, x, y) in sorted(plan.pins.items()):
+    out += ["END COMPONENTS", "", f"PINS {len(pins)} ;"]
+    for name, (layer, x, y) in sorted(pins.items()):
         out += [f"- {name} + NET {name}", f"  + LAYER {layer} ( -14 -14 ) ( 14 14 )", f"  + PLACED ( {x} {y} ) N ;"]
-    out += ["END PINS", "", f"NETS {len(nets)} ;"]
+    walls = sorted(set(routes) - set(nets))
+    out += ["END PINS", "", f"NETS {len(nets) + len(walls)} ;"]
     for name in sorted(nets):
         # one connection per line and ';' on its own line, as place2def writes them: qrouter's write_def
         # inserts the routes before that ';' (a one-line net comes back without its wires)
-        out += [f"- {name}", *[f"  ( {i} {p} )" for i, p in nets[name]], ";"]
+        route = [f"+ ROUTED {routes[name]}"] if name in routes else []
+        out += [f"- {name}", *[f"  ( {i} {p} )" for i, p in nets[name]], *route, ";"]
+    for k, name in enumerate(walls):
+        # renamed: under its own name a wire of an I/O net would join that pin, and qrouter drops a one-pin net
+        # with its wires
+        out += [f"- kan_obstruction_{k}", f"+ ROUTED {routes[name]}", ";"]
     out += ["END NETS", "", "END DESIGN", ""]
     Path(fp).write_text("\n".join(out))
     return Path(fp)

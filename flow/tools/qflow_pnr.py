@@ -365,19 +365,11 @@ def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: flo
     }
 
 
-def route(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs: tuple[Path, ...] | list[Path] = (),
-          obstructions: list[str] | tuple[str, ...] = ()) -> RouteResult:
-    """Route the placed DEF with a bounded qrouter script, then write SPEF from qrouter's RC (rc2dly)
-    and fix it for OpenSTA. Any net left unrouted is a failure (ToolFailed naming the count).
-    `extra_lefs`: LEFs of macros the DEF places; `obstructions`: qrouter `obstruction x0 y0 x1 y1 layer` lines
-    (um) added to the ones placement wrote."""
+def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extra_lefs, obstructions
+             ) -> tuple[Path, Path, int, int, int]:
+    """One bounded qrouter run on the placed DEF -> (routed DEF, RC file, failed nets, nets, layers)."""
     t = tech(pdk)
     layers = placed.layers or t.layers
-    qrouter, rc2dly = _tool("qrouter"), _tool("rc2dly")
-    work = Path(work).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    log = work / "route.log"
-    run = _Runner(work, log)
     routed_def, rc = work / f"{DESIGN}_route.def", work / f"{DESIGN}_route.rc"
     obs = placed.work / f"{DESIGN}.obs"
     script = _render(
@@ -387,32 +379,64 @@ def route(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs: tuple[Path,
         obstructions=(obs.read_text() if obs.exists() else "") + "".join(f"{o}\n" for o in obstructions),
         placed_def=placed.def_path,
         stage2_passes=t.stage2_passes, routed_def=routed_def.name, rc_file=rc.name)
-    out = run("qrouter", [qrouter, "-nog", "-noc", "-s", script.name])
+    out = run("qrouter", [_tool("qrouter"), "-nog", "-noc", "-s", script.name])
     final = re.search(r"KAN_FAILED_NETS (\d+) of (\d+)", out)
     if final is None or not routed_def.exists():
-        raise ToolFailed("route", str(log), "qrouter wrote no final count or no routed DEF")
-    failed = int(final.group(1))
+        raise ToolFailed("route", str(run.log), "qrouter wrote no final count or no routed DEF")
+    return routed_def, rc, int(final.group(1)), int(final.group(2)), layers
+
+
+def failed_nets(route_log: str) -> list[str]:
+    """The nets qrouter left unrouted, from the KAN_FAILED_LIST line route.tcl prints."""
+    m = re.search(r"^KAN_FAILED_LIST (.*)$", route_log, re.M)
+    return m.group(1).replace("{", " ").replace("}", " ").split() if m else []
+
+
+def route_only(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs=()) -> Path:
+    """qrouter alone (no parasitics), failed nets allowed: -> the routed DEF; `failed_nets` of route.log."""
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    return _qrouter(placed, pdk, work, _Runner(work, work / "route.log"), extra_lefs, ())[0]
+
+
+def wiring_metrics(routed_def: Path) -> Metrics:
+    """Wirelength (all and per layer) and via count of a routed DEF."""
+    layout = read_def(routed_def)
+    src = routed_def.name
+    return {"wirelength_um": Metric(round(layout.wirelength_um, 2), "um", "qrouter 1.4", src),
+            "vias": Metric(layout.vias, "vias", "qrouter 1.4", src),
+            **{f"wirelength_um_{k}": Metric(round(v, 2), "um", "qrouter 1.4", src)
+               for k, v in sorted(layout.wire_by_layer.items())}}
+
+
+def route(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs: tuple[Path, ...] | list[Path] = (),
+          obstructions: list[str] | tuple[str, ...] = ()) -> RouteResult:
+    """Route the placed DEF with a bounded qrouter script, then write SPEF from qrouter's RC (rc2dly)
+    and fix it for OpenSTA. Any net left unrouted is a failure (ToolFailed naming the count).
+    `extra_lefs`: LEFs of macros the DEF places; `obstructions`: qrouter `obstruction x0 y0 x1 y1 layer` lines
+    (um) added to the ones placement wrote."""
+    rc2dly = _tool("rc2dly")
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "route.log"
+    run = _Runner(work, log)
+    routed_def, rc, failed, total, layers = _qrouter(placed, pdk, work, run, extra_lefs, obstructions)
     if failed:
-        raise RouteIncomplete("route", str(log), failed, int(final.group(2)))
+        raise RouteIncomplete("route", str(log), failed, total)
     raw_spef, spef = work / f"{DESIGN}_rc2dly.spef", work / f"{DESIGN}.spef"
     safe_rc = work / f"{DESIGN}_route_rc2dly.rc"
     net_names = rc2dly_safe_rc(rc, safe_rc)
     run("rc2dly", [rc2dly, "-D", ":", "-r", safe_rc.name, "-l", placed.liberty, "-d", raw_spef.name])
     fix_rc2dly_spef(raw_spef, spef, delimiter=":", design=placed.top, net_names=net_names)
     parasitics = spef_summary(spef)
-    layout = read_def(routed_def)
-    src = routed_def.name
     metrics = {
         "failed_nets": Metric(failed, "nets", "qrouter 1.4", log.name),
-        "routed_nets": Metric(int(final.group(2)), "nets", "qrouter 1.4", log.name),
-        "wirelength_um": Metric(round(layout.wirelength_um, 2), "um", "qrouter 1.4", src),
-        "vias": Metric(layout.vias, "vias", "qrouter 1.4", src),
+        "routed_nets": Metric(total, "nets", "qrouter 1.4", log.name),
         "layers": Metric(layers, "layers", "qrouter 1.4", "route.tcl"),
         "spef_nets": Metric(parasitics["nets"], "nets", "rc2dly", spef.name),
         "net_cap_total_pf": Metric(round(parasitics["total_cap"], 6), "pF", "rc2dly", spef.name),
+        **wiring_metrics(routed_def),
     }
-    metrics.update({f"wirelength_um_{k}": Metric(round(v, 2), "um", "qrouter 1.4", src)
-                    for k, v in sorted(layout.wire_by_layer.items())})
     metrics.update(run.timing())
     return RouteResult(def_path=routed_def, spef=spef, netlist=placed.netlist, metrics=metrics, log=log)
 

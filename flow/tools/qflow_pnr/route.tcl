@@ -19,4 +19,5 @@ cleanup all
 write_def ${routed_def}
 write_delays ${rc_file}
 puts stdout "KAN_FAILED_NETS [lindex [failing summary] 0] of [lindex [failing summary] 1]"
+puts stdout "KAN_FAILED_LIST [failing]"
 quit

@@ -1,0 +1,239 @@
+"""Windowed routing of the array level with qrouter: route the short nets a few at a time in small windows of
+the die, then the rest (clock, reset, broadcasts) in one full-die qrouter run.
+
+Why: qrouter's route_setup copies its whole obstruction grid (layers x die tracks) for every net it routes, so
+the full-die route costs nets x die area, i.e. PEs^2 for an array (measured: 8x8 sky130hd, 3,462 nets,
+0.15-0.2 s per net, 510 s). Nearly every array-level net joins neighbouring macros; in a window of 2x2 PE
+pitches the same net costs a fraction of that, whatever the array size. qrouter takes the window as its die:
+DIEAREA and TRACKS are the window's, components reaching outside it are clipped. The wires routed in earlier
+windows come in as nets without connections whose routes, clipped to the window, qrouter holds as it holds its
+own routes; the full-die run gets every window route that way. qrouter does let a pin's own via through such a
+wire lying right over the pin, so the caller checks the merged routes for shorts on the grid (grid_conflicts)
+and routes the window nets in one again in the full-die run.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ToolFailed
+from . import floorplan as fp
+from . import qflow_pnr
+
+Box = tuple[int, int, int, int]       # x0, y0, x1, y1 in DEF units
+
+
+@dataclass
+class WindowStats:
+    windows: int              # qrouter runs on windows
+    routed: int               # nets routed in windows
+    seconds: float
+
+
+def net_boxes(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]]) -> dict[str, Box]:
+    """The box around each net's pins: macro pin and I/O pin points, glue cells' outlines."""
+    boxes = {}
+    for name, conns in nets.items():
+        xs, ys = [], []
+        for inst, pin in conns:
+            if inst == "PIN":
+                _, x, y = plan.pins[pin]
+                xs += [x]
+                ys += [y]
+            elif plan.insts[inst].macro:
+                _, x, y = fp.macro_pin_xy(plan.insts[inst], pin)
+                xs += [x]
+                ys += [y]
+            else:
+                c = plan.insts[inst]
+                xs += [c.x, c.x + c.width]
+                ys += [c.y, c.y + c.height]
+        boxes[name] = (min(xs), min(ys), max(xs), max(ys))
+    return boxes
+
+
+def candidate_windows(die: Box, cell: tuple[int, int], span: int = 2) -> list[Box]:
+    """Windows of span x span grid cells at a stride of one cell (neighbouring windows overlap by half), in rows
+    from the bottom left; `cell` sizes are multiples of every track step, so each window is on the grid."""
+    x0, y0, x1, y1 = die
+    cx, cy = cell
+    out = []
+    for j in range(max(1, -(-(y1 - y0) // cy) - span + 1)):
+        for i in range(max(1, -(-(x1 - x0) // cx) - span + 1)):
+            out.append((x0 + i * cx, y0 + j * cy, min(x1, x0 + (i + span) * cx), min(y1, y0 + (j + span) * cy)))
+    return out
+
+
+def assign(boxes: dict[str, Box], windows: list[Box], halo: int) -> dict[int, list[str]]:
+    """{window index: nets}: each net goes to the first window holding its box grown by `halo` (clipped to the
+    die, i.e. the union of the windows); nets no window holds are left out (the full-die run routes them)."""
+    die = (min(w[0] for w in windows), min(w[1] for w in windows), max(w[2] for w in windows),
+           max(w[3] for w in windows))
+    out: dict[int, list[str]] = {}
+    for name in sorted(boxes):
+        b = boxes[name]
+        g = (max(die[0], b[0] - halo), max(die[1], b[1] - halo), min(die[2], b[2] + halo), min(die[3], b[3] + halo))
+        for k, w in enumerate(windows):
+            if w[0] <= g[0] and w[1] <= g[1] and g[2] <= w[2] and g[3] <= w[3]:
+                out.setdefault(k, []).append(name)
+                break
+    return out
+
+
+# ---------------------------------------------------------------- routes in DEF text
+
+_PT = re.compile(r"\(\s*(-?\d+|\*)\s+(-?\d+|\*)(?:\s+-?\d+)?\s*\)")
+
+
+def routes_of(def_text: str) -> dict[str, str]:
+    """{net: the text after `+ ROUTED`} of a routed DEF's NETS section."""
+    body = re.search(r"^NETS \d+ ;\n(.*?)^END NETS", def_text, re.S | re.M).group(1)
+    out = {}
+    for block in re.split(r"^- ", body, flags=re.M)[1:]:
+        name, _, rest = block.partition("\n")
+        m = re.search(r"\+ ROUTED (.*?)\s*;\s*$", rest, re.S)
+        if m:
+            out[name.strip()] = m.group(1)
+    return out
+
+
+def elements(route: str) -> list[tuple[str, str, list[tuple[int, int]], str]]:
+    """`+ ROUTED` text -> [(layer, width or '', absolute points, via or '')]."""
+    out = []
+    for part in re.split(r"\s+NEW\s+", route.strip()):
+        m = re.match(r"(\S+)\s+(\d+\s+)?(.*)$", part, re.S)
+        layer, width, rest = m.group(1), (m.group(2) or "").strip(), m.group(3)
+        pts, x, y = [], None, None
+        for px, py in _PT.findall(rest):
+            x = x if px == "*" else int(px)
+            y = y if py == "*" else int(py)
+            pts.append((x, y))
+        via = _PT.sub("", rest).split()
+        out.append((layer, width, pts, via[-1] if via else ""))
+    return out
+
+
+def clip(route: str, w: Box) -> str:
+    """The parts of a route inside window `w`, as `+ ROUTED` text ('' if none)."""
+    out = []
+    for layer, width, pts, via in elements(route):
+        wd = f"{width} " if width else ""
+        for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+            lo_x, hi_x, lo_y, hi_y = max(min(ax, bx), w[0]), min(max(ax, bx), w[2]), max(min(ay, by), w[1]), \
+                min(max(ay, by), w[3])
+            if lo_x <= hi_x and lo_y <= hi_y and (lo_x, lo_y) != (hi_x, hi_y):
+                out.append(f"{layer} {wd}( {lo_x} {lo_y} ) ( {hi_x} {hi_y} )")
+        if via and pts and w[0] <= pts[-1][0] <= w[2] and w[1] <= pts[-1][1] <= w[3]:
+            out.append(f"{layer} ( {pts[-1][0]} {pts[-1][1]} ) {via}")
+    return "\n  NEW ".join(out)
+
+
+def _bbox(route: str) -> Box:
+    pts = [p for _, _, ps, _ in elements(route) for p in ps]
+    return min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+# ---------------------------------------------------------------- the flow
+
+def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, lefs: list[Path], work: Path,
+             cell: tuple[int, int], halo: int, design: str = "kan_array"
+             ) -> tuple[dict[str, str], dict[str, str], WindowStats]:
+    """Route the nets that fit a window, window by window -> ({net: `+ ROUTED` text}, {net: SPECIALNETS text},
+    stats). Nets that fail in their window are left to the full-die run."""
+    t0 = time.perf_counter()
+    work.mkdir(parents=True, exist_ok=True)
+    windows = candidate_windows(plan.die, cell)
+    jobs = assign(net_boxes(plan, nets), windows, halo)
+    routed: dict[str, str] = {}
+    specials: dict[str, str] = {}
+    boxes: dict[str, Box] = {}
+    runs = 0
+    for k in sorted(jobs):
+        w = windows[k]
+        todo = {n: nets[n] for n in jobs[k]}
+        fixed = {n: c for n, r in routed.items() if _overlaps(boxes[n], w) and (c := clip(r, w))}
+        folder = work / f"w{k:04d}"
+        folder.mkdir(exist_ok=True)
+        placed_def = fp.write_def(folder / "window.def", plan, todo, design, window=w, routes=fixed)
+        placed = qflow_pnr.PlaceResult(def_path=placed_def, netlist=placed_def, metrics={}, log=folder / "route.log",
+                                       work=folder, liberty=placed_def, top=design)
+        try:
+            out = qflow_pnr.route_only(placed, pdk, folder, extra_lefs=lefs)
+        except ToolFailed:
+            continue                  # the full-die run routes this window's nets
+        runs += 1
+        text = out.read_text()
+        got, patches = routes_of(text), specials_of(text)
+        failed = set(qflow_pnr.failed_nets((folder / "route.log").read_text()))
+        for n in todo:
+            if n in got and n not in failed:
+                routed[n] = got[n]
+                boxes[n] = _bbox(got[n])
+                if n in patches:
+                    specials[n] = patches[n]
+    return routed, specials, WindowStats(runs, len(routed), time.perf_counter() - t0)
+
+
+def specials_of(def_text: str) -> dict[str, str]:
+    """{net: text after `+ ROUTED`} of a routed DEF's SPECIALNETS section (qrouter's pin stubs and patches)."""
+    m = re.search(r"^SPECIALNETS \d+ ;\n(.*?)^END SPECIALNETS", def_text, re.S | re.M)
+    return routes_of(f"NETS 0 ;\n{m.group(1)}END NETS") if m else {}
+
+
+def add_specials(def_path: Path, specials: dict[str, str]) -> Path:
+    """Write qrouter's pin stubs and patches ({net: `+ ROUTED` text}) as the DEF's SPECIALNETS section."""
+    if specials:
+        body = "".join(f"- {n}\n+ ROUTED {t} ;\n" for n, t in sorted(specials.items()))
+        text = def_path.read_text().replace("\nEND DESIGN", f"\nSPECIALNETS {len(specials)} ;\n{body}"
+                                                          "END SPECIALNETS\n\nEND DESIGN")
+        def_path.write_text(text)
+    return def_path
+
+
+def grid_conflicts(def_text: str, pitch: tuple[int, int], layers: list[str], vias: dict[str, tuple[str, ...]]
+                   ) -> list[tuple[str, int, int, str, str]]:
+    """Grid points that two nets' wires or vias both occupy (shorts) in a routed DEF's NETS: the check that
+    routes from different qrouter runs fit together. Off-grid stubs at pins are not counted."""
+    px, py = pitch
+    owner: dict[tuple[str, int, int], str] = {}
+    clashes = []
+
+    def take(layer, x, y, net):
+        k = (layer, x, y)
+        other = owner.setdefault(k, net)
+        if other != net:
+            clashes.append((layer, x, y, other, net))
+    for net, route in routes_of(def_text).items():
+        for layer, _, pts, via in elements(route):
+            for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+                if ay == by and ay % py == 0:
+                    for x in range(-(-min(ax, bx) // px) * px, max(ax, bx) + 1, px):
+                        take(layer, x, ay, net)
+                elif ax == bx and ax % px == 0:
+                    for y in range(-(-min(ay, by) // py) * py, max(ay, by) + 1, py):
+                        take(layer, ax, y, net)
+            if via and pts and pts[-1][0] % px == 0 and pts[-1][1] % py == 0:
+                for v_layer in vias.get(via, ()):
+                    if v_layer in layers:
+                        take(v_layer, pts[-1][0], pts[-1][1], net)
+    return clashes
+
+
+def lef_layers(lefs: list[Path]) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+    """(routing layers bottom up, {via: its routing layers}) from the LEFs."""
+    layers: list[str] = []
+    vias: dict[str, tuple[str, ...]] = {}
+    for lef in lefs:
+        text = Path(lef).read_text(errors="replace")
+        for name in re.findall(r"^\s*LAYER (\S+)\s*\n\s*TYPE ROUTING", text, re.M):
+            if name not in layers:
+                layers.append(name)
+        for name, body in re.findall(r"^\s*VIA (\S+)(?: DEFAULT)?\s*\n(.*?)^\s*END \1", text, re.S | re.M):
+            vias[name] = tuple(dict.fromkeys(re.findall(r"^\s*LAYER (\S+)", body, re.M)))
+    return layers, {v: tuple(x for x in ls if x in layers) for v, ls in vias.items()}

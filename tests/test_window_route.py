@@ -1,0 +1,51 @@
+"""Windowed array routing (flow/tools/window_route.py): window choice, DEF route text, clipping and the grid
+short check, on hand-written routes (no tools); the tiled tests route real arrays through it."""
+from flow.tools.window_route import assign, candidate_windows, clip, elements, grid_conflicts, routes_of
+
+ROUTED = """NETS 2 ;
+- a
+  ( u1 Y )
+  ( u2 A )
++ ROUTED met1 ( 100 68 ) ( 460 * ) M1M2_PR
+  NEW met2 ( 460 68 ) ( * 340 ) ( 470 * ) ;
+- b
+  ( u3 Y )
+  ( u4 A )
++ ROUTED met1 ( 92 136 ) ( 552 * ) ;
+END NETS
+"""
+LAYERS = ["li1", "met1", "met2"]
+VIAS = {"M1M2_PR": ("met1", "met2")}
+
+
+def test_routes_are_read_with_wildcards_resolved():
+    routes = routes_of(ROUTED)
+    assert sorted(routes) == ["a", "b"]
+    assert elements(routes["a"]) == [("met1", "", [(100, 68), (460, 68)], "M1M2_PR"),
+                                     ("met2", "", [(460, 68), (460, 340), (470, 340)], "")]
+
+
+def test_clip_keeps_the_part_inside_and_vias_inside():
+    a = routes_of(ROUTED)["a"]
+    assert clip(a, (0, 0, 300, 1000)) == "met1 ( 100 68 ) ( 300 68 )"
+    inside = clip(a, (400, 0, 1000, 200))
+    assert elements(inside) == [("met1", "", [(400, 68), (460, 68)], ""), ("met1", "", [(460, 68)], "M1M2_PR"),
+                                ("met2", "", [(460, 68), (460, 200)], "")]
+    assert clip(a, (2000, 2000, 3000, 3000)) == ""
+
+
+def test_grid_conflicts_find_a_short_and_only_on_grid_points():
+    assert grid_conflicts(ROUTED, (92, 68), LAYERS, VIAS) == []
+    shorted = ROUTED.replace("met1 ( 92 136 ) ( 552 * )", "met2 ( 460 136 ) ( 552 * )")
+    assert grid_conflicts(shorted, (92, 68), LAYERS, VIAS) == [("met2", 460, 136, "a", "b")]
+    # the via of `a` at (460, 68) holds met2 there too
+    via_short = ROUTED.replace("met1 ( 92 136 ) ( 552 * )", "met2 ( 368 68 ) ( 460 * )")
+    assert ("met2", 460, 68, "a", "b") in grid_conflicts(via_short, (92, 68), LAYERS, VIAS)
+
+
+def test_windows_overlap_by_half_and_nets_go_to_the_first_that_holds_them():
+    wins = candidate_windows((0, 0, 400, 300), (100, 100))
+    assert len(wins) == 3 * 2 and wins[0] == (0, 0, 200, 200) and wins[1] == (100, 0, 300, 200)
+    assert wins[-1] == (200, 100, 400, 300)
+    jobs = assign({"short": (120, 20, 160, 60), "wide": (10, 10, 390, 20), "mid": (150, 150, 250, 250)}, wins, 10)
+    assert jobs == {0: ["short"], 4: ["mid"]}        # `wide` fits no window: the full-die run routes it
