@@ -506,14 +506,20 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
     window nets in one are routed again in the full-die run (at most WINDOW_REPAIRS times). -> the RouteResult
     of the merged DEF, or the WindowStats when the full-die run left nets open or shorts remain (the caller
     then routes everything again without the windows)."""
-    windowed, specials, stats = window_route.preroute(plan, nets, pdk, lefs, work / "windows", cell,
-                                                      halo=int(WINDOW_HALO_UM * plan.units))
+    windowed, parts, specials, stats = window_route.preroute(plan, nets, pdk, lefs, work / "windows", cell,
+                                                             halo=int(WINDOW_HALO_UM * plan.units))
     layers, vias = window_route.lef_layers([f for f in (pdk.tech_lef, pdk.cell_lef) if f])
     pitch = (min(st for d, _, st, _ in plan.tracks if d == "X"), min(st for d, _, st, _ in plan.tracks if d == "Y"))
     repaired: set[str] = set()
+    # a long net routed in pieces: the full-die run routes its spine (the pins no piece holds and one pin of each
+    # piece) with the pieces' wires as obstructions; spine and pieces together are the net
+    piece_wires = {n: "\n  NEW ".join(r for _, r in p) for n, p in parts.items()}
+    spine = {n: [c[0] for c, _ in p] + [c for c in nets[n] if c not in {x for cs, _ in p for x in cs}]
+             for n, p in parts.items()}
     for _ in range(WINDOW_REPAIRS + 1):
-        left = {n: c for n, c in nets.items() if n not in windowed}
-        final_in = fp.write_def(work / "kan_array_left.def", plan, left, "kan_array", routes=windowed)
+        left = {n: spine.get(n, c) for n, c in nets.items() if n not in windowed}
+        walls = {**windowed, **{f"{n} pieces": w for n, w in piece_wires.items()}}
+        final_in = fp.write_def(work / "kan_array_left.def", plan, left, "kan_array", routes=walls)
         placed = qflow_pnr.PlaceResult(def_path=final_in, netlist=top_v, metrics={}, log=work / "place.log",
                                        work=work, liberty=liberty, top="kan_array")
         try:
@@ -522,9 +528,13 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
             break
         text = routed.def_path.read_text()
         routes = {**windowed, **{n: r for n, r in window_route.routes_of(text).items() if n in left}}
+        routes.update({n: "\n  NEW ".join(filter(None, (routes.get(n), w))) for n, w in piece_wires.items()})
         merged = fp.write_def(work / "kan_array_routed.def", plan, nets, "kan_array", routes=routes)
-        window_route.add_specials(merged, {**{n: r for n, r in specials.items() if n in windowed},
-                                           **{n: r for n, r in window_route.specials_of(text).items() if n in left}})
+        patches = {n: r for n, r in specials.items() if n in windowed or n in parts}
+        for n, r in window_route.specials_of(text).items():
+            if n in left:
+                patches[n] = " NEW ".join(filter(None, (patches.get(n), r)))
+        window_route.add_specials(merged, patches)
         shorts = window_route.grid_conflicts(merged.read_text(), pitch, layers, vias)
         (work / "window_shorts.txt").write_text("".join(f"{s}\n" for s in shorts))
         if not shorts:
@@ -549,6 +559,8 @@ def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: in
             "window_routed_nets": Metric(kept, "nets", tool + ": window routes in the final DEF", "route/windows"),
             "window_repaired_nets": Metric(repaired, "nets", tool + ": window routes in a short on the grid, "
                                            "routed again by the full-die run", "route/window_shorts.txt"),
+            "window_pieced_nets": Metric(stats.pieced, "nets", tool + ": long nets (clock, broadcasts) routed in "
+                                         "pieces per window, joined by the full-die run", "route/windows"),
             "window_seconds": Metric(round(stats.seconds, 2), "s", tool, "route/windows"),
             "window_fallback": Metric(int(fallback), "", tool + ": 1 = the full-die run left nets open or shorts "
                                       "remained, and everything was routed again without windows",

@@ -49,3 +49,13 @@ def test_windows_overlap_by_half_and_nets_go_to_the_first_that_holds_them():
     assert wins[-1] == (200, 100, 400, 300)
     jobs = assign({"short": (120, 20, 160, 60), "wide": (10, 10, 390, 20), "mid": (150, 150, 250, 250)}, wins, 10)
     assert jobs == {0: ["short"], 4: ["mid"]}        # `wide` fits no window: the full-die run routes it
+
+
+def test_long_nets_are_cut_into_pieces_of_two_or_more_pins():
+    from flow.tools.window_route import pieces
+    wins = candidate_windows((0, 0, 400, 300), (100, 100))
+    conns = [("a", "CLK"), ("b", "CLK"), ("c", "CLK"), ("d", "CLK")]
+    rects = [(10, 10, 20, 20), (50, 150, 60, 160), (350, 250, 350, 250), (390, 20, 390, 20)]
+    got = pieces({"clk": conns}, {"clk": rects}, wins)
+    # a and b share the first window; c and d are alone in theirs, so the spine reaches them directly
+    assert got == {0: {"clk": [("a", "CLK"), ("b", "CLK")]}, 2: {}, 5: {}}
