@@ -542,6 +542,8 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
             routed.metrics.update(qflow_pnr.wiring_metrics(merged))
             routed.metrics["routed_nets"] = Metric(len(nets), "nets", "qrouter 1.4 (windows + full die)", merged.name)
             routed.metrics.update(_window_metrics(stats, len(windowed), len(repaired)))
+            routed.metrics["window_grid_shorts"] = Metric(0, "points", "flow.tools.window_route.grid_conflicts",
+                                                          merged.name)
             return routed
         again = {n for s in shorts for n in s[3:] if n in windowed}
         if not again:
