@@ -56,6 +56,7 @@ CHANNEL_UM = 12.0          # routing channel between macros
 GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
 WINDOW_HALO_UM = 24.0      # room around a net's pins that its routing window must hold (window_route.py)
 WINDOW_REPAIRS = 3         # full-die reruns that take window nets in a short on the grid back
+SPINE_HOLE_UM = 3.0        # around the pin where a long net's spine meets one of its pieces
 
 
 def _bits(name: str, width: int) -> list[str]:
@@ -516,9 +517,20 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
     piece_wires = {n: "\n  NEW ".join(r for _, r in p) for n, p in parts.items()}
     spine = {n: [c[0] for c, _ in p] + [c for c in nets[n] if c not in {x for cs, _ in p for x in cs}]
              for n, p in parts.items()}
+    # the spine must reach each piece's first pin, which the piece's own wires surround: as obstructions they
+    # leave a hole there (spine and piece are one net, so their wires may meet in it)
+    rects = window_route.conn_rects(plan, {f"{n} {k}": [c[0]] for n, p in parts.items() for k, (c, _) in enumerate(p)})
+    hole = int(SPINE_HOLE_UM * plan.units)
+    piece_walls = {}
+    for n, p in parts.items():
+        cuts = []
+        for k, (_, r) in enumerate(p):
+            x0, y0, x1, y1 = rects[f"{n} {k}"][0]
+            cuts.append(window_route.cut(r, (x0 - hole, y0 - hole, x1 + hole, y1 + hole)))
+        piece_walls[n] = "\n  NEW ".join(filter(None, cuts))
     for _ in range(WINDOW_REPAIRS + 1):
         left = {n: spine.get(n, c) for n, c in nets.items() if n not in windowed}
-        walls = {**windowed, **{f"{n} pieces": w for n, w in piece_wires.items()}}
+        walls = {**windowed, **{f"{n} pieces": w for n, w in piece_walls.items() if w}}
         final_in = fp.write_def(work / "kan_array_left.def", plan, left, "kan_array", routes=walls)
         placed = qflow_pnr.PlaceResult(def_path=final_in, netlist=top_v, metrics={}, log=work / "place.log",
                                        work=work, liberty=liberty, top="kan_array")

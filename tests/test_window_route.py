@@ -59,3 +59,14 @@ def test_long_nets_are_cut_into_pieces_of_two_or_more_pins():
     got = pieces({"clk": conns}, {"clk": rects}, wins)
     # a and b share the first window; c and d are alone in theirs, so the spine reaches them directly
     assert got == {0: {"clk": [("a", "CLK"), ("b", "CLK")]}, 2: {}, 5: {}}
+
+
+def test_cut_leaves_a_hole_where_the_spine_meets_a_piece():
+    from flow.tools.window_route import cut
+    route = "met1 ( 0 68 ) ( 1000 * ) M1M2_PR\n  NEW met2 ( 1000 68 ) ( * 500 )"
+    assert elements(cut(route, (400, 0, 600, 100))) == [
+        ("met1", "", [(0, 68), (399, 68)], ""), ("met1", "", [(601, 68), (1000, 68)], ""),
+        ("met1", "", [(1000, 68)], "M1M2_PR"), ("met2", "", [(1000, 68), (1000, 500)], "")]
+    # the via at (1000, 68) is in the hole: gone with the wire around it
+    assert elements(cut(route, (900, 0, 1100, 200))) == [("met1", "", [(0, 68), (899, 68)], ""),
+                                                          ("met2", "", [(1000, 201), (1000, 500)], "")]

@@ -147,6 +147,26 @@ def clip(route: str, w: Box) -> str:
     return "\n  NEW ".join(out)
 
 
+def cut(route: str, box: Box) -> str:
+    """A route without its parts inside `box` (the rest as `+ ROUTED` text, '' if none)."""
+    out = []
+    for layer, width, pts, via in elements(route):
+        wd = f"{width} " if width else ""
+        for (ax, ay), (bx, by) in zip(pts, pts[1:]):
+            lo, hi = (min(ax, bx), max(ax, bx)) if ay == by else (min(ay, by), max(ay, by))
+            fixed, (blo, bhi, flo, fhi) = (ay, (box[0], box[2], box[1], box[3])) if ay == by else \
+                (ax, (box[1], box[3], box[0], box[2]))
+            spans = [(lo, hi)] if not flo <= fixed <= fhi else [(lo, min(hi, blo - 1)), (max(lo, bhi + 1), hi)]
+            for a, b in spans:
+                if a < b:
+                    out.append(f"{layer} {wd}( {a} {ay} ) ( {b} {by} )" if ay == by else
+                               f"{layer} {wd}( {ax} {a} ) ( {bx} {b} )")
+        inside = pts and box[0] <= pts[-1][0] <= box[2] and box[1] <= pts[-1][1] <= box[3]
+        if via and pts and not inside:
+            out.append(f"{layer} ( {pts[-1][0]} {pts[-1][1]} ) {via}")
+    return "\n  NEW ".join(out)
+
+
 def _bbox(route: str) -> Box:
     pts = [p for _, _, ps, _ in elements(route) for p in ps]
     return min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts)
