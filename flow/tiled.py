@@ -11,7 +11,8 @@ the array-level nets.
    (input skew and output deskew registers, valid pipeline, the constant-zero partial sums of row 0) are
    placed by floorplan.py in strips next to where they connect. Yosys sees the real glue RTL, so the cells are
    exactly those of the flat flow; no generator change is needed.
-3. The array DEF (macros FIXED, glue PLACED, I/O pins) is routed by qflow_pnr.route, with the macros' LEFs.
+3. The array DEF (macros FIXED, glue PLACED, I/O pins) is routed with the macros' LEFs: short nets in windows
+   of 2x2 PE pitches, the rest by one full-die qflow_pnr.route (window_route.py, _route_windowed).
 4. OpenSTA times the hierarchical netlist: every macro instance reads its macro's SPEF (`read_spef -path`,
    rc2dly's), the array level the one def_spef.py writes from the routed DEF for every array-level net, each
    written down to the cell pins inside the macros (OpenSTA 2.0 times a net by its top-level parasitics).
