@@ -31,7 +31,6 @@ PIECE_MIN_PINS = 8                    # a net too long for a window is routed in
 @dataclass
 class WindowStats:
     windows: int              # qrouter runs on windows
-    routed: int               # nets routed in windows
     pieced: int               # long nets whose pieces were routed in windows
     seconds: float
 
@@ -225,7 +224,7 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
                 walls[n] = (got[n], _bbox(got[n]))
             if n in patches:
                 specials[n] = " NEW ".join(filter(None, (specials.get(n), patches[n])))
-    return routed, parts, specials, WindowStats(runs, len(routed), len(parts), time.perf_counter() - t0)
+    return routed, parts, specials, WindowStats(runs, len(parts), time.perf_counter() - t0)
 
 
 def specials_of(def_text: str) -> dict[str, str]:
