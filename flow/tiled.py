@@ -502,12 +502,12 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
 
 def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dict, pdk: PdkInfo, liberty: Path,
                     work: Path, cell: tuple[int, int]):
-    """window_route.preroute, then one full-die qrouter run for the nets left over, with every window route in
-    its DEF as wires of a net without connections (qrouter's obstructions). qrouter lets a pin's own via through
-    such a wire when it is right over the pin, so the merged routes are checked for shorts on the grid, and the
-    window nets in one are routed again in the full-die run (at most WINDOW_REPAIRS times). -> the RouteResult
-    of the merged DEF, or the WindowStats when the full-die run left nets open or shorts remain (the caller
-    then routes everything again without the windows)."""
+    """window_route.preroute, then full-die qrouter runs: one per long net routed in pieces (its spine), then one
+    for the nets left over, with every route so far in its DEF as wires of a net without connections (qrouter's
+    obstructions). qrouter lets a pin's own via through such a wire when it is right over the pin, so the merged
+    routes are checked for shorts on the grid, and the window nets in one are routed again in the last run (at
+    most WINDOW_REPAIRS times). -> the RouteResult of the merged DEF, or the WindowStats when a full-die run
+    left nets open or shorts remain (the caller then routes everything again without the windows)."""
     windowed, parts, specials, stats = window_route.preroute(plan, nets, pdk, lefs, work / "windows", cell,
                                                              halo=int(WINDOW_HALO_UM * plan.units))
     layers, vias = window_route.lef_layers([f for f in (pdk.tech_lef, pdk.cell_lef) if f])
@@ -529,41 +529,64 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
             x0, y0, x1, y1 = rects[f"{n} {k}"][0]
             cuts.append(window_route.cut(r, (x0 - hole, y0 - hole, x1 + hole, y1 + hole)))
         piece_walls[n] = "\n  NEW ".join(filter(None, cuts))
-    for _ in range(WINDOW_REPAIRS + 1):
-        left = {n: spine.get(n, c) for n, c in nets.items() if n not in windowed}
-        walls = {**windowed, **{f"{n} pieces": w for n, w in piece_walls.items() if w}}
-        final_in = fp.write_def(work / "kan_array_left.def", plan, left, "kan_array", routes=walls)
-        placed = qflow_pnr.PlaceResult(def_path=final_in, netlist=top_v, metrics={}, log=work / "place.log",
-                                       work=work, liberty=liberty, top="kan_array")
-        try:
-            routed = qflow_pnr.route(placed, pdk, work, extra_lefs=lefs)
-        except RouteIncomplete:
-            break
+    routes = dict(windowed)
+    patches = {n: r for n, r in specials.items() if n in windowed or n in parts}
+
+    def full_die(folder: Path, group: dict):
+        """One qrouter run on the whole die for `group`, every other route so far an obstruction; its routes
+        and pin patches go into `routes` and `patches`."""
+        folder.mkdir(exist_ok=True)
+        walls = {**{n: r for n, r in routes.items() if n not in group},
+                 **{f"{n} pieces": (piece_walls if n in group else piece_wires)[n] for n in parts if n not in routes}}
+        placed = qflow_pnr.PlaceResult(
+            def_path=fp.write_def(folder / "kan_array_left.def", plan, group, "kan_array",
+                                  routes={n: w for n, w in walls.items() if w}),
+            netlist=top_v, metrics={}, log=work / "place.log", work=folder, liberty=liberty, top="kan_array")
+        routed = qflow_pnr.route(placed, pdk, folder, extra_lefs=lefs)
         text = routed.def_path.read_text()
-        routes = {**windowed, **{n: r for n, r in window_route.routes_of(text).items() if n in left}}
-        routes.update({n: "\n  NEW ".join(filter(None, (routes.get(n), w))) for n, w in piece_wires.items()})
-        merged = fp.write_def(work / "kan_array_routed.def", plan, nets, "kan_array", routes=routes)
-        patches = {n: r for n, r in specials.items() if n in windowed or n in parts}
+        for n in group:
+            if n not in parts:
+                patches.pop(n, None)
+        for n, r in window_route.routes_of(text).items():
+            if n in group:
+                routes[n] = "\n  NEW ".join(filter(None, (r, piece_wires.get(n))))
         for n, r in window_route.specials_of(text).items():
-            if n in left:
+            if n in group:
                 patches[n] = " NEW ".join(filter(None, (patches.get(n), r)))
-        window_route.add_specials(merged, patches)
-        shorts = window_route.grid_conflicts(merged.read_text(), pitch, layers, vias)
-        (work / "window_shorts.txt").write_text("".join(f"{s}\n" for s in shorts))
-        if not shorts:
-            routed.def_path = merged
-            routed.metrics.update(qflow_pnr.wiring_metrics(merged))
-            routed.metrics["routed_nets"] = Metric(len(nets), "nets", "qrouter 1.4 (windows + full die)", merged.name)
-            routed.metrics.update(_window_metrics(stats, len(windowed), len(repaired)))
-            routed.metrics["window_grid_shorts"] = Metric(0, "points", "flow.tools.window_route.grid_conflicts",
-                                                          merged.name)
-            return routed
-        again = {n for s in shorts for n in s[3:] if n in windowed}
-        if not again:
-            break
-        repaired |= again
-        windowed = {n: r for n, r in windowed.items() if n not in again}
-    (work / "route.log").replace(work / "route_windowed.log")
+        return routed
+
+    try:
+        # one full-die run per long net (its spine; its pieces' wires with the holes): a hole is open to every
+        # net of its run, so its own net is the only one routed there. Then one run for the nets left, again
+        # with the window nets in a short on the grid
+        for i, n in enumerate(sorted(parts)):
+            full_die(work / f"spine_{i}", {n: spine[n]})
+        for _ in range(WINDOW_REPAIRS + 1):
+            routed = full_die(work, {n: c for n, c in nets.items() if n not in windowed and n not in parts})
+            merged = fp.write_def(work / "kan_array_routed.def", plan, nets, "kan_array", routes=routes)
+            window_route.add_specials(merged, patches)
+            shorts = window_route.grid_conflicts(merged.read_text(), pitch, layers, vias)
+            (work / "window_shorts.txt").write_text("".join(f"{s}\n" for s in shorts))
+            if not shorts:
+                routed.def_path = merged
+                routed.metrics.update(qflow_pnr.wiring_metrics(merged))
+                routed.metrics["routed_nets"] = Metric(len(nets), "nets", "qrouter 1.4 (windows + full die)",
+                                                       merged.name)
+                routed.metrics.update(_window_metrics(stats, len(windowed), len(repaired)))
+                routed.metrics["window_full_die_runs"] = Metric(len(parts) + 1, "qrouter runs", "flow.tiled: one "
+                                                                "per long net's spine, then the nets left", "route")
+                routed.metrics["window_grid_shorts"] = Metric(0, "points", "flow.tools.window_route.grid_conflicts",
+                                                              merged.name)
+                return routed
+            again = {n for s in shorts for n in s[3:] if n in windowed}
+            if not again:
+                break
+            repaired |= again
+            windowed = {n: r for n, r in windowed.items() if n not in again}
+    except RouteIncomplete:
+        pass
+    if (work / "route.log").exists():
+        (work / "route.log").replace(work / "route_windowed.log")
     return stats
 
 
@@ -645,9 +668,13 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     timing, sta_report = sta.metrics, sta.report
     times["sta"] = time.perf_counter() - t
 
+    t = time.perf_counter()
     merged = fp.merge_def(top_def, routed.def_path, {"kan_pe": pe_info["def"], "kan_bspline": bs_info["def"]},
                           plan, work / "kan_array_merged.def")
+    times["merge_def"] = time.perf_counter() - t
+    t = time.perf_counter()
     png = render_die(merged, pdk, work / "kan_array_die.png")
+    times["die_png"] = time.perf_counter() - t
 
     m = _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, work, pe_hit, bs_hit, times)
     m.update(_spef_metrics(par, routed, array_spef.name))

@@ -276,3 +276,15 @@ def test_bad_density_and_unsupported_pdk_are_user_errors(tmp_path):
     if "asap7" not in qflow_pnr.TECH:
         with pytest.raises(qflow_pnr.PnrInputError, match="asap7"):
             qflow_pnr.place(tmp_path / "x.v", "kan_array", asap7, tmp_path / "x.lib", tmp_path / "w")
+
+
+def test_die_raster_draws_cells_outlines_fill_and_wires_where_they_are():
+    from flow.tools.die_plot import CELL, EDGE, FILL_CELL, DefLayout, raster
+    layout = DefLayout(units=1000, die=(0, 0, 10000, 5000), placements=[("A", 1000, 1000), ("F", 5000, 3000)],
+                       segments=[("met1", 0, 4000, 10000, 4000), ("met2", 8000, 0, 8000, 5000)])
+    img, step = raster(layout, {"A": (2.0, 2.0), "F": (1.0, 1.0)}, "F", [(1, 0, 0), (0, 0, 1)], pixels=100)
+    assert img.shape == (50, 100, 3) and step == 0.1          # [y, x, rgb], 0.1 um per pixel
+    assert tuple(img[20, 20]) == CELL and tuple(img[10, 20]) == EDGE and tuple(img[20, 30]) == EDGE
+    assert tuple(img[35, 55]) == FILL_CELL and tuple(img[5, 5]) == (255, 255, 255)
+    assert tuple(img[40, 50]) == (255, 0, 0) and tuple(img[10, 80]) == (0, 0, 255)
+    assert tuple(img[40, 80]) == (0, 0, 255)                  # met2 is drawn over met1

@@ -53,12 +53,22 @@ def test_windows_overlap_by_half_and_nets_go_to_the_first_that_holds_them():
 
 def test_long_nets_are_cut_into_pieces_of_two_or_more_pins():
     from flow.tools.window_route import pieces
-    wins = candidate_windows((0, 0, 400, 300), (100, 100))
+    tiles = candidate_windows((0, 0, 400, 300), (100, 100), 2, stride=2)
+    assert tiles == [(0, 0, 200, 200), (200, 0, 400, 200), (0, 200, 200, 300), (200, 200, 400, 300)]
     conns = [("a", "CLK"), ("b", "CLK"), ("c", "CLK"), ("d", "CLK")]
     rects = [(10, 10, 20, 20), (50, 150, 60, 160), (350, 250, 350, 250), (390, 20, 390, 20)]
-    got = pieces({"clk": conns}, {"clk": rects}, wins)
-    # a and b share the first window; c and d are alone in theirs, so the spine reaches them directly
-    assert got == {0: {"clk": [("a", "CLK"), ("b", "CLK")]}, 2: {}, 5: {}}
+    got = pieces({"clk": conns}, {"clk": rects}, tiles)
+    # a and b share the first tile; c and d are alone in theirs, so the spine reaches them directly
+    assert got == {0: {"clk": [("a", "CLK"), ("b", "CLK")]}, 3: {}, 1: {}}
+
+
+def test_bigger_windows_come_in_levels_up_to_half_the_die():
+    from flow.tools.window_route import spans
+    assert spans((0, 0, 1700, 1650), (100, 100)) == [2, 4, 8]
+    assert spans((0, 0, 900, 900), (100, 100)) == [2, 4] and spans((0, 0, 500, 500), (100, 100)) == [2]
+    wins = candidate_windows((0, 0, 1700, 1700), (100, 100), 4)
+    # 4x4 cells at a stride of 2, the last column and row clipped to the die: every cell is covered
+    assert len(wins) == 8 * 8 and wins[1] == (200, 0, 600, 400) and wins[-1] == (1400, 1400, 1700, 1700)
 
 
 def test_cut_leaves_a_hole_where_the_spine_meets_a_piece():

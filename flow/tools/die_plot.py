@@ -109,38 +109,71 @@ def macro_sizes(lef: Path) -> dict[str, tuple[float, float]]:
         r"^MACRO\s+(\S+).*?^\s*SIZE\s+([0-9.]+)\s+BY\s+([0-9.]+)", text, re.S | re.M)}
 
 
+CELL, FILL_CELL, EDGE = (0x9d, 0xb4, 0xd6), (0xee, 0xee, 0xee), (0x55, 0x55, 0x55)
+
+
+def raster(layout: DefLayout, sizes: dict[str, tuple[float, float]], fill: str | None, colours: list,
+           pixels: int = 1600) -> tuple["np.ndarray", float]:
+    """The die as an RGB image (row 0 at the bottom), `pixels` across its longer side -> (image, um per pixel):
+    cells as boxes (fill cells pale, an outline where a cell is 4 pixels or more across), then each layer's
+    wires in its colour (`colours[i]` for the i-th layer in sorted order, RGB 0..1). Drawn straight into an
+    array: a 16x16 array's merged DEF has ~1M cells and ~3M wire segments, which matplotlib's patch and line
+    collections took minutes to draw (measured 122 s at 8x8)."""
+    import numpy as np
+    u = layout.units
+    x0, y0, x1, y1 = (v / u for v in layout.die)
+    step = max(x1 - x0, y1 - y0) / pixels                     # um per pixel
+    w, h = max(1, round((x1 - x0) / step)), max(1, round((y1 - y0) / step))
+    img = np.full((h, w, 3), 255, np.uint8)                    # [y, x, rgb]
+
+    def px(v: float, lo: float, n: int) -> int:
+        return min(n - 1, max(0, int((v - lo) / step)))
+    for is_fill in (True, False):
+        for m, x, y in layout.placements:
+            if (m == fill) != is_fill or m not in sizes:
+                continue
+            cw, ch = sizes[m]
+            a, b = px(x / u, x0, w), px(x / u + cw, x0, w)
+            c, d = px(y / u, y0, h), px(y / u + ch, y0, h)
+            img[c:d + 1, a:b + 1] = FILL_CELL if is_fill else CELL
+            if b - a >= 4 and d - c >= 4:
+                img[[c, d], a:b + 1] = EDGE
+                img[c:d + 1, [a, b]] = EDGE
+    for i, layer in enumerate(sorted({s[0] for s in layout.segments})):
+        rgb = tuple(int(255 * v) for v in colours[i % len(colours)][:3])
+        for name, a, b, c, d in layout.segments:
+            if name == layer:
+                xa, xb = sorted((px(a / u, x0, w), px(c / u, x0, w)))
+                ya, yb = sorted((px(b / u, y0, h), px(d / u, y0, h)))
+                img[ya:yb + 1, xa:xb + 1] = rgb
+    return img, step
+
+
 def render_die(def_path: Path, pdk: PdkInfo, png: Path) -> Path:
     """PNG of the die: cells as boxes (fill cells pale) and the routed wires, one colour per layer."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.collections import LineCollection, PatchCollection
-    from matplotlib.patches import Rectangle
+    from matplotlib.lines import Line2D
 
     layout = read_def(def_path)
-    sizes, u = macro_sizes(pdk.cell_lef), layout.units
+    u = layout.units
     x0, y0, x1, y1 = (v / u for v in layout.die)
-    fig, ax = plt.subplots(figsize=(8, 8 * max(0.2, (y1 - y0) / max(x1 - x0, 1e-9))))
-    for is_fill, colour in ((True, "#eeeeee"), (False, "#9db4d6")):
-        boxes = [Rectangle((x / u, y / u), *sizes.get(m, (0.0, 0.0)))
-                 for m, x, y in layout.placements if (m == pdk.fill) == is_fill]
-        ax.add_collection(PatchCollection(boxes, facecolor=colour, edgecolor="#555555", linewidth=0.2))
     layers = sorted({s[0] for s in layout.segments})
-    cmap = plt.get_cmap("tab10")
-    for i, layer in enumerate(layers):
-        lines = [((a / u, b / u), (c / u, d / u)) for name, a, b, c, d in layout.segments if name == layer]
-        ax.add_collection(LineCollection(lines, colors=[cmap(i % 10)], linewidths=0.6, label=layer))
-    ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="black", linewidth=1.0))
+    colours = [plt.get_cmap("tab10")(i) for i in range(10)]
+    img, _ = raster(layout, macro_sizes(pdk.cell_lef), pdk.fill, colours)
+    fig, ax = plt.subplots(figsize=(8, 8 * max(0.2, (y1 - y0) / max(x1 - x0, 1e-9))))
+    ax.imshow(img, extent=(x0, x1, y0, y1), origin="lower", interpolation="antialiased")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
     ax.set_xlabel("x (um)")
     ax.set_ylabel("y (um)")
     n_cells = sum(m != pdk.fill for m in layout.components.values())
     ax.set_title(f"{Path(def_path).name}: {pdk.library}, {n_cells} cells, "
                  f"{layout.wirelength_um:.0f} um wire, {layout.vias} vias", fontsize=9)
     if layers:
-        ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+        ax.legend([Line2D([], [], color=colours[i % 10]) for i in range(len(layers))], layers, loc="upper right",
+                  fontsize=7, framealpha=0.8)
     png = Path(png)
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=150, bbox_inches="tight", metadata={"Software": None})

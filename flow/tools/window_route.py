@@ -55,30 +55,43 @@ def _union(rects: list[Box]) -> Box:
     return min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects)
 
 
-def pieces(nets: dict[str, list[tuple[str, str]]], rects: dict[str, list[Box]], windows: list[Box]
+def pieces(nets: dict[str, list[tuple[str, str]]], rects: dict[str, list[Box]], tiles: list[Box]
            ) -> dict[int, dict[str, list[tuple[str, str]]]]:
-    """{window: {net: its connections there}} for nets too long for a window: each connection goes to the first
-    window holding its centre; pieces of one connection are left out. The full-die run then routes a spine
-    from the net's driver to one pin of each piece (qrouter's own join of pre-routed pieces of a net re-routes
-    most of it: measured, a 4x4 clock came out 2.2x longer)."""
+    """{tile: {net: its connections there}} for nets too long for a window: each connection goes to the first
+    of the (non-overlapping) tiles holding its centre; pieces of one connection are left out. The full-die run
+    then routes a spine from the net's driver to one pin of each piece (qrouter's own join of pre-routed
+    pieces of a net re-routes most of it: measured, a 4x4 clock came out 2.2x longer)."""
     out: dict[int, dict[str, list]] = {}
     for name in sorted(nets):
         for conn, r in zip(nets[name], rects[name]):
             cx, cy = (r[0] + r[2]) // 2, (r[1] + r[3]) // 2
-            k = next(i for i, w in enumerate(windows) if w[0] <= cx <= w[2] and w[1] <= cy <= w[3])
+            k = next(i for i, w in enumerate(tiles) if w[0] <= cx <= w[2] and w[1] <= cy <= w[3])
             out.setdefault(k, {}).setdefault(name, []).append(conn)
     return {k: {n: c for n, c in v.items() if len(c) > 1} for k, v in out.items()}
 
 
-def candidate_windows(die: Box, cell: tuple[int, int], span: int = 2) -> list[Box]:
-    """Windows of span x span grid cells at a stride of one cell (neighbouring windows overlap by half), in rows
-    from the bottom left; `cell` sizes are multiples of every track step, so each window is on the grid."""
+def candidate_windows(die: Box, cell: tuple[int, int], span: int = 2, stride: int | None = None) -> list[Box]:
+    """Windows of span x span grid cells at a stride of `stride` cells (default span / 2: neighbouring windows
+    overlap by half), in rows from the bottom left, the last row and column clipped to the die; `cell` sizes
+    are multiples of every track step, so each window is on the grid."""
     x0, y0, x1, y1 = die
     cx, cy = cell
+    step = stride or max(1, span // 2)
     out = []
-    for j in range(max(1, -(-(y1 - y0) // cy) - span + 1)):
-        for i in range(max(1, -(-(x1 - x0) // cx) - span + 1)):
-            out.append((x0 + i * cx, y0 + j * cy, min(x1, x0 + (i + span) * cx), min(y1, y0 + (j + span) * cy)))
+    for j in range(max(1, -(-(-(-(y1 - y0) // cy) - span) // step) + 1)):
+        for i in range(max(1, -(-(-(-(x1 - x0) // cx) - span) // step) + 1)):
+            out.append((x0 + i * step * cx, y0 + j * step * cy, min(x1, x0 + (i * step + span) * cx),
+                        min(y1, y0 + (j * step + span) * cy)))
+    return out
+
+
+def spans(die: Box, cell: tuple[int, int]) -> list[int]:
+    """Window sizes in grid cells, smallest first: 2, then doubling while the window stays at most half the
+    die across (a bigger one costs about what the full-die run costs)."""
+    cells = max(-(-(die[2] - die[0]) // cell[0]), -(-(die[3] - die[1]) // cell[1]))
+    out = [2]
+    while 4 * out[-1] <= cells:
+        out.append(2 * out[-1])
     return out
 
 
@@ -185,20 +198,27 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     {net: SPECIALNETS text}, stats). Nets that fail in their window are left to the full-die run."""
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
-    windows = candidate_windows(plan.die, cell)
     rects = conn_rects(plan, nets)
-    jobs = assign({n: _union(r) for n, r in rects.items()}, windows, halo)
-    placed_nets = {n for v in jobs.values() for n in v}
+    # {(level, window): {net: connections}}: each net in the first window of the smallest size that holds it
+    jobs: dict[tuple[int, Box], dict[str, list]] = {}
+    placed_nets: set[str] = set()
+    for level, span in enumerate(spans(plan.die, cell)):
+        windows = candidate_windows(plan.die, cell, span)
+        for k, names in assign({n: _union(r) for n, r in rects.items() if n not in placed_nets}, windows,
+                               halo).items():
+            jobs[(level, windows[k])] = {n: nets[n] for n in names}
+            placed_nets.update(names)
     long = {n: c for n, c in nets.items() if n not in placed_nets and len(c) >= PIECE_MIN_PINS}
-    split = pieces(long, rects, windows)
+    tiles = candidate_windows(plan.die, cell, 2, stride=2)
+    for k, split in pieces(long, rects, tiles).items():
+        jobs.setdefault((0, tiles[k]), {}).update(split)
     routed: dict[str, str] = {}
     parts: dict[str, list] = {}
     specials: dict[str, str] = {}
     walls: dict[str, tuple[str, Box]] = {}      # every wire routed so far: {net or net@window: (route, box)}
     runs = 0
-    for k in sorted(set(jobs) | set(split)):
-        w = windows[k]
-        todo = {**{n: nets[n] for n in jobs.get(k, [])}, **split.get(k, {})}
+    for k, (level, w) in enumerate(sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0]))):
+        todo = jobs[(level, w)]
         fixed = {n: c for n, (r, b) in walls.items() if _overlaps(b, w) and (c := clip(r, w))}
         folder = work / f"w{k:04d}"
         folder.mkdir(exist_ok=True)
