@@ -80,3 +80,21 @@ def test_cut_leaves_a_hole_where_the_spine_meets_a_piece():
     # the via at (1000, 68) is in the hole: gone with the wire around it
     assert elements(cut(route, (900, 0, 1100, 200))) == [("met1", "", [(0, 68), (899, 68)], ""),
                                                           ("met2", "", [(1000, 201), (1000, 500)], "")]
+
+
+def test_jobs_go_to_the_smallest_window_and_big_pieces_come_first():
+    from flow.tools.window_route import plan_jobs
+    die, cell = (0, 0, 1700, 1700), (100, 100)
+    clk = [(f"ff{i}", "CLK") for i in range(40)]
+    clk_rects = [(10 + 4 * i, 20, 14 + 4 * i, 24) for i in range(32)] + [(1010 + 60 * i,) * 4 for i in range(8)]
+    nets = {"short": [("a", "Y"), ("b", "A")], "mid": [("c", "Y"), ("d", "A")], "clk": clk}
+    rects = {"short": [(110, 110, 120, 120), (150, 150, 160, 160)], "mid": [(20, 20, 30, 30), (330, 30, 340, 40)],
+             "clk": clk_rects}
+    jobs, long = plan_jobs(die, cell, nets, rects, halo=10)
+    assert long == {"clk"}
+    assert jobs[(0, (0, 0, 200, 200))] == {"short": nets["short"]}
+    assert jobs[(1, (0, 0, 400, 400))] == {"mid": nets["mid"]}          # 310 across: only a 4x4 window holds it
+    assert jobs[(-1, (0, 0, 200, 200))] == {"clk": clk[:32]}            # 32 pins in one tile: routed first
+    assert jobs[(0, (1000, 1000, 1200, 1200))] == {"clk": clk[32:36]}   # a small piece joins its tile's window
+    assert jobs[(0, (1200, 1200, 1400, 1400))] == {"clk": clk[36:39]}
+    assert sum("clk" in j for j in jobs.values()) == 3                  # ff39, alone in its tile: the spine's

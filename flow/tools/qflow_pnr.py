@@ -365,9 +365,10 @@ def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: flo
     }
 
 
-def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extra_lefs, obstructions
-             ) -> tuple[Path, Path, int, int, int]:
-    """One bounded qrouter run on the placed DEF -> (routed DEF, RC file, failed nets, nets, layers)."""
+def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extra_lefs, obstructions,
+             passes: int | None = None, last_pass: bool = True) -> tuple[Path, Path, int, int, int]:
+    """One bounded qrouter run on the placed DEF -> (routed DEF, RC file, failed nets, nets, layers).
+    `passes`: rip-up passes (default the PDK's), then the last unmasked one unless `last_pass` is False."""
     t = tech(pdk)
     layers = placed.layers or t.layers
     routed_def, rc = work / f"{DESIGN}_route.def", work / f"{DESIGN}_route.rc"
@@ -378,7 +379,9 @@ def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extr
         layers=layers, via_use=f"via use {t.via_use}" if t.via_use else "", vdd=pdk.power, gnd=pdk.ground,
         obstructions=(obs.read_text() if obs.exists() else "") + "".join(f"{o}\n" for o in obstructions),
         placed_def=placed.def_path,
-        stage2_passes=t.stage2_passes, routed_def=routed_def.name, rc_file=rc.name)
+        stage2_passes=t.stage2_passes if passes is None else passes,
+        last_pass="if {$result > 0} {set result [stage2 mask none effort 50]}" if last_pass else "",
+        routed_def=routed_def.name, rc_file=rc.name)
     out = run("qrouter", [_tool("qrouter"), "-nog", "-noc", "-s", script.name])
     final = re.search(r"KAN_FAILED_NETS (\d+) of (\d+)", out)
     if final is None or not routed_def.exists():
@@ -392,11 +395,13 @@ def failed_nets(route_log: str) -> list[str]:
     return m.group(1).replace("{", " ").replace("}", " ").split() if m else []
 
 
-def route_only(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs=()) -> Path:
-    """qrouter alone (no parasitics), failed nets allowed: -> the routed DEF; `failed_nets` of route.log."""
+def route_only(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs=(), passes: int | None = None) -> Path:
+    """qrouter alone (no parasitics), failed nets allowed: -> the routed DEF; `failed_nets` of route.log.
+    `passes`: at most this many rip-up passes and no last unmasked one (a caller that routes what fails
+    elsewhere)."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    return _qrouter(placed, pdk, work, _Runner(work, work / "route.log"), extra_lefs, ())[0]
+    return _qrouter(placed, pdk, work, _Runner(work, work / "route.log"), extra_lefs, (), passes, passes is None)[0]
 
 
 def wiring_metrics(routed_def: Path) -> Metrics:

@@ -26,6 +26,11 @@ from . import qflow_pnr
 
 Box = tuple[int, int, int, int]       # x0, y0, x1, y1 in DEF units
 PIECE_MIN_PINS = 8                    # a net too long for a window is routed in pieces from this many pins
+FIRST_PIECE_PINS = 32                 # a piece this big is routed alone, before any window: in a full one
+                                      # (the 16x16 clock in its deskew strip) it failed
+WINDOW_PASSES = 2                     # rip-up passes in a window: what still fails goes to the full-die runs
+                                      # (16x16: a clock piece in the deskew strip failed after all 7 passes,
+                                      # 128 s for that one window)
 
 
 @dataclass
@@ -190,6 +195,26 @@ def _overlaps(a: Box, b: Box) -> bool:
 
 # ---------------------------------------------------------------- the flow
 
+def plan_jobs(die: Box, cell: tuple[int, int], nets: dict[str, list[tuple[str, str]]], rects: dict[str, list[Box]],
+              halo: int) -> tuple[dict[tuple[int, Box], dict[str, list]], set[str]]:
+    """-> ({(level, window): {net: connections}}, long nets), routed by level: each net in the first window of
+    the smallest size that holds it (levels 0, 1, ...); the pieces of long nets (no window holds them, at
+    least PIECE_MIN_PINS pins) in their tile at level 0, pieces of FIRST_PIECE_PINS or more alone at level -1."""
+    jobs: dict[tuple[int, Box], dict[str, list]] = {}
+    placed: set[str] = set()
+    for level, span in enumerate(spans(die, cell)):
+        windows = candidate_windows(die, cell, span)
+        for k, names in assign({n: _union(r) for n, r in rects.items() if n not in placed}, windows, halo).items():
+            jobs[(level, windows[k])] = {n: nets[n] for n in names}
+            placed.update(names)
+    long = {n: c for n, c in nets.items() if n not in placed and len(c) >= PIECE_MIN_PINS}
+    tiles = candidate_windows(die, cell, 2, stride=2)
+    for k, split in pieces(long, rects, tiles).items():
+        for n, conns in split.items():
+            jobs.setdefault((-1 if len(conns) >= FIRST_PIECE_PINS else 0, tiles[k]), {})[n] = conns
+    return jobs, set(long)
+
+
 def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, lefs: list[Path], work: Path,
              cell: tuple[int, int], halo: int, design: str = "kan_array"
              ) -> tuple[dict[str, str], dict[str, list], dict[str, str], WindowStats]:
@@ -199,19 +224,7 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     rects = conn_rects(plan, nets)
-    # {(level, window): {net: connections}}: each net in the first window of the smallest size that holds it
-    jobs: dict[tuple[int, Box], dict[str, list]] = {}
-    placed_nets: set[str] = set()
-    for level, span in enumerate(spans(plan.die, cell)):
-        windows = candidate_windows(plan.die, cell, span)
-        for k, names in assign({n: _union(r) for n, r in rects.items() if n not in placed_nets}, windows,
-                               halo).items():
-            jobs[(level, windows[k])] = {n: nets[n] for n in names}
-            placed_nets.update(names)
-    long = {n: c for n, c in nets.items() if n not in placed_nets and len(c) >= PIECE_MIN_PINS}
-    tiles = candidate_windows(plan.die, cell, 2, stride=2)
-    for k, split in pieces(long, rects, tiles).items():
-        jobs.setdefault((0, tiles[k]), {}).update(split)
+    jobs, long = plan_jobs(plan.die, cell, nets, rects, halo)
     routed: dict[str, str] = {}
     parts: dict[str, list] = {}
     specials: dict[str, str] = {}
@@ -226,7 +239,7 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
         placed = qflow_pnr.PlaceResult(def_path=placed_def, netlist=placed_def, metrics={}, log=folder / "route.log",
                                        work=folder, liberty=placed_def, top=design)
         try:
-            out = qflow_pnr.route_only(placed, pdk, folder, extra_lefs=lefs)
+            out = qflow_pnr.route_only(placed, pdk, folder, extra_lefs=lefs, passes=WINDOW_PASSES)
         except ToolFailed:
             continue                  # the full-die run routes this window's nets
         runs += 1

@@ -14,7 +14,7 @@ set result [stage1]
 for {set pass 0} {$$result > 0 && $$pass < ${stage2_passes}} {incr pass} {
     set result [stage2 mask 90 effort 20]
 }
-if {$$result > 0} {set result [stage2 mask none effort 50]}
+${last_pass}
 cleanup all
 write_def ${routed_def}
 write_delays ${rc_file}
