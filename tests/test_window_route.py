@@ -98,3 +98,11 @@ def test_jobs_go_to_the_smallest_window_and_big_pieces_come_first():
     assert jobs[(0, (1000, 1000, 1200, 1200))] == {"clk": clk[32:36]}   # a small piece joins its tile's window
     assert jobs[(0, (1200, 1200, 1400, 1400))] == {"clk": clk[36:39]}
     assert sum("clk" in j for j in jobs.values()) == 3                  # ff39, alone in its tile: the spine's
+
+
+def test_a_cell_across_a_tile_edge_goes_to_no_piece():
+    from flow.tools.window_route import pieces
+    tiles = candidate_windows((0, 0, 400, 200), (100, 100), 2, stride=2)
+    conns = [("a", "CLK"), ("b", "CLK"), ("c", "CLK"), ("d", "CLK")]
+    rects = [(10, 10, 20, 20), (30, 30, 40, 40), (190, 10, 210, 20), (250, 10, 260, 20)]
+    assert pieces({"clk": conns}, {"clk": rects}, tiles) == {0: {"clk": conns[:2]}, 1: {}}

@@ -63,15 +63,17 @@ def _union(rects: list[Box]) -> Box:
 def pieces(nets: dict[str, list[tuple[str, str]]], rects: dict[str, list[Box]], tiles: list[Box]
            ) -> dict[int, dict[str, list[tuple[str, str]]]]:
     """{tile: {net: its connections there}} for nets too long for a window: each connection goes to the first
-    of the (non-overlapping) tiles holding its centre; pieces of one connection are left out. The full-die run
-    then routes a spine from the net's driver to one pin of each piece (qrouter's own join of pre-routed
+    of the (non-overlapping) tiles holding all of it (a cell across a tile edge, whose pin may lie outside the
+    tile, goes to no piece); pieces of one connection are left out. The full-die run then routes a spine from
+    the net's driver to the connections in no piece and one pin of each piece (qrouter's own join of pre-routed
     pieces of a net re-routes most of it: measured, a 4x4 clock came out 2.2x longer)."""
     out: dict[int, dict[str, list]] = {}
     for name in sorted(nets):
         for conn, r in zip(nets[name], rects[name]):
-            cx, cy = (r[0] + r[2]) // 2, (r[1] + r[3]) // 2
-            k = next(i for i, w in enumerate(tiles) if w[0] <= cx <= w[2] and w[1] <= cy <= w[3])
-            out.setdefault(k, {}).setdefault(name, []).append(conn)
+            k = next((i for i, w in enumerate(tiles) if w[0] <= r[0] and r[2] <= w[2] and w[1] <= r[1]
+                      and r[3] <= w[3]), None)
+            if k is not None:
+                out.setdefault(k, {}).setdefault(name, []).append(conn)
     return {k: {n: c for n, c in v.items() if len(c) > 1} for k, v in out.items()}
 
 
