@@ -56,10 +56,13 @@ def test_long_nets_are_cut_into_pieces_of_two_or_more_pins():
     tiles = candidate_windows((0, 0, 400, 300), (100, 100), 2, stride=2)
     assert tiles == [(0, 0, 200, 200), (200, 0, 400, 200), (0, 200, 200, 300), (200, 200, 400, 300)]
     conns = [("a", "CLK"), ("b", "CLK"), ("c", "CLK"), ("d", "CLK")]
-    rects = [(10, 10, 20, 20), (50, 150, 60, 160), (350, 250, 350, 250), (390, 20, 390, 20)]
+    rects = [(50, 150, 60, 160), (10, 10, 10, 10), (350, 250, 350, 250), (390, 20, 390, 20)]
     got = pieces({"clk": conns}, {"clk": rects}, tiles)
-    # a and b share the first tile; c and d are alone in theirs, so the spine reaches them directly
-    assert got == {0: {"clk": [("a", "CLK"), ("b", "CLK")]}, 3: {}, 1: {}}
+    # a and b share the first tile, b (a macro pin, a point) first: the spine's way in; c and d are alone in
+    # theirs, so the spine reaches them directly
+    assert got == {0: {"clk": [("b", "CLK"), ("a", "CLK")]}, 3: {}, 1: {}}
+    rects[1] = (10, 10, 20, 20)                 # two glue cells: the one nearer the tile's centre first
+    assert pieces({"clk": conns}, {"clk": rects}, tiles)[0] == {"clk": [("a", "CLK"), ("b", "CLK")]}
 
 
 def test_bigger_windows_come_in_levels_up_to_half_the_die():
@@ -90,19 +93,25 @@ def test_jobs_go_to_the_smallest_window_and_big_pieces_come_first():
     nets = {"short": [("a", "Y"), ("b", "A")], "mid": [("c", "Y"), ("d", "A")], "clk": clk}
     rects = {"short": [(110, 110, 120, 120), (150, 150, 160, 160)], "mid": [(20, 20, 30, 30), (330, 30, 340, 40)],
              "clk": clk_rects}
-    jobs, long = plan_jobs(die, cell, nets, rects, halo=10)
+    jobs, long = plan_jobs(die, cell, nets, rects, halo=10, align=(10, 10))
     assert long == {"clk"}
     assert jobs[(0, (0, 0, 200, 200))] == {"short": nets["short"]}
     assert jobs[(1, (0, 0, 400, 400))] == {"mid": nets["mid"]}          # 310 across: only a 4x4 window holds it
-    assert jobs[(-1, (0, 0, 200, 200))] == {"clk": clk[:32]}            # 32 pins in one tile: routed first
-    assert jobs[(0, (1000, 1000, 1200, 1200))] == {"clk": clk[32:36]}   # a small piece joins its tile's window
-    assert jobs[(0, (1200, 1200, 1400, 1400))] == {"clk": clk[36:39]}
-    assert sum("clk" in j for j in jobs.values()) == 3                  # ff39, alone in its tile: the spine's
+    # pieces in tiles of 4x4 cells, routed in the tile grown by the halo: 32 pins in one tile are routed first,
+    # alone; nearest the tile's centre first
+    assert jobs[(-1, (0, 0, 410, 410))] == {"clk": sorted(clk[:32], key=lambda c: -int(c[0][2:]))}
+    assert jobs[(0, (790, 790, 1210, 1210))] == {"clk": clk[32:36]}
+    assert sum("clk" in j for j in jobs.values()) == 3
 
 
-def test_a_cell_across_a_tile_edge_goes_to_no_piece():
-    from flow.tools.window_route import pieces
-    tiles = candidate_windows((0, 0, 400, 200), (100, 100), 2, stride=2)
-    conns = [("a", "CLK"), ("b", "CLK"), ("c", "CLK"), ("d", "CLK")]
-    rects = [(10, 10, 20, 20), (30, 30, 40, 40), (190, 10, 210, 20), (250, 10, 260, 20)]
-    assert pieces({"clk": conns}, {"clk": rects}, tiles) == {0: {"clk": conns[:2]}, 1: {}}
+def test_a_cell_across_a_tile_edge_is_in_its_piece_window():
+    from flow.tools.window_route import plan_jobs
+    clk = [(f"ff{i}", "CLK") for i in range(9)]
+    rects = [(10 * i, 10, 10 * i + 8, 20) for i in range(4)] + [(190, 10, 210, 20)] + \
+        [(300 + 20 * i, 10, 308 + 20 * i, 20) for i in range(4)]
+    jobs, long = plan_jobs((0, 0, 400, 200), (100, 100), {"clk": clk}, {"clk": rects}, halo=10, align=(4, 4))
+    # ff4 (190..210) joins the tile of its centre; each piece's window is its tile grown by the halo (on the
+    # grid of 4: 12) and clipped to the die, so it holds all of ff4
+    assert long == {"clk"} and sorted(jobs) == [(0, (0, 0, 212, 200)), (0, (188, 0, 400, 200))]
+    assert sorted(jobs[(0, (0, 0, 212, 200))]["clk"]) == clk[:5]
+    assert jobs[(0, (188, 0, 400, 200))]["clk"][0] == clk[5]      # nearest the tile's centre (300, 100)

@@ -15,6 +15,7 @@ one pin of each piece: for qrouter the time of a net grows with its pins.
 """
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -63,18 +64,24 @@ def _union(rects: list[Box]) -> Box:
 def pieces(nets: dict[str, list[tuple[str, str]]], rects: dict[str, list[Box]], tiles: list[Box]
            ) -> dict[int, dict[str, list[tuple[str, str]]]]:
     """{tile: {net: its connections there}} for nets too long for a window: each connection goes to the first
-    of the (non-overlapping) tiles holding all of it (a cell across a tile edge, whose pin may lie outside the
-    tile, goes to no piece); pieces of one connection are left out. The full-die run then routes a spine from
-    the net's driver to the connections in no piece and one pin of each piece (qrouter's own join of pre-routed
-    pieces of a net re-routes most of it: measured, a 4x4 clock came out 2.2x longer)."""
+    of the (non-overlapping) tiles holding its centre; pieces of one connection are left out. The full-die run
+    then routes a spine from the net's driver to the connections in no piece and the first of each piece
+    (qrouter's own join of pre-routed pieces of a net re-routes most of it: measured, a 4x4 clock came out 2.2x
+    longer). That first one is the spine's way in, so it is the one easiest to reach: a macro pin (on a
+    macro's edge, in a channel) before a cell in a glue strip, then the nearest the tile's centre."""
     out: dict[int, dict[str, list]] = {}
     for name in sorted(nets):
         for conn, r in zip(nets[name], rects[name]):
-            k = next((i for i, w in enumerate(tiles) if w[0] <= r[0] and r[2] <= w[2] and w[1] <= r[1]
-                      and r[3] <= w[3]), None)
-            if k is not None:
-                out.setdefault(k, {}).setdefault(name, []).append(conn)
-    return {k: {n: c for n, c in v.items() if len(c) > 1} for k, v in out.items()}
+            cx, cy = (r[0] + r[2]) // 2, (r[1] + r[3]) // 2
+            k = next(i for i, w in enumerate(tiles) if w[0] <= cx <= w[2] and w[1] <= cy <= w[3])
+            out.setdefault(k, {}).setdefault(name, []).append((conn, r))
+    done: dict[int, dict[str, list]] = {}
+    for k, by_net in out.items():
+        cx, cy = (tiles[k][0] + tiles[k][2]) / 2, (tiles[k][1] + tiles[k][3]) / 2
+        way_in = lambda cr: (cr[1][0] != cr[1][2], abs((cr[1][0] + cr[1][2]) / 2 - cx)  # noqa: E731
+                             + abs((cr[1][1] + cr[1][3]) / 2 - cy))
+        done[k] = {n: [c for c, _ in sorted(crs, key=way_in)] for n, crs in by_net.items() if len(crs) > 1}
+    return done
 
 
 def candidate_windows(die: Box, cell: tuple[int, int], span: int = 2, stride: int | None = None) -> list[Box]:
@@ -198,10 +205,11 @@ def _overlaps(a: Box, b: Box) -> bool:
 # ---------------------------------------------------------------- the flow
 
 def plan_jobs(die: Box, cell: tuple[int, int], nets: dict[str, list[tuple[str, str]]], rects: dict[str, list[Box]],
-              halo: int) -> tuple[dict[tuple[int, Box], dict[str, list]], set[str]]:
+              halo: int, align: tuple[int, int]) -> tuple[dict[tuple[int, Box], dict[str, list]], set[str]]:
     """-> ({(level, window): {net: connections}}, long nets), routed by level: each net in the first window of
     the smallest size that holds it (levels 0, 1, ...); the pieces of long nets (no window holds them, at
-    least PIECE_MIN_PINS pins) in their tile at level 0, pieces of FIRST_PIECE_PINS or more alone at level -1."""
+    least PIECE_MIN_PINS pins) in their tile at level 0, pieces of FIRST_PIECE_PINS or more alone at level -1.
+    `align`: the track grid's x and y steps (their least common multiple) that window edges keep to."""
     jobs: dict[tuple[int, Box], dict[str, list]] = {}
     placed: set[str] = set()
     for level, span in enumerate(spans(die, cell)):
@@ -210,10 +218,16 @@ def plan_jobs(die: Box, cell: tuple[int, int], nets: dict[str, list[tuple[str, s
             jobs[(level, windows[k])] = {n: nets[n] for n in names}
             placed.update(names)
     long = {n: c for n, c in nets.items() if n not in placed and len(c) >= PIECE_MIN_PINS}
-    tiles = candidate_windows(die, cell, 2, stride=2)
+    tile = spans(die, cell)[:2][-1]          # 4x4 pitches where the die has room: fewer pieces to join
+    tiles = candidate_windows(die, cell, tile, stride=tile)
+    # a piece is routed in its tile grown by the halo (on the grid), so that a cell across the tile's edge is
+    # in its window: its pin left to the spine was out of reach under the window routes around it
+    mx, my = -(-halo // align[0]) * align[0], -(-halo // align[1]) * align[1]
     for k, split in pieces(long, rects, tiles).items():
+        x0, y0, x1, y1 = tiles[k]
+        box = (max(die[0], x0 - mx), max(die[1], y0 - my), min(die[2], x1 + mx), min(die[3], y1 + my))
         for n, conns in split.items():
-            jobs.setdefault((-1 if len(conns) >= FIRST_PIECE_PINS else 0, tiles[k]), {})[n] = conns
+            jobs.setdefault((-1 if len(conns) >= FIRST_PIECE_PINS else 0, box), {})[n] = conns
     return jobs, set(long)
 
 
@@ -226,7 +240,8 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     rects = conn_rects(plan, nets)
-    jobs, long = plan_jobs(plan.die, cell, nets, rects, halo)
+    align = tuple(math.lcm(*[st for d, _, st, _ in plan.tracks if d == xy]) for xy in "XY")
+    jobs, long = plan_jobs(plan.die, cell, nets, rects, halo, align)
     routed: dict[str, str] = {}
     parts: dict[str, list] = {}
     specials: dict[str, str] = {}
