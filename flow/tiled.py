@@ -542,8 +542,10 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
             def_path=fp.write_def(folder / "kan_array_left.def", plan, group, "kan_array",
                                   routes={n: w for n, w in walls.items() if w}),
             netlist=top_v, metrics={}, log=work / "place.log", work=folder, liberty=liberty, top="kan_array")
-        routed = qflow_pnr.route(placed, pdk, folder, extra_lefs=lefs)
-        text = routed.def_path.read_text()
+        out, failed = qflow_pnr.route_only(placed, pdk, folder, extra_lefs=lefs)
+        if failed:
+            raise RouteIncomplete("array route (full die)", str(folder / "route.log"), len(failed), len(group))
+        text = out.read_text()
         for n in group:
             if n not in parts:
                 patches.pop(n, None)
@@ -553,7 +555,6 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         for n, r in window_route.specials_of(text).items():
             if n in group:
                 patches[n] = " NEW ".join(filter(None, (patches.get(n), r)))
-        return routed
 
     try:
         # one full-die run per long net (its spine; its pieces' wires with the holes): a hole is open to every
@@ -562,28 +563,28 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         for i, n in enumerate(sorted(parts)):
             full_die(work / f"spine_{i}", {n: spine[n]})
         for _ in range(WINDOW_REPAIRS + 1):
-            routed = full_die(work, {n: c for n, c in nets.items() if n not in windowed and n not in parts})
+            full_die(work, {n: c for n, c in nets.items() if n not in windowed and n not in parts})
             merged = fp.write_def(work / "kan_array_routed.def", plan, nets, "kan_array", routes=routes)
             window_route.add_specials(merged, patches)
             shorts = window_route.grid_conflicts(merged.read_text(), pitch, layers, vias)
             (work / "window_shorts.txt").write_text("".join(f"{s}\n" for s in shorts))
             if not shorts:
-                routed.def_path = merged
-                routed.metrics.update(qflow_pnr.wiring_metrics(merged))
-                routed.metrics["routed_nets"] = Metric(len(nets), "nets", "qrouter 1.4 (windows + full die)",
-                                                       merged.name)
-                routed.metrics.update(_window_metrics(stats, len(windowed), len(repaired)))
-                routed.metrics["window_full_die_runs"] = Metric(len(parts) + 1, "qrouter runs", "flow.tiled: one "
-                                                                "per long net's spine, then the nets left", "route")
-                routed.metrics["window_grid_shorts"] = Metric(0, "points", "flow.tools.window_route.grid_conflicts",
-                                                              merged.name)
-                return routed
+                tool = "qrouter 1.4 (windows + full die)"
+                metrics = {"failed_nets": Metric(0, "nets", tool, merged.name),
+                           "routed_nets": Metric(len(nets), "nets", tool, merged.name),
+                           **qflow_pnr.wiring_metrics(merged), **_window_metrics(stats, len(windowed), len(repaired)),
+                           "window_full_die_runs": Metric(len(parts) + 1, "qrouter runs", "flow.tiled: one per long "
+                                                          "net's spine, then the nets left", "route"),
+                           "window_grid_shorts": Metric(0, "points", "flow.tools.window_route.grid_conflicts",
+                                                        merged.name)}
+                return qflow_pnr.RouteResult(def_path=merged, spef=None, netlist=top_v, metrics=metrics,
+                                             log=work / "route.log")
             again = {n for s in shorts for n in s[3:] if n in windowed}
             if not again:
                 break
             repaired |= again
             windowed = {n: r for n, r in windowed.items() if n not in again}
-    except RouteIncomplete:
+    except ToolFailed:          # nets left open (RouteIncomplete) or qrouter crashed: route it all again
         pass
     if (work / "route.log").exists():
         (work / "route.log").replace(work / "route_windowed.log")
@@ -694,7 +695,7 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     logs = [pe_info["place_log"], pe_info["route_log"], bs_info["place_log"], bs_info["route_log"],
             work / "glue" / "yosys_glue.log", routed.log, sta_report]
     return {"metrics": m, "artifacts": {"def": merged, "png": png, "netlist": [netlist],
-                                        "spef": [array_spef, pe_info["spef"], bs_info["spef"], routed.spef],
+                                        "spef": [f for f in (array_spef, pe_info["spef"], bs_info["spef"], routed.spef) if f],
                                         "lef": [pe.lef, bs.lef], "logs": logs}}
 
 
@@ -715,8 +716,9 @@ def _spef_metrics(par: dict, routed, spef_name: str) -> Metrics:
                                          tool + ": array-level wires + the macros' port-net wires", spef_name),
         "array_spef_no_driver_nets": Metric(len(par["no_driver"]), "nets", tool, info),
         "array_spef_missing": Metric(len(par["missing"]), "items", tool + ": layers/vias/pins without data", info),
-        "array_rc2dly_spef_nets": Metric(routed.metrics["spef_nets"].value, "nets",
-                                         "rc2dly (qflow; not used for timing)", routed.spef.name),
+        **({"array_rc2dly_spef_nets": Metric(routed.metrics["spef_nets"].value, "nets",
+                                             "rc2dly (qflow; not used for timing)", routed.spef.name)}
+           if routed.spef else {}),     # only a route without windows writes one
     }
 
 

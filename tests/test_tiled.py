@@ -237,7 +237,7 @@ def test_array_spef_covers_every_net_and_opensta_reads_it(runs):
     assert m["array_spef_nets"].value == s["nets"] == n_nets > 200
     assert m["array_spef_rc_nets"].value == n_nets               # every array-level net is routed and has loads
     assert m["array_spef_missing"].value == 0 and m["array_spef_no_driver_nets"].value == 0
-    assert m["array_rc2dly_spef_nets"].value < n_nets            # what rc2dly's SPEF held (not used)
+    assert "array_rc2dly_spef_nets" not in m       # routed in windows: no whole rc2dly SPEF (never used)
     assert m["array_spef_macro_pins_expanded"].value > 4 * 50     # every PE pin an array net reaches
     assert 0 < m["array_wire_cap_pf"].value < m["array_net_cap_total_pf"].value == pytest.approx(s["total_cap"],
                                                                                                 abs=1e-3)

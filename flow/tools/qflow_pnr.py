@@ -99,7 +99,7 @@ class PlaceResult:
 @dataclass
 class RouteResult:
     def_path: Path          # routed DEF
-    spef: Path              # SPEF fixed for OpenSTA 2.0
+    spef: Path | None       # SPEF fixed for OpenSTA 2.0 (None: routed in parts, no whole RC file)
     netlist: Path           # the netlist matching the routed DEF and the SPEF
     metrics: Metrics
     log: Path
@@ -366,9 +366,11 @@ def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: flo
 
 
 def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extra_lefs, obstructions,
-             passes: int | None = None, last_pass: bool = True) -> tuple[Path, Path, int, int, int]:
+             passes: int | None = None, last_pass: bool = True, delays: bool = True
+             ) -> tuple[Path, Path, int, int, int]:
     """One bounded qrouter run on the placed DEF -> (routed DEF, RC file, failed nets, nets, layers).
-    `passes`: rip-up passes (default the PDK's), then the last unmasked one unless `last_pass` is False."""
+    `passes`: rip-up passes (default the PDK's), then the last unmasked one unless `last_pass` is False;
+    `delays`: write the RC file (qrouter's write_delays; it crashed on a 16x16 array's clock spine)."""
     t = tech(pdk)
     layers = placed.layers or t.layers
     routed_def, rc = work / f"{DESIGN}_route.def", work / f"{DESIGN}_route.rc"
@@ -381,7 +383,7 @@ def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extr
         placed_def=placed.def_path,
         stage2_passes=t.stage2_passes if passes is None else passes,
         last_pass="if {$result > 0} {set result [stage2 mask none effort 50]}" if last_pass else "",
-        routed_def=routed_def.name, rc_file=rc.name)
+        routed_def=routed_def.name, write_delays=f"write_delays {rc.name}" if delays else "")
     out = run("qrouter", [_tool("qrouter"), "-nog", "-noc", "-s", script.name])
     final = re.search(r"KAN_FAILED_NETS (\d+) of (\d+)", out)
     if final is None or not routed_def.exists():
@@ -395,13 +397,16 @@ def failed_nets(route_log: str) -> list[str]:
     return m.group(1).replace("{", " ").replace("}", " ").split() if m else []
 
 
-def route_only(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs=(), passes: int | None = None) -> Path:
-    """qrouter alone (no parasitics), failed nets allowed: -> the routed DEF; `failed_nets` of route.log.
+def route_only(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs=(), passes: int | None = None
+               ) -> tuple[Path, list[str]]:
+    """qrouter alone (no RC file, no parasitics), failed nets allowed: -> (the routed DEF, the failed nets).
     `passes`: at most this many rip-up passes and no last unmasked one (a caller that routes what fails
     elsewhere)."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    return _qrouter(placed, pdk, work, _Runner(work, work / "route.log"), extra_lefs, (), passes, passes is None)[0]
+    run = _Runner(work, work / "route.log")
+    routed_def = _qrouter(placed, pdk, work, run, extra_lefs, (), passes, passes is None, delays=False)[0]
+    return routed_def, failed_nets(run.log.read_text())
 
 
 def wiring_metrics(routed_def: Path) -> Metrics:

@@ -256,13 +256,12 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
         placed = qflow_pnr.PlaceResult(def_path=placed_def, netlist=placed_def, metrics={}, log=folder / "route.log",
                                        work=folder, liberty=placed_def, top=design)
         try:
-            out = qflow_pnr.route_only(placed, pdk, folder, extra_lefs=lefs, passes=WINDOW_PASSES)
+            out, failed = qflow_pnr.route_only(placed, pdk, folder, extra_lefs=lefs, passes=WINDOW_PASSES)
         except ToolFailed:
             continue                  # the full-die run routes this window's nets
         runs += 1
         text = out.read_text()
         got, patches = routes_of(text), specials_of(text)
-        failed = set(qflow_pnr.failed_nets((folder / "route.log").read_text()))
         for n in todo:
             if n not in got or n in failed:
                 continue

@@ -17,7 +17,7 @@ for {set pass 0} {$$result > 0 && $$pass < ${stage2_passes}} {incr pass} {
 ${last_pass}
 cleanup all
 write_def ${routed_def}
-write_delays ${rc_file}
+${write_delays}
 puts stdout "KAN_FAILED_NETS [lindex [failing summary] 0] of [lindex [failing summary] 1]"
 puts stdout "KAN_FAILED_LIST [failing]"
 quit
