@@ -1,5 +1,5 @@
 """Windowed routing of the array level with qrouter: route the short nets a few at a time in small windows of
-the die, then the rest (clock, reset, broadcasts) in one full-die qrouter run.
+the die, then the rest (the spines of clock, reset, broadcasts) in full-die qrouter runs.
 
 Why: qrouter's route_setup copies its whole obstruction grid (layers x die tracks) for every net it routes, so
 the full-die route costs nets x die area, i.e. PEs^2 for an array (measured: 8x8 sky130hd, 3,462 nets,
@@ -9,9 +9,11 @@ DIEAREA and TRACKS are the window's, components reaching outside it are clipped.
 windows come in as nets without connections whose routes, clipped to the window, qrouter holds as it holds its
 own routes; the full-die run gets every window route that way. qrouter does let a pin's own via through such a
 wire lying right over the pin, so the caller checks the merged routes for shorts on the grid (grid_conflicts)
-and routes the window nets in one again in the full-die run. A net too long for any window with many pins (the
-clock, load enable, reset) is routed in pieces, one per window, and the full-die run routes only its spine to
-one pin of each piece: for qrouter the time of a net grows with its pins.
+and routes the window nets in one again in the full-die run. A net that no 2x2 window holds goes to windows of
+4x4, then 8x8 pitches. A net too long for any window with many pins (the clock, load enable, reset) is routed
+in pieces, one per tile of the die, and a full-die run routes only its spine to one pin of each piece: for
+qrouter the time of a net grows with its pins (16x16: a clock spine to 171 pins did not finish in 8 min, to 25
+pins it took 61 s).
 """
 from __future__ import annotations
 
