@@ -468,17 +468,16 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
 
 def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: PdkInfo, liberty: Path,
                 work: Path, plan: fp.Floorplan | None = None, cell: tuple[int, int] | None = None):
-    """qflow_pnr.route on the array DEF with the macros' LEFs; with `plan`, the nets that fit a window of 2x2
-    `cell`s are routed window by window first (window_route.py) and the full-die run routes the rest. A failed
+    """qflow_pnr.route on the array DEF with the macros' LEFs; with `plan`, the array is routed in windows of
+    `cell`s first (window_route.py) and full-die runs route the rest (_route_windowed). A failed
     net that ends on a macro pin fails with the macro, pin and instance named (an unreachable pin is never a
     silent partial route)."""
     work.mkdir(parents=True, exist_ok=True)
     stats = None
     if plan is not None:
-        routed = _route_windowed(plan, top_v, lefs, nets, pdk, liberty, work, cell)
-        if not isinstance(routed, window_route.WindowStats):
+        routed, stats = _route_windowed(plan, top_v, lefs, nets, pdk, work, cell)
+        if routed is not None:
             return routed
-        stats = routed
     placed = qflow_pnr.PlaceResult(def_path=top_def, netlist=top_v, metrics={}, log=work / "place.log",
                                    work=work, liberty=liberty, top="kan_array")
     try:
@@ -500,14 +499,14 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
                          + (f" and {len(on_macro) - 4} more" if len(on_macro) > 4 else "")) from None
 
 
-def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dict, pdk: PdkInfo, liberty: Path,
-                    work: Path, cell: tuple[int, int]):
+def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dict, pdk: PdkInfo, work: Path,
+                    cell: tuple[int, int]) -> tuple[qflow_pnr.RouteResult | None, window_route.WindowStats]:
     """window_route.preroute, then full-die qrouter runs: one per long net routed in pieces (its spine), then one
     for the nets left over, with every route so far in its DEF as wires of a net without connections (qrouter's
     obstructions). qrouter lets a pin's own via through such a wire when it is right over the pin, so the merged
     routes are checked for shorts on the grid, and the window nets in one are routed again in the last run (at
-    most WINDOW_REPAIRS times). -> the RouteResult of the merged DEF, or the WindowStats when a full-die run
-    left nets open or shorts remain (the caller then routes everything again without the windows)."""
+    most WINDOW_REPAIRS times). -> (the RouteResult of the merged DEF, or None when a full-die run left nets open
+    or shorts remain: the caller then routes everything again without the windows; the window stats)."""
     windowed, parts, specials, stats = window_route.preroute(plan, nets, pdk, lefs, work / "windows", cell,
                                                              halo=int(WINDOW_HALO_UM * plan.units))
     layers, vias = window_route.lef_layers([f for f in (pdk.tech_lef, pdk.cell_lef) if f])
@@ -538,11 +537,9 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         folder.mkdir(exist_ok=True)
         walls = {**{n: r for n, r in routes.items() if n not in group},
                  **{f"{n} pieces": (piece_walls if n in group else piece_wires)[n] for n in parts if n not in routes}}
-        placed = qflow_pnr.PlaceResult(
-            def_path=fp.write_def(folder / "kan_array_left.def", plan, group, "kan_array",
-                                  routes={n: w for n, w in walls.items() if w}),
-            netlist=top_v, metrics={}, log=work / "place.log", work=folder, liberty=liberty, top="kan_array")
-        out, failed = qflow_pnr.route_only(placed, pdk, folder, extra_lefs=lefs)
+        left = fp.write_def(folder / "kan_array_left.def", plan, group, "kan_array",
+                            routes={n: w for n, w in walls.items() if w})
+        out, failed = qflow_pnr.route_only(left, pdk, folder, extra_lefs=lefs)
         if failed:
             raise RouteIncomplete("array route (full die)", str(folder / "route.log"), len(failed), len(group))
         text = out.read_text()
@@ -578,7 +575,7 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
                            "window_grid_shorts": Metric(0, "points", "flow.tools.window_route.grid_conflicts",
                                                         merged.name)}
                 return qflow_pnr.RouteResult(def_path=merged, spef=None, netlist=top_v, metrics=metrics,
-                                             log=work / "route.log")
+                                             log=work / "route.log"), stats
             again = {n for s in shorts for n in s[3:] if n in windowed}
             if not again:
                 break
@@ -588,7 +585,7 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         pass
     if (work / "route.log").exists():
         (work / "route.log").replace(work / "route_windowed.log")
-    return stats
+    return None, stats
 
 
 def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: int = 0,

@@ -255,10 +255,8 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
         folder = work / f"w{k:04d}"
         folder.mkdir(exist_ok=True)
         placed_def = fp.write_def(folder / "window.def", plan, todo, design, window=w, routes=fixed)
-        placed = qflow_pnr.PlaceResult(def_path=placed_def, netlist=placed_def, metrics={}, log=folder / "route.log",
-                                       work=folder, liberty=placed_def, top=design)
         try:
-            out, failed = qflow_pnr.route_only(placed, pdk, folder, extra_lefs=lefs, passes=WINDOW_PASSES)
+            out, failed = qflow_pnr.route_only(placed_def, pdk, folder, extra_lefs=lefs, passes=WINDOW_PASSES)
         except ToolFailed:
             continue                  # the full-die run routes this window's nets
         runs += 1
