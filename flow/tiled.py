@@ -537,9 +537,11 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         folder.mkdir(exist_ok=True)
         walls = {**{n: r for n, r in routes.items() if n not in group},
                  **{f"{n} pieces": (piece_walls if n in group else piece_wires)[n] for n in parts if n not in routes}}
-        left = fp.write_def(folder / "kan_array_left.def", plan, group, "kan_array",
+        # the nets of later runs come in unrouted, ignored: qrouter keeps their pins free (window_route.preroute)
+        later = {n: spine.get(n, c) for n, c in nets.items() if n not in routes and n not in group}
+        left = fp.write_def(folder / "kan_array_left.def", plan, {**later, **group}, "kan_array",
                             routes={n: w for n, w in walls.items() if w})
-        out, failed = qflow_pnr.route_only(left, pdk, folder, extra_lefs=lefs)
+        out, failed = qflow_pnr.route_only(left, pdk, folder, extra_lefs=lefs, ignore=sorted(later))
         if failed:
             raise RouteIncomplete("array route (full die)", str(folder / "route.log"), len(failed), len(group))
         text = out.read_text()

@@ -366,11 +366,12 @@ def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: flo
 
 
 def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extra_lefs, obstructions,
-             passes: int | None = None, last_pass: bool = True, delays: bool = True
+             passes: int | None = None, last_pass: bool = True, delays: bool = True, ignore=()
              ) -> tuple[Path, Path, int, int, int]:
     """One bounded qrouter run on the placed DEF -> (routed DEF, RC file, failed nets, nets, layers).
     `passes`: rip-up passes (default the PDK's), then the last unmasked one unless `last_pass` is False;
-    `delays`: write the RC file (qrouter's write_delays; it crashed on a 16x16 array's clock spine)."""
+    `delays`: write the RC file (qrouter's write_delays; it crashed on a 16x16 array's clock spine);
+    `ignore`: nets of the DEF qrouter leaves unrouted (their pins stay reserved for them)."""
     t = tech(pdk)
     layers = placed.layers or t.layers
     routed_def, rc = work / f"{DESIGN}_route.def", work / f"{DESIGN}_route.rc"
@@ -380,7 +381,7 @@ def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extr
         read_lefs="\n".join(f"read_lef {p}" for p in [*_lefs(pdk, router_tech_lef(pdk, work)), *extra_lefs]),
         layers=layers, via_use=f"via use {t.via_use}" if t.via_use else "", vdd=pdk.power, gnd=pdk.ground,
         obstructions=(obs.read_text() if obs.exists() else "") + "".join(f"{o}\n" for o in obstructions),
-        placed_def=placed.def_path,
+        placed_def=placed.def_path, after_read="".join(f"ignore {{{n}}}\n" for n in ignore),
         stage2_passes=t.stage2_passes if passes is None else passes,
         last_pass="if {$result > 0} {set result [stage2 mask none effort 50]}" if last_pass else "",
         routed_def=routed_def.name, write_delays=f"write_delays {rc.name}" if delays else "")
@@ -397,17 +398,19 @@ def failed_nets(route_log: str) -> list[str]:
     return m.group(1).replace("{", " ").replace("}", " ").split() if m else []
 
 
-def route_only(def_path: Path, pdk: PdkInfo, work: Path, extra_lefs=(), passes: int | None = None
+def route_only(def_path: Path, pdk: PdkInfo, work: Path, extra_lefs=(), passes: int | None = None, ignore=()
                ) -> tuple[Path, list[str]]:
     """qrouter alone on a DEF written for it (no placement: no netlist, no RC file, no parasitics), failed nets
     allowed: -> (the routed DEF, the failed nets). `passes`: at most this many rip-up passes and no last
-    unmasked one (a caller that routes what fails elsewhere)."""
+    unmasked one (a caller that routes what fails elsewhere); `ignore`: nets of the DEF left unrouted, there so
+    that qrouter keeps their pins free (a wire of another run over a pin shorts the via that later reaches it)."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     run = _Runner(work, work / "route.log")
     placed = PlaceResult(def_path=Path(def_path), netlist=Path(def_path), metrics={}, log=run.log, work=work,
                          liberty=Path(def_path), top="")
-    routed_def = _qrouter(placed, pdk, work, run, extra_lefs, (), passes, passes is None, delays=False)[0]
+    routed_def = _qrouter(placed, pdk, work, run, extra_lefs, (), passes, passes is None, delays=False,
+                          ignore=ignore)[0]
     return routed_def, failed_nets(run.log.read_text())
 
 

@@ -252,11 +252,17 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     for k, (level, w) in enumerate(sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0]))):
         todo = jobs[(level, w)]
         fixed = {n: c for n, (r, b) in walls.items() if _overlaps(b, w) and (c := clip(r, w))}
+        # the other unrouted nets' pins in the window come in as nets qrouter ignores: it then keeps them free
+        # (a wire over a pin, left by a run that knew nothing of it, shorted the via a later run put there)
+        pinned = {n: cs for n, c in nets.items() if n not in todo and n not in routed
+                  and (cs := [x for x, r in zip(c, rects[n]) if w[0] <= r[0] and r[2] <= w[2]
+                              and w[1] <= r[1] and r[3] <= w[3]])}
         folder = work / f"w{k:04d}"
         folder.mkdir(exist_ok=True)
-        placed_def = fp.write_def(folder / "window.def", plan, todo, design, window=w, routes=fixed)
+        placed_def = fp.write_def(folder / "window.def", plan, {**pinned, **todo}, design, window=w, routes=fixed)
         try:
-            out, failed = qflow_pnr.route_only(placed_def, pdk, folder, extra_lefs=lefs, passes=WINDOW_PASSES)
+            out, failed = qflow_pnr.route_only(placed_def, pdk, folder, extra_lefs=lefs, passes=WINDOW_PASSES,
+                                               ignore=sorted(pinned))
         except ToolFailed:
             continue                  # the full-die run routes this window's nets
         runs += 1

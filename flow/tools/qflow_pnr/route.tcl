@@ -10,6 +10,7 @@ vdd ${vdd}
 gnd ${gnd}
 ${obstructions}
 read_def ${placed_def}
+${after_read}
 set result [stage1]
 for {set pass 0} {$$result > 0 && $$pass < ${stage2_passes}} {incr pass} {
     set result [stage2 mask 90 effort 20]
