@@ -512,22 +512,22 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
     layers, vias = window_route.lef_layers([f for f in (pdk.tech_lef, pdk.cell_lef) if f])
     pitch = (min(st for d, _, st, _ in plan.tracks if d == "X"), min(st for d, _, st, _ in plan.tracks if d == "Y"))
     repaired: set[str] = set()
-    # a long net routed in pieces: the full-die run routes its spine (the pins no piece holds and one pin of each
-    # piece) with the pieces' wires as obstructions; spine and pieces together are the net
+    # a long net routed in pieces: a full-die run routes its spine (the pins no piece holds and the first pin of
+    # each piece, its way in) with the pieces' wires as obstructions; spine and pieces together are the net
     piece_wires = {n: "\n  NEW ".join(r for _, r in p) for n, p in parts.items()}
-    spine = {n: [c[0] for c, _ in p] + [c for c in nets[n] if c not in {x for cs, _ in p for x in cs}]
-             for n, p in parts.items()}
-    # the spine must reach each piece's first pin, which the piece's own wires surround: as obstructions they
-    # leave a hole there (spine and piece are one net, so their wires may meet in it)
-    rects = window_route.conn_rects(plan, {f"{n} {k}": [c[0]] for n, p in parts.items() for k, (c, _) in enumerate(p)})
     hole = int(SPINE_HOLE_UM * plan.units)
-    piece_walls = {}
-    for n, p in parts.items():
-        cuts = []
-        for k, (_, r) in enumerate(p):
-            x0, y0, x1, y1 = rects[f"{n} {k}"][0]
-            cuts.append(window_route.cut(r, (x0 - hole, y0 - hole, x1 + hole, y1 + hole)))
-        piece_walls[n] = "\n  NEW ".join(filter(None, cuts))
+    spine, piece_walls, way_in = {}, {}, {}
+
+    def plan_spine(n: str) -> None:
+        """spine[n], way_in[n] (the way-in pins' points) and piece_walls[n]: the pieces' wires with a hole around
+        each way in, which the piece's own wires surround (spine and piece are one net: they may meet there)."""
+        spine[n] = [c[0] for c, _ in parts[n]] + [c for c in nets[n] if c not in {x for cs, _ in parts[n] for x in cs}]
+        way_in[n] = window_route.conn_rects(plan, {n: [c[0] for c, _ in parts[n]]})[n]
+        piece_walls[n] = "\n  NEW ".join(filter(None, (
+            window_route.cut(r, (x0 - hole, y0 - hole, x1 + hole, y1 + hole))
+            for (_, r), (x0, y0, x1, y1) in zip(parts[n], way_in[n]))))
+    for n in parts:
+        plan_spine(n)
     routes = dict(windowed)
     patches = {n: r for n, r in specials.items() if n in windowed or n in parts}
 
@@ -535,8 +535,14 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         """One qrouter run on the whole die for `group`, every other route so far an obstruction; its routes
         and pin patches go into `routes` and `patches`."""
         folder.mkdir(exist_ok=True)
-        walls = {**{n: r for n, r in routes.items() if n not in group},
-                 **{f"{n} pieces": (piece_walls if n in group else piece_wires)[n] for n in parts if n not in routes}}
+        for n in group:
+            routes.pop(n, None)
+            if n in parts:
+                patches[n] = specials.get(n)      # the pieces' own
+            else:
+                patches.pop(n, None)
+        walls = {**routes, **{f"{n} pieces": (piece_walls if n in group else piece_wires)[n]
+                              for n in parts if n not in routes}}
         # the nets of later runs come in unrouted, ignored: qrouter keeps their pins free (window_route.preroute)
         later = {n: spine.get(n, c) for n, c in nets.items() if n not in routes and n not in group}
         left = fp.write_def(folder / "kan_array_left.def", plan, {**later, **group}, "kan_array",
@@ -545,9 +551,6 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         if failed:
             raise RouteIncomplete("array route (full die)", str(folder / "route.log"), len(failed), len(group))
         text = out.read_text()
-        for n in group:
-            if n not in parts:
-                patches.pop(n, None)
         for n, r in window_route.routes_of(text).items():
             if n in group:
                 routes[n] = "\n  NEW ".join(filter(None, (r, piece_wires.get(n))))
@@ -558,13 +561,16 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
     try:
         # one full-die run per long net (its spine; its pieces' wires with the holes): a hole is open to every
         # net of its run, so its own net is the only one routed there. Then one run for the nets left, again
-        # with the window nets in a short on the grid
-        for i, n in enumerate(sorted(parts)):
-            full_die(work / f"spine_{i}", {n: spine[n]})
+        # with the window nets in a short on the grid. A spine's via can still land on its way-in pin through
+        # another net's wire lying over it (8x8: the clock under load enable): that piece then gets its next
+        # pin as the way in, and the spine is routed again
+        spines = sorted(parts)
         for _ in range(WINDOW_REPAIRS + 1):
+            for n in spines:
+                full_die(work / f"spine_{sorted(parts).index(n)}", {n: spine[n]})
             full_die(work, {n: c for n, c in nets.items() if n not in windowed and n not in parts})
             merged = fp.write_def(work / "kan_array_routed.def", plan, nets, "kan_array", routes=routes)
-            window_route.add_specials(merged, patches)
+            window_route.add_specials(merged, {n: r for n, r in patches.items() if r})
             shorts = window_route.grid_conflicts(merged.read_text(), pitch, layers, vias)
             (work / "window_shorts.txt").write_text("".join(f"{s}\n" for s in shorts))
             if not shorts:
@@ -579,8 +585,19 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
                 return qflow_pnr.RouteResult(def_path=merged, spef=None, netlist=top_v, metrics=metrics,
                                              log=work / "route.log"), stats
             again = {n for s in shorts for n in s[3:] if n in windowed}
-            if not again:
+            spines = []
+            for _, x, y, *pair in shorts:
+                for n in pair:
+                    k = next((k for k, (x0, y0, x1, y1) in enumerate(way_in.get(n, ()))
+                              if x0 - hole <= x <= x1 + hole and y0 - hole <= y <= y1 + hole), None)
+                    if k is not None and n not in spines:
+                        conns, wires = parts[n][k]
+                        parts[n][k] = (conns[1:] + conns[:1], wires)
+                        spines.append(n)
+            if not again and not spines:
                 break
+            for n in spines:
+                plan_spine(n)
             repaired |= again
             windowed = {n: r for n, r in windowed.items() if n not in again}
     except ToolFailed:          # nets left open (RouteIncomplete) or qrouter crashed: route it all again
