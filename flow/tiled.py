@@ -516,15 +516,16 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
     # each piece, its way in) with the pieces' wires as obstructions; spine and pieces together are the net
     piece_wires = {n: "\n  NEW ".join(r for _, r in p) for n, p in parts.items()}
     hole = int(SPINE_HOLE_UM * plan.units)
-    spine, piece_walls, way_in, spine_wires = {}, {}, {}, {}
+    spine, piece_walls, way_in = {}, {}, {}
 
     def plan_spine(n: str) -> None:
         """spine[n], way_in[n] (the way-in pins' points) and piece_walls[n]: the pieces' wires with a hole around
         each way in, which the piece's own wires surround (spine and piece are one net: they may meet there)."""
         spine[n] = [c[0] for c, _ in parts[n]] + [c for c in nets[n] if c not in {x for cs, _ in parts[n] for x in cs}]
         way_in[n] = window_route.conn_rects(plan, {n: [c[0] for c, _ in parts[n]]})[n]
-        piece_walls[n] = [window_route.cut(r, (x0 - hole, y0 - hole, x1 + hole, y1 + hole))
-                          for (_, r), (x0, y0, x1, y1) in zip(parts[n], way_in[n])]
+        piece_walls[n] = "\n  NEW ".join(filter(None, (
+            window_route.cut(r, (x0 - hole, y0 - hole, x1 + hole, y1 + hole))
+            for (_, r), (x0, y0, x1, y1) in zip(parts[n], way_in[n]))))
     for n in parts:
         plan_spine(n)
     routes = dict(windowed)
@@ -540,12 +541,8 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
                 patches[n] = specials.get(n)      # the pieces' own
             else:
                 patches.pop(n, None)
-        # one obstruction per net, per piece and per spine (16x16: the rest run routed deskew nets over the clock's
-        # wires when the whole clock, 14,873 segments, came in as one obstruction net)
-        walls = {n: r for n, r in routes.items() if n not in parts}
-        for n in parts:
-            own = piece_walls[n] if n in group else [r for _, r in parts[n]] + [spine_wires.get(n, "")]
-            walls.update({f"{n} wall {k}": w for k, w in enumerate(own)})
+        walls = {**routes, **{f"{n} pieces": (piece_walls if n in group else piece_wires)[n]
+                              for n in parts if n not in routes}}
         # the nets of later runs come in unrouted, ignored: qrouter keeps their pins free (window_route.preroute)
         later = {n: spine.get(n, c) for n, c in nets.items() if n not in routes and n not in group}
         left = fp.write_def(folder / "kan_array_left.def", plan, {**later, **group}, "kan_array",
@@ -556,7 +553,6 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         text = out.read_text()
         for n, r in window_route.routes_of(text).items():
             if n in group:
-                spine_wires[n] = r
                 routes[n] = "\n  NEW ".join(filter(None, (r, piece_wires.get(n))))
         for n, r in window_route.specials_of(text).items():
             if n in group:
