@@ -11,8 +11,9 @@ the array-level nets.
    (input skew and output deskew registers, valid pipeline, the constant-zero partial sums of row 0) are
    placed by floorplan.py in strips next to where they connect. Yosys sees the real glue RTL, so the cells are
    exactly those of the flat flow; no generator change is needed.
-3. The array DEF (macros FIXED, glue PLACED, I/O pins) is routed with the macros' LEFs: short nets in windows
-   of 2x2 PE pitches, the rest by one full-die qflow_pnr.route (window_route.py, _route_windowed).
+3. The array DEF (macros FIXED, glue PLACED, I/O pins) is routed with the macros' LEFs: nets in windows of
+   2x2, 4x4, 8x8 PE pitches, long nets in pieces per tile, then full-die runs for each long net's spine and for
+   the nets left (window_route.py, _route_windowed); qflow_pnr.route on the whole die if that fails.
 4. OpenSTA times the hierarchical netlist: every macro instance reads its macro's SPEF (`read_spef -path`,
    rc2dly's), the array level the one def_spef.py writes from the routed DEF for every array-level net, each
    written down to the cell pins inside the macros (OpenSTA 2.0 times a net by its top-level parasitics).
@@ -564,10 +565,11 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         # with the window nets in a short on the grid. A spine's via can still land on its way-in pin through
         # another net's wire lying over it (8x8: the clock under load enable): that piece then gets its next
         # pin as the way in, and the spine is routed again
+        folder = {n: work / f"spine_{i}" for i, n in enumerate(sorted(parts))}
         spines = sorted(parts)
         for _ in range(WINDOW_REPAIRS + 1):
             for n in spines:
-                full_die(work / f"spine_{sorted(parts).index(n)}", {n: spine[n]})
+                full_die(folder[n], {n: spine[n]})
             full_die(work, {n: c for n, c in nets.items() if n not in windowed and n not in parts})
             merged = fp.write_def(work / "kan_array_routed.def", plan, nets, "kan_array", routes=routes)
             window_route.add_specials(merged, {n: r for n, r in patches.items() if r})
@@ -711,7 +713,8 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     logs = [pe_info["place_log"], pe_info["route_log"], bs_info["place_log"], bs_info["route_log"],
             work / "glue" / "yosys_glue.log", routed.log, sta_report]
     return {"metrics": m, "artifacts": {"def": merged, "png": png, "netlist": [netlist],
-                                        "spef": [f for f in (array_spef, pe_info["spef"], bs_info["spef"], routed.spef) if f],
+                                        "spef": [f for f in (array_spef, pe_info["spef"], bs_info["spef"],
+                                                             routed.spef) if f],
                                         "lef": [pe.lef, bs.lef], "logs": logs}}
 
 

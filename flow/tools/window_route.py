@@ -121,7 +121,7 @@ def assign(boxes: dict[str, Box], windows: list[Box], halo: int) -> dict[int, li
         b = boxes[name]
         g = (max(die[0], b[0] - halo), max(die[1], b[1] - halo), min(die[2], b[2] + halo), min(die[3], b[3] + halo))
         for k, w in enumerate(windows):
-            if w[0] <= g[0] and w[1] <= g[1] and g[2] <= w[2] and g[3] <= w[3]:
+            if _holds(w, g):
                 out.setdefault(k, []).append(name)
                 break
     return out
@@ -200,6 +200,11 @@ def _bbox(route: str) -> Box:
     return min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts)
 
 
+def _holds(w: Box, b: Box) -> bool:
+    """Box `b` lies wholly in window `w`."""
+    return w[0] <= b[0] and w[1] <= b[1] and b[2] <= w[2] and b[3] <= w[3]
+
+
 def _overlaps(a: Box, b: Box) -> bool:
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
@@ -214,13 +219,14 @@ def plan_jobs(die: Box, cell: tuple[int, int], nets: dict[str, list[tuple[str, s
     `align`: the track grid's x and y steps (their least common multiple) that window edges keep to."""
     jobs: dict[tuple[int, Box], dict[str, list]] = {}
     placed: set[str] = set()
-    for level, span in enumerate(spans(die, cell)):
+    sizes = spans(die, cell)
+    for level, span in enumerate(sizes):
         windows = candidate_windows(die, cell, span)
         for k, names in assign({n: _union(r) for n, r in rects.items() if n not in placed}, windows, halo).items():
             jobs[(level, windows[k])] = {n: nets[n] for n in names}
             placed.update(names)
     long = {n: c for n, c in nets.items() if n not in placed and len(c) >= PIECE_MIN_PINS}
-    tile = spans(die, cell)[:2][-1]          # 4x4 pitches where the die has room: fewer pieces to join
+    tile = sizes[:2][-1]                     # 4x4 pitches where the die has room: fewer pieces to join
     tiles = candidate_windows(die, cell, tile, stride=tile)
     # a piece is routed in its tile grown by the halo (on the grid), so that a cell across the tile's edge is
     # in its window: its pin left to the spine was out of reach under the window routes around it
@@ -255,8 +261,7 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
         # the other unrouted nets' pins in the window come in as nets qrouter ignores: it then keeps them free
         # (a wire over a pin, left by a run that knew nothing of it, shorted the via a later run put there)
         pinned = {n: cs for n, c in nets.items() if n not in todo and n not in routed
-                  and (cs := [x for x, r in zip(c, rects[n]) if w[0] <= r[0] and r[2] <= w[2]
-                              and w[1] <= r[1] and r[3] <= w[3]])}
+                  and (cs := [x for x, r in zip(c, rects[n]) if _holds(w, r)])}
         folder = work / f"w{k:04d}"
         folder.mkdir(exist_ok=True)
         placed_def = fp.write_def(folder / "window.def", plan, {**pinned, **todo}, design, window=w, routes=fixed)
