@@ -503,8 +503,8 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
 def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dict, pdk: PdkInfo, work: Path,
                     cell: tuple[int, int]) -> tuple[qflow_pnr.RouteResult | None, window_route.WindowStats]:
     """window_route.preroute, then full-die qrouter runs: one per long net routed in pieces (its spine), then one
-    for the nets left over, with every route so far in its DEF as wires of a net without connections (qrouter's
-    obstructions). qrouter lets a pin's own via through such a wire when it is right over the pin, so the merged
+    for the nets left over, with every route so far in its DEF as a FIXED special net (qrouter's fixed
+    obstructions). A pin's own via can still land through such a wire when it is right over the pin, so the merged
     routes are checked for shorts on the grid, and the window nets in one are routed again in the last run (at
     most WINDOW_REPAIRS times). -> (the RouteResult of the merged DEF, or None when a full-die run left nets open
     or shorts remain: the caller then routes everything again without the windows; the window stats)."""

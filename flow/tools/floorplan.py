@@ -207,12 +207,19 @@ def cell_dims(cell_lef: Path, units: int) -> dict[str, tuple[int, int]]:
     return {m: (round(w * units), round(h * units)) for m, (w, h) in macro_sizes(cell_lef).items()}
 
 
+def _special_route(route: str) -> str:
+    """`+ ROUTED` text of a net -> the same wires and vias as SPECIALNETS routing, whose every element has a
+    width (0: qrouter takes the layer's route width)."""
+    return "\n  NEW ".join(re.sub(r"^(\S+)\s+(?:\d+\s+)?", r"\1 0 ", part.strip())
+                           for part in re.split(r"\s+NEW\s+", route.strip()))
+
+
 def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, str]]], design: str,
               window: tuple[int, int, int, int] | None = None, routes: dict[str, str] | None = None) -> Path:
     """The array-level DEF qrouter routes: tracks, macros FIXED, glue PLACED, I/O pins, signal nets.
     `window`: a part of the die as the DEF's die (components reaching into it, pins inside it); `routes`:
-    {net: `+ ROUTED` text} written with the net, or as a net without connections for names not in `nets`
-    (wires qrouter keeps as obstructions, under the name kan_obstruction_<k>)."""
+    {net: `+ ROUTED` text} written with the net, or for names not in `nets` as a FIXED special net named
+    kan_obstruction_<k> (wires qrouter keeps as obstructions)."""
     x0, y0, x1, y1 = window or plan.die
     routes = routes or {}
     insts = [i for i in plan.insts.values() if i.x <= x1 and x0 <= i.x + i.width and i.y <= y1 and y0 <= i.y + i.height]
@@ -235,17 +242,23 @@ def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, s
     for name, (layer, x, y) in sorted(pins.items()):
         out += [f"- {name} + NET {name}", f"  + LAYER {layer} ( -14 -14 ) ( 14 14 )", f"  + PLACED ( {x} {y} ) N ;"]
     walls = sorted(set(routes) - set(nets))
-    out += ["END PINS", "", f"NETS {len(nets) + len(walls)} ;"]
+    out += ["END PINS", "", f"NETS {len(nets)} ;"]
     for name in sorted(nets):
         # one connection per line and ';' on its own line, as place2def writes them: qrouter's write_def
         # inserts the routes before that ';' (a one-line net comes back without its wires)
         route = [f"+ ROUTED {routes[name]}"] if name in routes else []
         out += [f"- {name}", *[f"  ( {i} {p} )" for i, p in nets[name]], *route, ";"]
-    for k, name in enumerate(walls):
-        # renamed: under its own name a wire of an I/O net would join that pin, and qrouter drops a one-pin net
-        # with its wires
-        out += [f"- kan_obstruction_{k}", f"+ ROUTED {routes[name]}", ";"]
-    out += ["END NETS", "", "END DESIGN", ""]
+    out += ["END NETS", ""]
+    if walls:
+        # FIXED special nets: qrouter makes their wires obstructions (its UserObs) that no rip-up removes. As
+        # regular nets without connections, stage2 ripped them up to route through and never put them back
+        # (16x16: 1,811 grid shorts in the merged routes). Renamed: under its own name a wire of an I/O net
+        # would join that pin
+        out.append(f"SPECIALNETS {len(walls)} ;")
+        for k, name in enumerate(walls):
+            out += [f"- kan_obstruction_{k}", f"+ FIXED {_special_route(routes[name])}", ";"]
+        out += ["END SPECIALNETS", ""]
+    out += ["END DESIGN", ""]
     Path(fp).write_text("\n".join(out))
     return Path(fp)
 

@@ -6,9 +6,9 @@ the full-die route costs nets x die area, i.e. PEs^2 for an array (measured: 8x8
 0.15-0.2 s per net, 510 s). Nearly every array-level net joins neighbouring macros; in a window of 2x2 PE
 pitches the same net costs a fraction of that, whatever the array size. qrouter takes the window as its die:
 DIEAREA and TRACKS are the window's, components reaching outside it are clipped. The wires routed in earlier
-windows come in as nets without connections whose routes, clipped to the window, qrouter holds as it holds its
-own routes; the full-die run gets every window route that way. qrouter does let a pin's own via through such a
-wire lying right over the pin, so the caller checks the merged routes for shorts on the grid (grid_conflicts)
+windows come in, clipped to the window, as FIXED special nets: fixed obstructions that qrouter's rip-up cannot
+remove (as regular nets without connections, stage2 ripped them up and never put them back); the full-die runs
+get every window route that way. A pin's own via can still land through such a wire lying right over the pin, so the caller checks the merged routes for shorts on the grid (grid_conflicts)
 and routes the window nets in one again in the full-die run. A net that no 2x2 window holds goes to windows of
 4x4, then 8x8 pitches. A net too long for any window with many pins (the clock, load enable, reset) is routed
 in pieces, one per tile of the die, and a full-die run routes only its spine to one pin of each piece: for
