@@ -16,7 +16,7 @@ class ToolMissing(FlowError):
 class ToolFailed(FlowError):
     def __init__(self, step: str, log: str, detail: str = ""):
         super().__init__(f"{step} failed" + (f": {detail}" if detail else "") + f" (log: {log})")
-        self.step, self.log = step, log
+        self.step, self.log, self.detail = step, log, detail
 
 
 class RouteIncomplete(ToolFailed):

@@ -12,8 +12,10 @@ the array-level nets.
    placed by floorplan.py in strips next to where they connect. Yosys sees the real glue RTL, so the cells are
    exactly those of the flat flow; no generator change is needed.
 3. The array DEF (macros FIXED, glue PLACED, I/O pins) is routed with the macros' LEFs: nets in windows of
-   2x2, 4x4, 8x8 PE pitches, long nets in pieces per tile, then full-die runs for each long net's spine and for
-   the nets left (window_route.py, _route_windowed); qflow_pnr.route on the whole die if that fails.
+   2x2, 4x4, 8x8 PE pitches (a net that fails in its window is routed there again with the window's own nets),
+   long nets in pieces per tile, then full-die runs for each long net's spine and for the nets left
+   (window_route.py, _route_windowed); qflow_pnr.route on the whole die if that fails, up to
+   FALLBACK_MAX_MACROS macros.
 4. OpenSTA times the hierarchical netlist: every macro instance reads its macro's SPEF (`read_spef -path`,
    rc2dly's), the array level the one def_spef.py writes from the routed DEF for every array-level net, each
    written down to the cell pins inside the macros (OpenSTA 2.0 times a net by its top-level parasitics).
@@ -59,6 +61,8 @@ GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain n
 WINDOW_HALO_UM = 24.0      # room around a net's pins that its routing window must hold (window_route.py)
 WINDOW_REPAIRS = 3         # full-die reruns that take window nets in a short on the grid back
 SPINE_HOLE_UM = 3.0        # around the pin where a long net's spine meets one of its pieces
+FALLBACK_MAX_MACROS = 80   # above this (8x8 + its 8 B-spline units) a failed window route is not routed again on
+                           # the whole die: that costs nets x die area (8x8: 510 s; 16x16 extrapolates to hours)
 
 
 def _bits(name: str, width: int) -> list[str]:
@@ -477,8 +481,11 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
     stats = None
     if plan is not None:
         routed, stats = _route_windowed(plan, top_v, lefs, nets, pdk, work, cell)
-        if routed is not None:
+        if isinstance(routed, qflow_pnr.RouteResult):
             return routed
+        if sum(1 for i in plan.insts.values() if i.macro) > FALLBACK_MAX_MACROS:
+            raise ToolFailed(routed.step, routed.log, f"{routed.detail}; a full-die route of more than "
+                             f"{FALLBACK_MAX_MACROS} macros is not tried (hours)")
     placed = qflow_pnr.PlaceResult(def_path=top_def, netlist=top_v, metrics={}, log=work / "place.log",
                                    work=work, liberty=liberty, top="kan_array")
     try:
@@ -501,13 +508,13 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
 
 
 def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dict, pdk: PdkInfo, work: Path,
-                    cell: tuple[int, int]) -> tuple[qflow_pnr.RouteResult | None, window_route.WindowStats]:
+                    cell: tuple[int, int]) -> tuple[qflow_pnr.RouteResult | ToolFailed, window_route.WindowStats]:
     """window_route.preroute, then full-die qrouter runs: one per long net routed in pieces (its spine), then one
     for the nets left over, with every route so far in its DEF as a FIXED special net (qrouter's fixed
     obstructions). A pin's own via can still land through such a wire when it is right over the pin, so the merged
     routes are checked for shorts on the grid, and the window nets in one are routed again in the last run (at
-    most WINDOW_REPAIRS times). -> (the RouteResult of the merged DEF, or None when a full-die run left nets open
-    or shorts remain: the caller then routes everything again without the windows; the window stats)."""
+    most WINDOW_REPAIRS times). -> (the RouteResult of the merged DEF, or the failure when a full-die run left nets
+    open or shorts remain: the caller then routes everything again without the windows; the window stats)."""
     windowed, parts, specials, stats = window_route.preroute(plan, nets, pdk, lefs, work / "windows", cell,
                                                              halo=int(WINDOW_HALO_UM * plan.units))
     layers, vias = window_route.lef_layers([f for f in (pdk.tech_lef, pdk.cell_lef) if f])
@@ -602,11 +609,15 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
                 plan_spine(n)
             repaired |= again
             windowed = {n: r for n, r in windowed.items() if n not in again}
-    except ToolFailed:          # nets left open (RouteIncomplete) or qrouter crashed: route it all again
-        pass
+    except ToolFailed as exc:   # nets left open (RouteIncomplete) or qrouter crashed: route it all again
+        failure = exc
+    else:
+        failure = ToolFailed("array route (windows + full die)", str(work / "window_shorts.txt"),
+                             f"{len(shorts)} grid points shorted after {WINDOW_REPAIRS} repairs")
     if (work / "route.log").exists():
         (work / "route.log").replace(work / "route_windowed.log")
-    return None, stats
+        failure.log = failure.log.replace(str(work / "route.log"), str(work / "route_windowed.log"))
+    return failure, stats
 
 
 def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: int = 0,
@@ -616,6 +627,8 @@ def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: in
             "window_routed_nets": Metric(kept, "nets", tool + ": window routes in the final DEF", "route/windows"),
             "window_repaired_nets": Metric(repaired, "nets", tool + ": window routes in a short on the grid, "
                                            "routed again by the full-die run", "route/window_shorts.txt"),
+            "window_unstuck_nets": Metric(stats.unstuck, "nets", tool + ": nets that failed in their window and "
+                                          "were routed there again with the window's own nets", "route/windows"),
             "window_pieced_nets": Metric(stats.pieced, "nets", tool + ": long nets (clock, broadcasts) routed in "
                                          "pieces per window, joined by the full-die run", "route/windows"),
             "window_seconds": Metric(round(stats.seconds, 2), "s", tool, "route/windows"),

@@ -34,12 +34,14 @@ FIRST_PIECE_PINS = 32                 # a piece this big is routed alone, before
 WINDOW_PASSES = 2                     # rip-up passes in a window: what still fails goes to the full-die runs
                                       # (16x16: a clock piece in the deskew strip failed after all 7 passes,
                                       # 128 s for that one window)
+REPAIR_PASSES = 6                     # rip-up passes when a window's failed nets are routed again with its nets
 
 
 @dataclass
 class WindowStats:
     windows: int              # qrouter runs on windows
     pieced: int               # long nets whose pieces were routed in windows
+    unstuck: int              # nets that failed in their window and were routed there again with its nets
     seconds: float
 
 
@@ -244,7 +246,8 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
              ) -> tuple[dict[str, str], dict[str, list], dict[str, str], WindowStats]:
     """Route the nets that fit a window, window by window, and the pieces of the longer ones with at least
     PIECE_MIN_PINS pins -> ({net: `+ ROUTED` text}, {long net: [(piece's connections, its wires)]},
-    {net: SPECIALNETS text}, stats). Nets that fail in their window are left to the full-die run."""
+    {net: SPECIALNETS text}, stats). A net that fails in its window is routed there once more together with
+    the nets routed wholly inside it; what fails again is left to the full-die run."""
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     rects = conn_rects(plan, nets)
@@ -254,27 +257,40 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     parts: dict[str, list] = {}
     specials: dict[str, str] = {}
     walls: dict[str, tuple[str, Box]] = {}      # every wire routed so far: {net or net@window: (route, box)}
+    stuck: dict[Box, list[str]] = {}            # {window: its nets that failed there}
     runs = 0
-    for k, (level, w) in enumerate(sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0]))):
-        todo = jobs[(level, w)]
-        fixed = {n: c for n, (r, b) in walls.items() if _overlaps(b, w) and (c := clip(r, w))}
+
+    def route_window(folder: Path, w: Box, todo: dict[str, list], passes: int) -> tuple[dict, dict] | None:
+        """One qrouter run of `todo` in window `w`, every other wire so far a fixed obstruction there ->
+        ({net: `+ ROUTED` text}, {net: pin patches}) of the nets it routed, or None if qrouter crashed."""
+        nonlocal runs
+        fixed = {n: c for n, (r, b) in walls.items() if n not in todo and _overlaps(b, w) and (c := clip(r, w))}
         # the other unrouted nets' pins in the window come in as nets qrouter ignores: it then keeps them free
         # (a wire over a pin, left by a run that knew nothing of it, shorted the via a later run put there)
         pinned = {n: cs for n, c in nets.items() if n not in todo and n not in routed
                   and (cs := [x for x, r in zip(c, rects[n]) if _holds(w, r)])}
-        folder = work / f"w{k:04d}"
         folder.mkdir(exist_ok=True)
         placed_def = fp.write_def(folder / "window.def", plan, {**pinned, **todo}, design, window=w, routes=fixed)
         try:
-            out, failed = qflow_pnr.route_only(placed_def, pdk, folder, extra_lefs=lefs, passes=WINDOW_PASSES,
+            out, failed = qflow_pnr.route_only(placed_def, pdk, folder, extra_lefs=lefs, passes=passes,
                                                ignore=sorted(pinned))
         except ToolFailed:
-            continue                  # the full-die run routes this window's nets
+            return None
         runs += 1
         text = out.read_text()
-        got, patches = routes_of(text), specials_of(text)
+        got = {n: r for n, r in routes_of(text).items() if n in todo and n not in failed}
+        return got, {n: r for n, r in specials_of(text).items() if n in got}
+
+    for k, (level, w) in enumerate(sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0]))):
+        todo = jobs[(level, w)]
+        done = route_window(work / f"w{k:04d}", w, todo, WINDOW_PASSES)
+        if done is None:
+            continue                  # qrouter crashed: the full-die run routes this window's nets
+        got, patches = done
         for n in todo:
-            if n not in got or n in failed:
+            if n not in got:
+                if n not in long:
+                    stuck.setdefault(w, []).append(n)
                 continue
             if n in long:
                 parts.setdefault(n, []).append((todo[n], got[n]))
@@ -284,7 +300,26 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
                 walls[n] = (got[n], _bbox(got[n]))
             if n in patches:
                 specials[n] = " NEW ".join(filter(None, (specials.get(n), patches[n])))
-    return routed, parts, specials, WindowStats(runs, len(parts), time.perf_counter() - t0)
+    # A net that failed in its window is boxed in by wires of windows routed before it (16x16: chains in the
+    # crowded skew strips, which the full-die run could not route either). It is routed once more in that window
+    # together with every net routed wholly inside it, which qrouter may then rip up and route again; the run
+    # counts only if it routes them all, else the earlier routes stay and the full-die run gets the net.
+    repaired = 0
+    for k, (w, names) in enumerate(sorted(stuck.items(), key=lambda wn: (wn[0][1], wn[0][0]))):
+        free = sorted(n for n, (_, b) in walls.items() if n in routed and _holds(w, b))
+        todo = {n: nets[n] for n in names + free}
+        done = route_window(work / f"repair{k:03d}", w, todo, REPAIR_PASSES)
+        if done is None or len(done[0]) < len(todo):
+            continue
+        got, patches = done
+        for n in todo:
+            routed[n] = got[n]
+            walls[n] = (got[n], _bbox(got[n]))
+            specials.pop(n, None)
+            if n in patches:
+                specials[n] = patches[n]
+        repaired += len(names)
+    return routed, parts, specials, WindowStats(runs, len(parts), repaired, time.perf_counter() - t0)
 
 
 def specials_of(def_text: str) -> dict[str, str]:
