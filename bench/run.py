@@ -255,6 +255,20 @@ def span(values: list[int]) -> str:
 
 # ---------------------------------------------------------------- 1. speed
 
+def tiled_vs_flat(rows: list[dict]) -> list[dict]:
+    """tiled / flat ratios of area, fmax and wall time per array and table width, where both modes finished."""
+    ok = {(r["array"], r["table_bits"], r["physical"]): r for r in rows if r["status"] == "ok"}
+    out = []
+    for (array, bits, mode), flat in ok.items():
+        tiled = ok.get((array, bits, "tiled"))
+        if mode == "flat" and tiled:
+            ratio = lambda col: round(tiled[col] / flat[col], 3)  # noqa: E731
+            out.append({"point": f"{array} b{bits}", "cell area tiled/flat": ratio("cell area [um^2]"),
+                        "die area tiled/flat": ratio("die area [um^2]"), "fmax tiled/flat": ratio("fmax [MHz]"),
+                        "wall time tiled/flat": ratio("wall [s]")})
+    return out
+
+
 def section_speed(args, out: Path) -> None:
     from flow.sweep import run_sweep
     sweep = bench_sweep(BENCH / "speed.yaml", {"array": args.arrays, "kan.table_bits": args.bits,
@@ -289,7 +303,9 @@ def section_speed(args, out: Path) -> None:
                "table_bits": pt.cfg.kan.table_bits, "pdk": pt.cfg.pdk, "status": res["status"],
                "cells": value(res, "cells"), "wall [s]": round(wall, 2),
                "tool [s]": round(smp["tool_s"], 2), "peak memory [MB]": round(smp["peak_mb"], 1),
-               "error": failure_note(res)}
+               "error": failure_note(res), "cell area [um^2]": value(res, "cell_area"),
+               "die area [um^2]": value(res, "die_area"), "fmax [MHz]": value(res, "fmax"),
+               "failed nets": value(res, "failed_nets")}
         t, m = {"point": label(pt), "PEs": pes, "cells": row["cells"]}, {"point": label(pt), "cells": row["cells"]}
         for step, s in sorted(step_s.items(), key=lambda kv: step_order(kv[0])):
             g = STEP_GROUPS.get(step, step)
@@ -324,6 +340,7 @@ def section_speed(args, out: Path) -> None:
                          "R^2": round(by_cells[1], 3) if by_cells else "",
                          "exponent vs PEs (t ~ PEs^k)": round(by_pes[0], 2) if by_pes else "n/a",
                          "R^2 (PEs)": round(by_pes[1], 3) if by_pes else ""})
+    results_cols = ["point", "status", "cells", "cell area [um^2]", "die area [um^2]", "fmax [MHz]", "failed nets"]
     failed = [f"- {r['point']}: {r['error']}" for r in rows if r["status"] != "ok"]
     parts = [f"Points: {len(rows)} "
              f"({', '.join(args.arrays)} x b {', '.join(map(str, args.bits))} x {', '.join(args.physical)}), "
@@ -334,7 +351,10 @@ def section_speed(args, out: Path) -> None:
              "(short spikes can be missed). Tool time: "
              "sampled time with a tool process alive (yosys, iverilog, graywolf, qrouter, OpenSTA); overhead = "
              "point wall time (worker start to exit, sampled) - tool time.\n",
-             "### Wall time per step [s]\n", table(times), "\n### Peak memory per step [MB]\n", table(mems),
+             "### Results per point (post-route; the tiled flow's die includes its routing channels)\n",
+             table([{k: r[k] for k in results_cols} for r in rows]),
+             "\n### Tiled vs flat (same array and table width, both finished)\n", table(tiled_vs_flat(rows)),
+             "\n### Wall time per step [s]\n", table(times), "\n### Peak memory per step [MB]\n", table(mems),
              "\n### Where the time goes\n", table(split),
              "\n### Growth with cell count (fit of step time = a * cells^k over array sizes)\n", table(fits)]
     if failed:

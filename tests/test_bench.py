@@ -73,6 +73,17 @@ def test_ratios_and_table():
     assert text.splitlines() == ["| point | wall [s] |", "|---|---|", "| 1x1 b3 | 16.04 |"]
 
 
+def test_tiled_vs_flat_pairs_only_points_where_both_modes_finished():
+    row = lambda array, mode, status, area, fmax, wall: {  # noqa: E731
+        "array": array, "table_bits": 3, "physical": mode, "status": status, "cell area [um^2]": area,
+        "die area [um^2]": 2 * area, "fmax [MHz]": fmax, "wall [s]": wall}
+    rows = [row("1x1", "flat", "ok", 100.0, 200.0, 30.0), row("1x1", "tiled", "ok", 101.0, 190.0, 60.0),
+            row("2x2", "flat", "failed", 400.0, 0.0, 9.0), row("2x2", "tiled", "ok", 404.0, 180.0, 40.0),
+            row("4x4", "tiled", "ok", 1600.0, 170.0, 90.0)]
+    assert bench.tiled_vs_flat(rows) == [{"point": "1x1 b3", "cell area tiled/flat": 1.01, "die area tiled/flat": 1.01,
+                                          "fmax tiled/flat": 0.95, "wall time tiled/flat": 2.0}]
+
+
 def test_options():
     args = bench.parse_args(["--sections", "speed,calib", "--arrays", "1x1,2x2", "--bits", "3"])
     assert (args.sections, args.arrays, args.bits, args.pdks) == (["speed", "calib"], ["1x1", "2x2"], [3], None)
