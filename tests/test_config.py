@@ -10,7 +10,7 @@ from flow.config import ConfigError
 from .conftest import FLOW, REPO
 
 
-@pytest.mark.parametrize("name", ["b3", "b16", "tiny"])
+@pytest.mark.parametrize("name", ["b3", "b16", "tiny", "b3-16x16"])
 def test_shipped_configs_load(name):
     cfg = config.load(REPO / "configs" / f"{name}.yaml")
     assert cfg.name == name
