@@ -1,4 +1,8 @@
 """NAND2-equivalent area and FO4 delay read from the liberty files."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -21,3 +25,11 @@ def test_node_units_per_pdk():
     assert 40 < sky["fo4_delay"].value < 120                          # 130 nm at 1.8 V: tens of ps
     assert gf["fo4_delay"].value > 2 * sky["fo4_delay"].value          # 5 V thick-oxide cells are slower
     assert sky["fo4_delay"].unit == "ps" and sky["fo4_delay"].source.endswith(".lib")
+
+
+def test_a_relative_cache_folder_is_made_absolute(tmp_path):
+    """Tools run in their node folders: a relative KAN_CACHE must not reach them as it was given."""
+    out = subprocess.run([sys.executable, "-c", "from flow.tools.liberty import CACHE; print(CACHE)"], cwd=tmp_path,
+                         env={**os.environ, "KAN_CACHE": "rel/cache", "PYTHONPATH": str(pdks.REPO)},
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == str(tmp_path / "rel" / "cache")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..pdks import REPO, PdkInfo
 
-CACHE = Path(os.environ.get("KAN_CACHE", REPO / "build" / ".cache"))
+# absolute: tools run in their own node folders (a relative KAN_CACHE made OpenSTA miss the liberty)
+CACHE = Path(os.environ.get("KAN_CACHE", REPO / "build" / ".cache")).absolute()
 
 
 def _read(path: Path) -> str:
