@@ -242,9 +242,11 @@ def write_section(name: str, title: str, parts: list[str], frame: pd.DataFrame, 
 
 
 def table(rows: list[dict]) -> str:
-    """Markdown table; floats >= 1000 as integers (markdown_table would write 3.986e+04)."""
+    """Markdown table; floats >= 1000 as integers (markdown_table would write 3.986e+04); object columns, so a
+    column with a missing value keeps its integers (a float column would print 1.68e+04)."""
     big = lambda v: int(round(v)) if isinstance(v, float) and math.isfinite(v) and abs(v) >= 1000 else v  # noqa: E731
-    return markdown_table(pd.DataFrame([{k: big(v) for k, v in r.items()} for r in rows])) if rows else "(no rows)\n"
+    return (markdown_table(pd.DataFrame([{k: big(v) for k, v in r.items()} for r in rows], dtype=object))
+            if rows else "(no rows)\n")
 
 
 def span(values: list[int]) -> str:
