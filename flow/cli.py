@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 import time
 import warnings
@@ -91,14 +93,19 @@ def cmd_pdk(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    rows = config_mod.schema_rows()
+    files = (("config", "design config (configs/b3.yaml)", config_mod.schema_rows()),
+             ("sweep", "sweep file (configs/nightly.yaml): each dotted key is a config key above",
+              config_mod.sweep_schema_rows()))
     if args.json:
-        print(json.dumps([dict(zip(("key", "type", "range", "unit", "help"), r)) for r in rows], indent=1))
+        print(json.dumps([dict(zip(("file", "key", "type", "range", "unit", "help"), (file, *r)))
+                          for file, _, rows in files for r in rows], indent=1))
         return 0
-    width = max(len(r[0]) for r in rows)
-    for key, kind, rng, unit, help_ in rows:
-        detail = f"{kind}, {rng}" + (f", {unit}" if unit else "") if kind != "section" else "section"
-        print(f"{key:<{width}}  {help_}\n{'':<{width}}  [{detail}]")
+    width = max(len(r[0]) for _, _, rows in files for r in rows)
+    for file, title, rows in files:
+        print(f"# {title}")
+        for key, kind, rng, unit, help_ in rows:
+            detail = f"{kind}, {rng}" + (f", {unit}" if unit else "") if kind != "section" else "section"
+            print(f"{key:<{width}}  {help_}\n{'':<{width}}  [{detail}]")
     return 0
 
 
@@ -279,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--pdk-root", metavar="DIR", help="look only here (as `flow run --pdk-root`)")
     q.set_defaults(func=cmd_pdk)
 
-    p = sub.add_parser("schema", help="list every config key with its type, range, unit and help")
+    p = sub.add_parser("schema", help="list every config and sweep-file key with its type, range, unit and help")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_schema)
     return parser
@@ -295,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
     except FlowError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # the reader went away (`flow schema | head`): stop quietly, as a Unix tool ended by SIGPIPE does; stdout
+        # goes to /dev/null so that the interpreter's last flush does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -8,12 +8,18 @@ A config file is YAML:
     pdk: sky130hd
     flow: {clock_period_ns: 10.0, ...}
 
-User errors raise `ConfigError`, whose text is one line: `<file>: <key.path>: <what was expected>`.
+User errors raise `ConfigError`, whose text is one line:
+`<file>: <key.path>: <what was expected> (got <value, cut to 40 characters>)`; the CLI prints it and exits 2.
+The same file-level rules hold for design configs, sweep files (`read_sweep`) and model configs (kan/config.py):
+UTF-8 text without control characters, valid YAML, one non-empty mapping, no duplicate key, no YAML tag beyond the
+plain types, at most MAX_VALUES values after alias expansion, at most MAX_DEPTH levels, finite numbers.
 """
 from __future__ import annotations
 
 import difflib
+import math
 import re
+import reprlib
 import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -24,22 +30,65 @@ import yaml
 from rtl_gen.params import KanParams
 
 PDKS = ("sky130hd", "gf180mcu", "asap7", "osu018")
+REPO = Path(__file__).resolve().parent.parent
+MAX_BYTES = 1 << 20        # a config is a few hundred bytes; anything near this is not one
+MAX_VALUES = 10_000        # YAML values after alias expansion: generous for a sweep, far below an alias bomb
+MAX_DEPTH = 16             # nesting levels (the deepest real file, a sweep rule's `when` list, has 5)
+MAX_POINTS = 10_000        # points one sweep file may expand to
+SHOWN_CHARS = 40           # a value quoted in an error is cut to this many characters
+MESSAGE_CHARS = 500        # and no error message is longer than this
 
 
 class ConfigError(Exception):
-    """A user error in a config file; str() is the one-line message the CLI prints."""
+    """A user error in a config file; str() is the one-line message the CLI prints.
+
+    Every message is built from cut values (`short`); this is the last guard that it stays one printable line
+    of bounded length whatever went into it (a key name with a newline, a path of 10 kB)."""
+
+    def __init__(self, message: str):
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message)[:MESSAGE_CHARS * 4])
+        super().__init__(text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "...")
 
 
-def _key(help: str, default: Any, unit: str = "", lo: float | None = None, hi: float | None = None,
-         choices: tuple | None = None, kind: type | None = None, auto: bool = False):
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = SHOWN_CHARS + 8
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
+_SHORT.maxlevel = 3
+
+
+def short(value: Any) -> str:
+    """repr(value) cut to SHOWN_CHARS (+ '...'); bounded work however large or deeply shared the value is."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
+
+
+def key_text(key: Any) -> str:
+    """A mapping key as it appears in an error's key path: as written when it is a plain name, else cut."""
+    return key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_.\-]{1,40}", key) else short(key)
+
+
+def did_you_mean(value: Any, known) -> str:
+    """'; did you mean 'x'?' for the closest of `known`, or ''."""
+    text = str(value) if isinstance(value, str) and len(value) <= 100 else ""
+    hint = difflib.get_close_matches(text, list(known), n=1) if text else []
+    return f"; did you mean '{hint[0]}'?" if hint else ""
+
+
+def schema_key(help: str, default: Any, unit: str = "", lo: float | None = None, hi: float | None = None,
+               choices: tuple | None = None, kind: type | None = None, auto: bool = False):
     """A schema entry: the dataclass field carries its own type, range, unit and help."""
     meta = dict(help=help, unit=unit, lo=lo, hi=hi, choices=choices, kind=kind, auto=auto)
     return field(default=default, metadata=meta)
 
 
+_key = schema_key          # the short name the field declarations below use
+
+
 @dataclass(frozen=True)
 class KanSection:
-    grid: int = _key("grid intervals G of every B-spline (uniform knots over the input range)",
+    grid: int = _key("grid intervals G of every B-spline (uniform knots over the input range); at most "
+                     "2^input_bits: a finer grid has intervals that no n-bit input falls in (their coefficients "
+                     "are never used, and the testbench's knot corners would lie outside the input range)",
                      5, "intervals", 1, 64)
     degree: int = _key("spline degree p; odd, so the table stores (p+1)/2 symmetric columns", 3, "", 1, 7)
     input_bits: int = _key("width n of the unsigned inputs x", 8, "bits", 4, 16)
@@ -76,7 +125,8 @@ class FlowSection:
 
 @dataclass(frozen=True)
 class Config:
-    name: str = _key("design name used for reports/<name>/; defaults to the config file name", "")
+    name: str = _key("design name used for reports/<name>/ and build/<name>/: letters, digits, '-', '_', '.', "
+                     "not starting with '.'; defaults to the config file name", "")
     kan: KanSection = field(default_factory=KanSection, metadata=dict(help="KAN layer arithmetic"))
     array: ArraySection = field(default_factory=ArraySection,
                                 metadata=dict(help="systolic array size, 'RxC' or {rows, cols}"))
@@ -122,7 +172,7 @@ def _expected(meta: dict, kind: type) -> str:
     lo, hi = meta.get("lo"), meta.get("hi")
     if meta.get("choices"):
         return "must be one of " + ", ".join(meta["choices"])
-    noun = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}[kind]
+    noun = {int: "an integer", float: "a finite number", str: "a string", bool: "true or false"}[kind]
     if kind is float and lo is not None and hi is None:
         rng = f" > {lo:g}"
     elif lo is not None and hi is not None:
@@ -143,7 +193,7 @@ def _check_value(where: str, path: str, f, value: Any) -> Any:
     expected = _expected(meta, kind)
     if meta.get("auto") and value == "auto":
         return value
-    bad = ConfigError(f"{where}: {path}: {expected}, not {value!r}")
+    bad = ConfigError(f"{where}: {path}: {expected} (got {short(value)})")
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad
@@ -151,15 +201,13 @@ def _check_value(where: str, path: str, f, value: Any) -> Any:
         if not isinstance(value, bool):
             raise bad
     elif kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise bad
         value = float(value)
     elif not isinstance(value, str):
         raise bad
     if meta.get("choices") and value not in meta["choices"]:
-        hint = difflib.get_close_matches(str(value), meta["choices"], n=1)
-        raise ConfigError(f"{where}: {path}: {expected}, not {value!r}"
-                          + (f" (did you mean '{hint[0]}'?)" if hint else ""))
+        raise ConfigError(f"{where}: {path}: {expected} (got {short(value)}{did_you_mean(value, meta['choices'])})")
     lo, hi = meta.get("lo"), meta.get("hi")
     if kind is float and lo is not None and not value > lo:
         raise bad
@@ -168,20 +216,22 @@ def _check_value(where: str, path: str, f, value: Any) -> Any:
     return value
 
 
-def _unknown(where: str, path: str, key: str, known: list[str]) -> ConfigError:
-    hint = difflib.get_close_matches(str(key), known, n=1)
-    dotted = f"{path}.{key}" if path else str(key)
-    return ConfigError(f"{where}: {dotted}: unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+def unknown_key(where: str, path: str, key: Any, known: list[str]) -> ConfigError:
+    """The error for a key the schema does not have, with the closest known key."""
+    dotted = f"{path}.{key_text(key)}" if path else key_text(key)
+    hint = did_you_mean(key, known).removeprefix("; ")
+    return ConfigError(f"{where}: {dotted}: unknown key" + (f" ({hint})" if hint else "")
                        + f"; known keys: {', '.join(known)}")
 
 
-def _build(cls, data: Any, where: str, path: str):
+def build_section(cls, data: Any, where: str, path: str):
+    """An instance of the schema dataclass `cls` from a YAML mapping, every key checked; ConfigError otherwise."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: {path or '<top>'}: must be a mapping of keys, not {data!r}")
+        raise ConfigError(f"{where}: {path or '<top>'}: must be a mapping of keys (got {short(data)})")
     known = [f.name for f in fields(cls) if not f.metadata.get("internal")]
     for key in data:
         if key not in known:
-            raise _unknown(where, path, key, known)
+            raise unknown_key(where, path, key, known)
     values = {}
     for f in fields(cls):
         if f.name not in data:
@@ -190,57 +240,218 @@ def _build(cls, data: Any, where: str, path: str):
         raw = data[f.name]
         if f.name == "array" and cls is Config and isinstance(raw, str):
             raw = _parse_array(where, sub, raw)
-        values[f.name] = _build(SECTIONS[f.name], raw, where, sub) if _is_section(f) and cls is Config \
+        values[f.name] = build_section(SECTIONS[f.name], raw, where, sub) if _is_section(f) and cls is Config \
             else _check_value(where, sub, f, raw)
     return cls(**values)
 
 
-def _parse_array(where: str, path: str, text: str) -> dict:
-    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not match:
-        raise ConfigError(f"{where}: {path}: must be 'RxC' such as '4x4' or {{rows: R, cols: C}}, not {text!r}")
-    return {"rows": int(match[1]), "cols": int(match[2])}
+def _array_shorthand(text: str) -> dict | None:
+    match = re.fullmatch(r"\s*(\d{1,6})\s*[xX]\s*(\d{1,6})\s*", text)
+    return {"rows": int(match[1]), "cols": int(match[2])} if match else None
+
+
+def _parse_array(where: str, path: str, text: Any) -> dict:
+    rows_cols = _array_shorthand(text) if isinstance(text, str) else None
+    if rows_cols is None:
+        raise ConfigError(f"{where}: {path}: must be 'RxC' such as '4x4' or {{rows: R, cols: C}} (got {short(text)})")
+    return rows_cols
+
+
+def check_name(where: str, name: Any, from_file: bool = False) -> str:
+    """`name` names folders (reports/<name>/, build/<name>/): a slug that cannot climb out of them."""
+    if not (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}", name)):
+        origin = " from the file name; set name:" if from_file else ""
+        raise ConfigError(f"{where}: name: must be 1..200 letters, digits, '-', '_', '.', not starting with '.' "
+                          f"(got {short(name)}{origin})")
+    return name
 
 
 def _cross_checks(cfg: Config, where: str) -> None:
     k = cfg.kan
     if k.degree % 2 == 0:
-        raise ConfigError(f"{where}: kan.degree: must be odd in 1..7 (symmetric table halves), not {k.degree}")
+        raise ConfigError(f"{where}: kan.degree: must be odd in 1..7 for symmetric table halves (got {k.degree})")
     if k.table_depth & (k.table_depth - 1) or k.table_depth > 1 << k.input_bits:
         raise ConfigError(f"{where}: kan.table_depth: must be a power of two <= 2^input_bits = "
-                          f"{1 << k.input_bits}, not {k.table_depth}")
+                          f"{1 << k.input_bits} (got {k.table_depth})")
+    if k.grid > 1 << k.input_bits:
+        raise ConfigError(f"{where}: kan.grid: must be <= 2^input_bits = {1 << k.input_bits}, so that every grid "
+                          f"interval holds an input value (got {k.grid})")
+    if cfg.model and not (REPO / cfg.model).is_file():
+        raise ConfigError(f"{where}: model: must name a model.json relative to the repository, e.g. "
+                          f"reports/models/digits/model.json (got {short(cfg.model)}: not found)")
     if k.acc_bits != "auto" and k.acc_bits < cfg.params.acc_bits_auto:
         warnings.warn(f"{where}: kan.acc_bits: {k.acc_bits} bits can overflow; "
                       f"'auto' would be {cfg.params.acc_bits_auto}", stacklevel=3)
 
 
 def from_dict(data: dict, where: str = "<config>", name: str = "") -> Config:
-    cfg = _build(Config, data, where, "")
+    cfg = build_section(Config, data, where, "")
     cfg = replace(cfg, name=cfg.name or name, source=where)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", cfg.name or "x"):
-        raise ConfigError(f"{where}: name: must use letters, digits, '_', '.', '-' only, not {cfg.name!r}")
+    check_name(where, cfg.name or "x", from_file=not data.get("name"))
     _cross_checks(cfg, where)
     return cfg
 
 
-def read_yaml(path: str | Path) -> dict:
-    """A YAML file's top-level mapping, or ConfigError naming the file and what is wrong."""
-    where = str(path)
+# ---------------------------------------------------------------- reading YAML files
+
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "merge")}
+# YAML's own rule for characters a stream may hold (PyYAML's Reader.NON_PRINTABLE); checked here to name the line
+_NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010ffff]")
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """SafeLoader that reads dates as plain strings (a config holds no timestamps) and stops at MAX_DEPTH levels
+    (PyYAML's composer recurses once per level: 50,000 '[' would end in a RecursionError)."""
+
+    yaml_implicit_resolvers = {first: [(tag, rx) for tag, rx in resolvers if not tag.endswith(":timestamp")]
+                               for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+    def __init__(self, text: str, where: str):
+        super().__init__(text)
+        self.where, self.depth = where, 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise ConfigError(f"{self.where}: {_at(self.peek_event().start_mark)}: must nest at most "
+                                  f"{MAX_DEPTH} levels (got deeper)")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _at(mark) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _children(node) -> list:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _labelled_children(node) -> list[tuple[str, Any]]:
+    """(key-path part, value node) of a mapping or sequence node."""
+    if isinstance(node, yaml.MappingNode):
+        return [(key_text(k.value) if isinstance(k, yaml.ScalarNode) else "<key>", v) for k, v in node.value]
+    return [(f"[{i}]", v) for i, v in enumerate(node.value)] if isinstance(node, yaml.SequenceNode) else []
+
+
+def _join(path: str, part: str) -> str:
+    return f"{path}{part}" if part.startswith("[") or not path else f"{path}.{part}"
+
+
+def _expanded_sizes(root, where: str) -> dict[int, int]:
+    """Values each node stands for once aliases are expanded, per id(node), in time linear in the file (an
+    alias bomb is small as a graph; only its expansion is huge). Iterative: alias chains can nest deep."""
+    sizes: dict[int, int | None] = {}
+    stack = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
+            continue
+        if id(node) in sizes:
+            if sizes[id(node)] is None:        # still open: an alias inside its own anchor
+                raise ConfigError(f"{where}: {_at(node.start_mark)}: must not contain itself through an alias "
+                                  "(got a recursive alias)")
+            continue
+        sizes[id(node)] = None
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node))
+    return sizes
+
+
+def _check_nodes(loader: _ConfigLoader, root, where: str) -> None:
+    """Before any Python value is built: expansion size, duplicate keys, tags, scalars, each error naming its key."""
+    sizes = _expanded_sizes(root, where)
+    if sizes[id(root)] > MAX_VALUES:
+        path, node = "", root
+        while True:                            # name the innermost key that is itself too big
+            inner = [(part, c) for part, c in _labelled_children(node) if sizes[id(c)] > MAX_VALUES]
+            if not inner:
+                break
+            part, node = inner[0]
+            path = _join(path, part)
+        raise ConfigError(f"{where}: {path or '<top>'}: must hold at most {MAX_VALUES} values once YAML aliases "
+                          f"are expanded (got {sizes[id(node)]})")
+    seen, stack = set(), [("", root)]
+    while stack:
+        path, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.tag not in _PLAIN_TAGS:
+            raise ConfigError(f"{where}: {path or '<top>'}: must be a plain YAML value (got tag {short(node.tag)})")
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                loader.construct_object(node)  # e.g. an int of 5,000 digits is a ValueError; name its key here
+            except (ValueError, OverflowError):
+                kind = {"int": "an integer of at most 4300 digits", "float": "a number"}.get(
+                    node.tag.rsplit(":", 1)[-1], f"a valid {node.tag.rsplit(':', 1)[-1]}")
+                raise ConfigError(f"{where}: {path or '<top>'}: must be {kind} (got {short(node.value)})") from None
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict = {}
+            for k, _ in node.value:
+                if not isinstance(k, yaml.ScalarNode) or k.tag.endswith(":merge"):
+                    continue
+                ident = (k.tag, loader.construct_object(k))
+                if ident in first_line:
+                    raise ConfigError(f"{where}: {_join(path, key_text(k.value))}: must appear once in its mapping "
+                                      f"(got it on lines {first_line[ident]} and {k.start_mark.line + 1})")
+                first_line[ident] = k.start_mark.line + 1
+        stack.extend((_join(path, part), c) for part, c in reversed(_labelled_children(node)))
+
+
+def _read_text(path: Path, where: str) -> str:
     try:
-        text = Path(path).read_text()
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ConfigError(f"{where}: <top>: must be a config file of at most {MAX_BYTES} bytes (got {size})")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{where}: file not found") from None
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(f"{where}: line {line}, column {column}: must be UTF-8 text "
+                          f"(got byte 0x{raw[exc.start]:02x})") from None
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        raise ConfigError(f"{where}: line {line}, column {column}: must be printable text "
+                          f"(got control character U+{ord(bad[0]):04X})")
+    return text
+
+
+def read_yaml(path: str | Path) -> dict:
+    """A YAML file's top-level mapping, or ConfigError naming the file, the key (or line) and what is wrong."""
+    where = str(path)
+    loader = _ConfigLoader(_read_text(Path(path), where), where)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise ConfigError(f"{where}: <top>: must be a mapping of config keys (got an empty file)")
+        _check_nodes(loader, root, where)
+        data = loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where_in = f"{_at(mark)}: " if mark else ""
+        raise ConfigError(f"{where}: {where_in}YAML syntax error: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{where}: YAML syntax error: {pos}{getattr(exc, 'problem', exc)}") from None
-    data = {} if data is None else data
+        raise ConfigError(f"{where}: YAML error: {short(str(exc))}") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: <top>: must be a mapping of keys, not {data!r}")
+        raise ConfigError(f"{where}: <top>: must be a mapping of config keys (got {short(data)})")
+    if not data:
+        raise ConfigError(f"{where}: <top>: must be a mapping of config keys (got an empty mapping)")
     return data
 
 
@@ -255,11 +466,191 @@ def load(path: str | Path, overrides: dict | None = None) -> Config:
 
 
 def set_dotted(data: dict, dotted: str, value: Any) -> None:
+    """data[a][b] = value for 'a.b'. The 'RxC' array shorthand becomes {rows, cols} first; any other section
+    written as a non-mapping is left as it is, for from_dict to name."""
     *parents, leaf = dotted.split(".")
     node = data
     for part in parents:
-        node = node.setdefault(part, {})
+        sub = node.setdefault(part, {})
+        if part == "array" and isinstance(sub, str) and _array_shorthand(sub):
+            sub = node[part] = _array_shorthand(sub)
+        if not isinstance(sub, dict):
+            return
+        node = sub
     node[leaf] = value
+
+
+def settable_keys() -> list[str]:
+    """Every dotted key a sweep can set or sweep: top-level keys, sections and their keys (`name` is per point)."""
+    keys = []
+    for f in fields(Config):
+        if f.metadata.get("internal") or f.name == "name":
+            continue
+        keys.append(f.name)
+        keys += [f"{f.name}.{g.name}" for g in fields(SECTIONS[f.name])] if _is_section(f) else []
+    return keys
+
+
+# ---------------------------------------------------------------- sweep files
+
+SWEEP_SCHEMA = (   # (key, type, range, unit, help): read_sweep checks these keys, `flow schema` prints them
+    ("name", "str", "letters, digits, '-', '_', '.', not starting with '.'", "",
+     "sweep name: reports/<name>/ and build/sweeps/<name>/ (default: the sweep file's name)"),
+    ("base", "str", "a config file, relative to the sweep file", "",
+     "design config every point starts from (required)"),
+    ("mode", "str", "one of product, zip", "",
+     "product: every combination of the axes' values; zip: the i-th values of all axes together (default product)"),
+    ("set", "mapping", "dotted config key -> value", "",
+     "overrides applied to every point, e.g. {flow.stop_after: synth}"),
+    ("axes", "mapping", "dotted config key -> non-empty list of values", "",
+     f"the swept keys, e.g. {{kan.table_bits: [2, 3, 4], array: [2x2, 4x4]}}; at most {MAX_POINTS} points "
+     "(required)"),
+    ("rules", "list", "of {when, set}", "",
+     "overrides for the points whose axes match; precedence: axes over rules over set"),
+    ("rules[].when", "mapping", "axis -> value or list of values", "",
+     "a point matches when every named axis has that value (or one of those values)"),
+    ("rules[].set", "mapping", "dotted config key -> value", "", "overrides for the matching points"),
+)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A sweep file with every key checked; flow.sweep expands it into points."""
+    name: str
+    base_path: Path
+    base: dict             # the base config's top-level mapping, as read
+    mode: str              # product | zip
+    fixed: dict            # set: dotted key -> value
+    axes: dict             # dotted key -> list of values
+    rules: list            # [(when: {axis: value or [values]}, set: {dotted key: value})]
+
+    @property
+    def size(self) -> int:
+        """Points before duplicates are merged."""
+        lengths = [len(v) for v in self.axes.values()]
+        return lengths[0] if self.mode == "zip" else math.prod(lengths)
+
+
+def _field_at(dotted: str):
+    section, _, leaf = dotted.partition(".")
+    top = {f.name: f for f in fields(Config)}[section]
+    return {g.name: g for g in fields(SECTIONS[section])}[leaf] if leaf else top
+
+
+def _check_dotted(where: str, path: str, dotted: Any) -> str:
+    known = settable_keys()
+    if dotted not in known:
+        raise unknown_key(where, path, dotted, known)
+    return f"{path}.{dotted}"
+
+
+def _check_setting(where: str, path: str, dotted: Any, value: Any) -> None:
+    """One `dotted.key: value` of a sweep file (under `path`): a key the config has, a value of its type."""
+    at = _check_dotted(where, path, dotted)
+    if dotted == "array":
+        _parse_array(where, at, value)
+    elif dotted in SECTIONS:
+        raise ConfigError(f"{where}: {at}: must be set key by key, e.g. {dotted}.{fields(SECTIONS[dotted])[0].name} "
+                          f"(got {short(value)})")
+    else:
+        _check_value(where, at, _field_at(dotted), value)
+
+
+def _settings(where: str, path: str, data: Any) -> dict:
+    """A `set:` mapping of dotted keys to values, each checked."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: {path}: must be a mapping of dotted config keys to values (got {short(data)})")
+    for dotted, value in data.items():
+        _check_setting(where, path, dotted, value)
+    return data
+
+
+def _sweep_axes(where: str, axes: Any, mode: str) -> dict:
+    if not isinstance(axes, dict) or not axes:
+        raise ConfigError(f"{where}: axes: must map dotted config keys to non-empty lists of values "
+                          f"(got {short(axes)})")
+    for dotted, values in axes.items():
+        if not isinstance(values, list) or not values:
+            _check_dotted(where, "axes", dotted)
+            raise ConfigError(f"{where}: axes.{key_text(dotted)}: must be a non-empty list of values "
+                              f"(got {short(values)})")
+        for value in values:
+            _check_setting(where, "axes", dotted, value)
+    if mode == "zip" and len({len(v) for v in axes.values()}) != 1:
+        raise ConfigError(f"{where}: axes: must be lists of one length in zip mode (got "
+                          + ", ".join(f"{k}: {len(v)}" for k, v in axes.items()) + ")")
+    return axes
+
+
+def _sweep_rules(where: str, rules: Any, axes: dict) -> list:
+    if rules is None:
+        return []
+    if not isinstance(rules, list):
+        raise ConfigError(f"{where}: rules: must be a list of {{when: {{axis: value}}, set: {{key: value}}}} "
+                          f"(got {short(rules)})")
+    checked = []
+    for i, rule in enumerate(rules):
+        at = f"rules[{i}]"
+        if not isinstance(rule, dict):
+            raise ConfigError(f"{where}: {at}: must be a mapping {{when: ..., set: ...}} (got {short(rule)})")
+        for key in rule:
+            if key not in ("when", "set"):
+                raise unknown_key(where, at, key, ["when", "set"])
+        for key in ("when", "set"):
+            if key not in rule:
+                raise ConfigError(f"{where}: {at}.{key}: must be given (got nothing)")
+        when = rule["when"]
+        if not isinstance(when, dict) or not when:
+            raise ConfigError(f"{where}: {at}.when: must map axes to a value or a list of values (got {short(when)})")
+        for axis, value in when.items():
+            if axis not in axes:
+                raise unknown_key(where, f"{at}.when", axis, list(axes))
+            for v in value if isinstance(value, list) else [value]:
+                _check_setting(where, f"{at}.when", axis, v)
+        checked.append((when, _settings(where, f"{at}.set", rule["set"])))
+    return checked
+
+
+def read_sweep(path: str | Path) -> SweepSpec:
+    """Read and check a sweep file (keys: SWEEP_SCHEMA) and its base config file; ConfigError naming the key."""
+    path = Path(path)
+    where = str(path)
+    data = read_yaml(path)
+    known = [row[0] for row in SWEEP_SCHEMA if "." not in row[0]]
+    for key in data:
+        if key not in known:
+            raise unknown_key(where, "", key, known)
+    name = check_name(where, data.get("name", path.stem), from_file="name" not in data)
+    base_name = data.get("base")
+    if not isinstance(base_name, str) or not base_name.strip():
+        raise ConfigError(f"{where}: base: must name the config file every point starts from, relative to the "
+                          f"sweep file (got {short(base_name) if 'base' in data else 'nothing'})")
+    try:
+        base_path = (path.parent / base_name).resolve()
+        found = base_path.is_file()
+    except OSError:
+        found = False
+    if not found:
+        raise ConfigError(f"{where}: base: must be an existing config file relative to the sweep file "
+                          f"(got {short(base_name)}: not found)")
+    base = read_yaml(base_path)
+    mode = data.get("mode", "product")
+    if mode not in ("product", "zip"):
+        raise ConfigError(f"{where}: mode: must be one of product, zip (got {short(mode)}"
+                          f"{did_you_mean(mode, ('product', 'zip'))})")
+    axes = _sweep_axes(where, data.get("axes"), mode)
+    spec = SweepSpec(name, base_path, base, mode, _settings(where, "set", data.get("set")), axes,
+                     _sweep_rules(where, data.get("rules"), axes))
+    if spec.size > MAX_POINTS:
+        raise ConfigError(f"{where}: axes: must give at most {MAX_POINTS} points (got {spec.size})")
+    return spec
+
+
+def sweep_schema_rows() -> list[tuple[str, str, str, str, str]]:
+    """(key, type, range, unit, help) of every sweep-file key: `flow schema` prints these after the config's."""
+    return list(SWEEP_SCHEMA)
 
 
 def schema_rows() -> list[tuple[str, str, str, str, str]]:

@@ -21,11 +21,13 @@ finished point, a changed axis value reruns only the points it changes.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,9 +38,6 @@ from . import config as config_mod
 from .config import ConfigError
 from .pdks import REPO, resolve
 from .versions import tool_versions
-
-SWEEP_KEYS = ("name", "base", "mode", "set", "axes", "rules")
-
 
 @dataclasses.dataclass(frozen=True)
 class Point:
@@ -54,50 +53,23 @@ class Sweep:
     points: list[Point]
 
 
-def _fail(where: str, key: str, expected: str) -> ConfigError:
-    return ConfigError(f"{where}: {key}: {expected}")
-
-
 def load_sweep(path: str | Path, verify: bool = True, pdk_root: str | None = None) -> Sweep:
     path = Path(path)
     where = str(path)
-    data = config_mod.read_yaml(path)
-    for key in data:
-        if key not in SWEEP_KEYS:
-            raise config_mod._unknown(where, "", key, list(SWEEP_KEYS))
-    name = data.get("name", path.stem)
-    if "base" not in data:
-        raise _fail(where, "base", "missing: name the config every point starts from")
-    base_path = (path.parent / data["base"]).resolve()
-    if not base_path.is_file():
-        raise _fail(where, "base", f"config file {base_path} not found")
-    base = config_mod.read_yaml(base_path)
-    mode = data.get("mode", "product")
-    if mode not in ("product", "zip"):
-        raise _fail(where, "mode", f"must be one of product, zip, not {mode!r}")
-    fixed = data.get("set") or {}
-    axes = data.get("axes") or {}
-    if not isinstance(fixed, dict):
-        raise _fail(where, "set", f"must be a mapping of dotted keys to values, not {fixed!r}")
-    if not isinstance(axes, dict) or not axes or not all(isinstance(v, list) and v for v in axes.values()):
-        raise _fail(where, "axes", "must map dotted config keys to non-empty lists of values")
-    if mode == "zip" and len({len(v) for v in axes.values()}) != 1:
-        raise _fail(where, "axes", "zip mode needs lists of one length, not "
-                    + ", ".join(f"{k}: {len(v)}" for k, v in axes.items()))
-    rules = data.get("rules") or []
-    if not isinstance(rules, list) or not all(isinstance(r, dict) and set(r) == {"when", "set"} for r in rules):
-        raise _fail(where, "rules", "must be a list of {when: {axis: value}, set: {key: value}}")
-    combos = zip(*axes.values()) if mode == "zip" else itertools.product(*axes.values())
+    spec = config_mod.read_sweep(path)      # every key of the file checked: ConfigError names the key
+    name, base, axes, rules = spec.name, spec.base, spec.axes, spec.rules
+    combos = zip(*axes.values()) if spec.mode == "zip" else itertools.product(*axes.values())
     context = _key_context(verify)
     points, seen = [], set()
     for values in combos:
         point_axes = dict(zip(axes, values))
-        doc = json.loads(json.dumps(base))
-        matched = [r["set"] for r in rules
-                   if all(point_axes.get(k) in (v if isinstance(v, list) else [v]) for k, v in r["when"].items())]
-        for dotted, value in {**fixed, **{k: v for m in matched for k, v in m.items()}, **point_axes}.items():
+        doc = copy.deepcopy(base)
+        matched = [sets for when, sets in rules
+                   if all(point_axes.get(k) in (v if isinstance(v, list) else [v]) for k, v in when.items())]
+        for dotted, value in {**spec.fixed, **{k: v for m in matched for k, v in m.items()}, **point_axes}.items():
             config_mod.set_dotted(doc, dotted, value)
         label = "-".join(f"{k.split('.')[-1]}{v}" for k, v in point_axes.items())
+        label = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)        # a value such as a model path stays one name
         doc["name"] = f"{name}-{label}"
         cfg = config_mod.from_dict(doc, where=f"{where} (point {label})")
         key = point_key(cfg, context, pdk_root)

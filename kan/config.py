@@ -12,13 +12,11 @@ so a model and a design point can never disagree on what grid, degree or table_b
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-
 from flow import config as flow_config
-from flow.config import ConfigError, _build, _key, _unknown, read_yaml
+from flow.config import ConfigError, build_section, check_name, read_yaml, schema_key, short, unknown_key
 from rtl_gen.params import KanParams
 
 from .data import TASKS
@@ -26,30 +24,31 @@ from .data import TASKS
 
 @dataclass(frozen=True)
 class ModelSection:
-    hidden: int = _key("width of the hidden KAN layer (network in -> hidden -> out); 0 = one layer in -> out",
-                       16, "", 0, 1024)
-    base: str = _key("base activation added to every spline during float training; folded into the spline "
-                     "coefficients (least squares on the grid) before quantization", "silu",
-                     choices=("silu", "none"))
+    hidden: int = schema_key("width of the hidden KAN layer (network in -> hidden -> out); 0 = one layer in -> out",
+                             16, "", 0, 1024)
+    base: str = schema_key("base activation added to every spline during float training; folded into the spline "
+                           "coefficients (least squares on the grid) before quantization", "silu",
+                           choices=("silu", "none"))
 
 
 @dataclass(frozen=True)
 class TrainSection:
-    epochs: int = _key("float training epochs (mini-batch Adam, cosine learning-rate decay)", 40, "", 1, 100_000)
-    batch_size: int = _key("mini-batch size", 64, "samples", 1, 1_000_000)
-    lr: float = _key("Adam peak learning rate", 0.01, "", 0.0, None)
-    init_scale: float = _key("initial coefficient std times sqrt(fan-in)", 0.5, "", 0.0, None)
-    seed: int = _key("seed of the split, the initialization and the batch order", 0, "", 0, 2**31 - 1)
-    test_fraction: float = _key("share of the data held out for testing", 0.2, "", 0.0, None)
-    samples: int = _key("samples drawn for the symbolic task (train + test)", 2000, "samples", 10, 10_000_000)
-    qat_epochs: int = _key("quantization-aware fine-tuning epochs per table width (`flow accuracy --qat`)",
-                           10, "", 1, 100_000)
+    epochs: int = schema_key("float training epochs (mini-batch Adam, cosine learning-rate decay)",
+                             40, "", 1, 100_000)
+    batch_size: int = schema_key("mini-batch size", 64, "samples", 1, 1_000_000)
+    lr: float = schema_key("Adam peak learning rate", 0.01, "", 0.0, None)
+    init_scale: float = schema_key("initial coefficient std times sqrt(fan-in)", 0.5, "", 0.0, None)
+    seed: int = schema_key("seed of the split, the initialization and the batch order", 0, "", 0, 2**31 - 1)
+    test_fraction: float = schema_key("share of the data held out for testing", 0.2, "", 0.0, None)
+    samples: int = schema_key("samples drawn for the symbolic task (train + test)", 2000, "samples", 10, 10_000_000)
+    qat_epochs: int = schema_key("quantization-aware fine-tuning epochs per table width (`flow accuracy --qat`)",
+                                 10, "", 1, 100_000)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name: str = _key("model name, used for reports/models/<name>/; defaults to the file name", "")
-    task: str = _key("data set and loss", "digits", choices=tuple(TASKS))
+    name: str = schema_key("model name, used for reports/models/<name>/; defaults to the file name", "")
+    task: str = schema_key("data set and loss", "digits", choices=tuple(TASKS))
     model: ModelSection = field(default_factory=ModelSection, metadata=dict(help="network shape"))
     train: TrainSection = field(default_factory=TrainSection, metadata=dict(help="training"))
     kan: flow_config.KanSection = field(default_factory=flow_config.KanSection,
@@ -78,20 +77,19 @@ HW_SECTIONS = ("kan", "array")
 
 def from_dict(data: dict, where: str = "<model config>", name: str = "") -> ModelConfig:
     if not isinstance(data, dict):
-        raise ConfigError(f"{where}: <top>: must be a mapping of keys, not {data!r}")
+        raise ConfigError(f"{where}: <top>: must be a mapping of keys (got {short(data)})")
     known = [f.name for f in fields(ModelConfig) if not f.metadata.get("internal")]
     for key in data:
         if key not in known:
-            raise _unknown(where, "", key, known)
-    scalars = _build(ModelConfig, {k: v for k, v in data.items() if k in ("name", "task")}, where, "")
-    sections = {k: _build(cls, data.get(k, {}), where, k) for k, cls in SECTIONS.items()}
+            raise unknown_key(where, "", key, known)
+    scalars = build_section(ModelConfig, {k: v for k, v in data.items() if k in ("name", "task")}, where, "")
+    sections = {k: build_section(cls, data.get(k, {}), where, k) for k, cls in SECTIONS.items()}
     hw = flow_config.from_dict({k: data[k] for k in HW_SECTIONS if k in data}, where, name=name or "model")
     cfg = replace(scalars, name=scalars.name or name, source=where, hw=hw, kan=hw.kan, array=hw.array, **sections)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", cfg.name or "x"):
-        raise ConfigError(f"{where}: name: must use letters, digits, '_', '.', '-' only, not {cfg.name!r}")
+    check_name(where, cfg.name or "x", from_file=not data.get("name"))
     if not 0.0 < cfg.train.test_fraction < 1.0:
-        raise ConfigError(f"{where}: train.test_fraction: must be a number in 0..1 (exclusive), "
-                          f"not {cfg.train.test_fraction!r}")
+        raise ConfigError(f"{where}: train.test_fraction: must be a number in 0..1 (exclusive) "
+                          f"(got {cfg.train.test_fraction!r})")
     return cfg
 
 

@@ -35,16 +35,16 @@ def assert_error(path, expected):
 
 def test_wrong_type_names_file_key_and_expectation(write_yaml):
     path = write_yaml("kan:\n  table_bits: three\n")
-    assert_error(path, f"{path}: kan.table_bits: must be an integer in 1..16, not 'three'")
+    assert_error(path, f"{path}: kan.table_bits: must be an integer in 1..16 (got 'three')")
 
 
 def test_out_of_range_and_bool_are_rejected(write_yaml):
     path = write_yaml("kan:\n  table_bits: 17\n")
-    assert_error(path, f"{path}: kan.table_bits: must be an integer in 1..16, not 17")
+    assert_error(path, f"{path}: kan.table_bits: must be an integer in 1..16 (got 17)")
     path = write_yaml("array:\n  rows: true\n")
-    assert_error(path, f"{path}: array.rows: must be an integer in 1..32, not True")
+    assert_error(path, f"{path}: array.rows: must be an integer in 1..32 (got True)")
     path = write_yaml("flow:\n  clock_period_ns: 0\n")
-    assert_error(path, f"{path}: flow.clock_period_ns: must be a number > 0, not 0")
+    assert_error(path, f"{path}: flow.clock_period_ns: must be a finite number > 0 (got 0)")
 
 
 def test_unknown_keys_suggest_the_closest(write_yaml):
@@ -58,18 +58,18 @@ def test_unknown_keys_suggest_the_closest(write_yaml):
 
 def test_choices_suggest_the_closest(write_yaml):
     path = write_yaml("pdk: sky130\n")
-    with pytest.raises(ConfigError, match=r"pdk: must be one of .* not 'sky130' \(did you mean 'sky130hd'\?\)"):
+    with pytest.raises(ConfigError, match=r"pdk: must be one of .* \(got 'sky130'; did you mean 'sky130hd'\?\)"):
         config.load(path)
 
 
 def test_cross_field_rules(write_yaml):
     assert_error(write_yaml("kan: {degree: 2}\n", "a.yaml"),
                  f"{write_yaml('kan: {degree: 2}', 'a.yaml')}: kan.degree: must be odd in 1..7 "
-                 "(symmetric table halves), not 2")
+                 "for symmetric table halves (got 2)")
     path = write_yaml("kan: {input_bits: 6, table_depth: 128}\n")
-    assert_error(path, f"{path}: kan.table_depth: must be a power of two <= 2^input_bits = 64, not 128")
+    assert_error(path, f"{path}: kan.table_depth: must be a power of two <= 2^input_bits = 64 (got 128)")
     path = write_yaml("kan: {table_depth: 100}\n")
-    assert_error(path, f"{path}: kan.table_depth: must be a power of two <= 2^input_bits = 256, not 100")
+    assert_error(path, f"{path}: kan.table_depth: must be a power of two <= 2^input_bits = 256 (got 100)")
 
 
 def test_array_shorthand_and_mapping_agree(write_yaml):
@@ -91,7 +91,7 @@ def test_explicit_narrow_accumulator_warns(write_yaml):
 
 def test_yaml_syntax_error_and_missing_file(write_yaml, tmp_path):
     path = write_yaml("kan: [1, 2\n")
-    with pytest.raises(ConfigError, match=rf"^{path}: YAML syntax error: line \d+, column \d+"):
+    with pytest.raises(ConfigError, match=rf"^{path}: line \d+, column \d+: YAML syntax error: "):
         config.load(path)
     assert_error(tmp_path / "nope.yaml", f"{tmp_path / 'nope.yaml'}: file not found")
 
@@ -105,7 +105,7 @@ def test_cli_user_error_is_one_line_exit_2(write_yaml):
     path = write_yaml("kan:\n  table_bits: three\n")
     res = subprocess.run([*FLOW, "rtl", str(path)], capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 2
-    assert res.stderr.strip() == f"error: {path}: kan.table_bits: must be an integer in 1..16, not 'three'"
+    assert res.stderr.strip() == f"error: {path}: kan.table_bits: must be an integer in 1..16 (got 'three')"
     assert "Traceback" not in res.stderr
 
 

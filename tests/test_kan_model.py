@@ -31,8 +31,8 @@ def digits_model():
 @pytest.mark.parametrize("data, message", [
     ({"modle": {}}, "modle: unknown key (did you mean 'model'?)"),
     ({"model": {"hiden": 4}}, "model.hiden: unknown key (did you mean 'hidden'?)"),
-    ({"task": "digit"}, "task: must be one of digits, symbolic, not 'digit' (did you mean 'digits'?)"),
-    ({"train": {"epochs": 0}}, "train.epochs: must be an integer in 1..100000, not 0"),
+    ({"task": "digit"}, "task: must be one of digits, symbolic (got 'digit'; did you mean 'digits'?)"),
+    ({"train": {"epochs": 0}}, "train.epochs: must be an integer in 1..100000 (got 0)"),
     ({"kan": {"degree": 2}}, "kan.degree: must be odd in 1..7"),
     ({"array": "4by4"}, "array: must be 'RxC'"),
     ({"train": {"test_fraction": 1.5}}, "train.test_fraction: must be a number in 0..1"),
@@ -54,7 +54,7 @@ def test_cli_bad_config_exits_2_with_one_line(write_yaml):
     path = write_yaml("task: digits\ntrain: {lr: -1}\n")
     res = subprocess.run([*FLOW, "train", str(path)], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 2 and res.stdout == ""
-    assert res.stderr == f"error: {path}: train.lr: must be a number > 0, not -1\n"
+    assert res.stderr == f"error: {path}: train.lr: must be a finite number > 0 (got -1)\n"
     res = subprocess.run([*FLOW, "accuracy", "nope/model.json"], cwd=REPO, capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "nope/model.json: model file not found" in res.stderr
 
