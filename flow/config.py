@@ -58,7 +58,7 @@ _SHORT.maxlevel = 3
 
 def short(value: Any) -> str:
     """repr(value) cut to SHOWN_CHARS (+ '...'); bounded work however large or deeply shared the value is."""
-    text = _SHORT.repr(value)
+    text = repr(value[:SHOWN_CHARS + 1]) if isinstance(value, str) else _SHORT.repr(value)
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
 
 
@@ -238,7 +238,7 @@ def build_section(cls, data: Any, where: str, path: str):
             continue
         sub = f"{path}.{f.name}" if path else f.name
         raw = data[f.name]
-        if f.name == "array" and cls is Config and isinstance(raw, str):
+        if f.name == "array" and cls is Config and not isinstance(raw, dict):
             raw = _parse_array(where, sub, raw)
         values[f.name] = build_section(SECTIONS[f.name], raw, where, sub) if _is_section(f) and cls is Config \
             else _check_value(where, sub, f, raw)
@@ -342,6 +342,19 @@ def _join(path: str, part: str) -> str:
     return f"{path}{part}" if part.startswith("[") or not path else f"{path}.{part}"
 
 
+def _path_to(root, target) -> str:
+    """Key path of `target` (each node visited once, so aliases cannot loop)."""
+    seen, stack = set(), [("", root)]
+    while stack:
+        path, node = stack.pop()
+        if node is target:
+            return path
+        if id(node) not in seen:
+            seen.add(id(node))
+            stack.extend((_join(path, part), c) for part, c in reversed(_labelled_children(node)))
+    return ""
+
+
 def _expanded_sizes(root, where: str) -> dict[int, int]:
     """Values each node stands for once aliases are expanded, per id(node), in time linear in the file (an
     alias bomb is small as a graph; only its expansion is huge). Iterative: alias chains can nest deep."""
@@ -354,8 +367,8 @@ def _expanded_sizes(root, where: str) -> dict[int, int]:
             continue
         if id(node) in sizes:
             if sizes[id(node)] is None:        # still open: an alias inside its own anchor
-                raise ConfigError(f"{where}: {_at(node.start_mark)}: must not contain itself through an alias "
-                                  "(got a recursive alias)")
+                raise ConfigError(f"{where}: {_path_to(root, node) or '<top>'}: must not contain itself through "
+                                  f"an alias (got a recursive alias at {_at(node.start_mark)})")
             continue
         sizes[id(node)] = None
         stack.append((node, True))
@@ -383,7 +396,8 @@ def _check_nodes(loader: _ConfigLoader, root, where: str) -> None:
             continue
         seen.add(id(node))
         if node.tag not in _PLAIN_TAGS:
-            raise ConfigError(f"{where}: {path or '<top>'}: must be a plain YAML value (got tag {short(node.tag)})")
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise ConfigError(f"{where}: {path or '<top>'}: must be a plain YAML value (got tag {short(tag)})")
         if isinstance(node, yaml.ScalarNode):
             try:
                 loader.construct_object(node)  # e.g. an int of 5,000 digits is a ValueError; name its key here
@@ -398,9 +412,12 @@ def _check_nodes(loader: _ConfigLoader, root, where: str) -> None:
                     continue
                 ident = (k.tag, loader.construct_object(k))
                 if ident in first_line:
+                    first = first_line[ident]
+                    twice = f"lines {first.line + 1} and {k.start_mark.line + 1}" if first.line != k.start_mark.line \
+                        else f"line {first.line + 1}, columns {first.column + 1} and {k.start_mark.column + 1}"
                     raise ConfigError(f"{where}: {_join(path, key_text(k.value))}: must appear once in its mapping "
-                                      f"(got it on lines {first_line[ident]} and {k.start_mark.line + 1})")
-                first_line[ident] = k.start_mark.line + 1
+                                      f"(got it on {twice})")
+                first_line[ident] = k.start_mark
         stack.extend((_join(path, part), c) for part, c in reversed(_labelled_children(node)))
 
 
@@ -443,11 +460,14 @@ def read_yaml(path: str | Path) -> dict:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where_in = f"{_at(mark)}: " if mark else ""
-        raise ConfigError(f"{where}: {where_in}YAML syntax error: {exc.problem or exc.context}") from None
+        what = ", ".join(part for part in (exc.context, exc.problem) if part)
+        raise ConfigError(f"{where}: {where_in}YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: YAML error: {short(str(exc))}") from None
     finally:
         loader.dispose()
+    if data is None:            # a file holding only comments, `---` or `~`
+        raise ConfigError(f"{where}: <top>: must be a mapping of config keys (got an empty file)")
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: <top>: must be a mapping of config keys (got {short(data)})")
     if not data:

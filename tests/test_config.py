@@ -114,3 +114,18 @@ def test_schema_lists_every_key_with_unit_and_help():
     assert rows["kan.table_bits"][1:4] == ("int", "an integer in 1..16", "bits")
     assert rows["flow.clock_period_ns"][3] == "ns"
     assert all(r[4] for r in rows.values())
+
+
+def test_grid_limit_is_where_the_input_range_ends(write_yaml, tmp_path):
+    """grid <= 2^input_bits: at the limit every input code is its own interval and the RTL is still bit-exact
+    against the golden model (knot corners included); one interval more is refused with the reason."""
+    from flow.verify import run_cocotb
+    from rtl_gen.generator import write_rtl
+
+    cfg = config.load(write_yaml("kan: {grid: 16, degree: 3, input_bits: 4, table_depth: 16, coef_bits: 4}\n"
+                                 "array: 1x1\n"))
+    res = run_cocotb(cfg.params, [write_rtl(cfg.params, tmp_path / "rtl")], tmp_path, vectors=100, seed=1)
+    assert res.passed and res.mismatches == 0 and res.vectors > 100
+    path = write_yaml("kan: {grid: 17, degree: 3, input_bits: 4, table_depth: 16}\narray: 1x1\n")
+    assert_error(path, f"{path}: kan.grid: must be <= 2^input_bits = 16, so that every grid interval holds an "
+                       "input value (got 17)")
