@@ -355,15 +355,16 @@ def _path_to(root, target) -> str:
     return ""
 
 
-def _expanded_sizes(root, where: str) -> dict[int, int]:
-    """Values each node stands for once aliases are expanded, per id(node), in time linear in the file (an
-    alias bomb is small as a graph; only its expansion is huge). Iterative: alias chains can nest deep."""
-    sizes: dict[int, int | None] = {}
+def _expanded_sizes(root, where: str) -> dict[int, tuple[int, int]]:
+    """(values, levels) each node stands for once aliases are expanded, per id(node), in time linear in the file
+    (an alias bomb is small as a graph; only its expansion is huge). Iterative: alias chains can nest deep."""
+    sizes: dict[int, tuple[int, int] | None] = {}
     stack = [(root, False)]
     while stack:
         node, done = stack.pop()
         if done:
-            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
+            inner = [sizes[id(c)] for c in _children(node)]
+            sizes[id(node)] = (1 + sum(n for n, _ in inner), 1 + max((d for _, d in inner), default=0))
             continue
         if id(node) in sizes:
             if sizes[id(node)] is None:        # still open: an alias inside its own anchor
@@ -376,48 +377,67 @@ def _expanded_sizes(root, where: str) -> dict[int, int]:
     return sizes
 
 
+def _innermost(root, sizes: dict, too_big) -> tuple[str, Any]:
+    """Key path and node of the innermost value for which too_big(sizes[id(node)]) holds."""
+    path, node = "", root
+    while True:
+        inner = [(part, c) for part, c in _labelled_children(node) if too_big(sizes[id(c)])]
+        if not inner:
+            return path or "<top>", node
+        part, node = inner[0]
+        path = _join(path, part)
+
+
+def _construct_scalar(loader: _ConfigLoader, node, where: str, path: str) -> Any:
+    try:
+        return loader.construct_object(node)   # e.g. an int of 5,000 digits is a ValueError; name its key here
+    except (ValueError, OverflowError):
+        kind = node.tag.rsplit(":", 1)[-1]
+        expected = {"int": "an integer of at most 4300 digits", "float": "a number"}.get(kind, f"a valid {kind}")
+        raise ConfigError(f"{where}: {path or '<top>'}: must be {expected} (got {short(node.value)})") from None
+
+
+def _check_tag(node, where: str, path: str) -> None:
+    if node.tag not in _PLAIN_TAGS:
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise ConfigError(f"{where}: {path or '<top>'}: must be a plain YAML value (got tag {short(tag)})")
+
+
 def _check_nodes(loader: _ConfigLoader, root, where: str) -> None:
-    """Before any Python value is built: expansion size, duplicate keys, tags, scalars, each error naming its key."""
+    """Before any Python value is built: expansion size and depth, duplicate keys, tags, scalars, each error
+    naming its key."""
     sizes = _expanded_sizes(root, where)
-    if sizes[id(root)] > MAX_VALUES:
-        path, node = "", root
-        while True:                            # name the innermost key that is itself too big
-            inner = [(part, c) for part, c in _labelled_children(node) if sizes[id(c)] > MAX_VALUES]
-            if not inner:
-                break
-            part, node = inner[0]
-            path = _join(path, part)
-        raise ConfigError(f"{where}: {path or '<top>'}: must hold at most {MAX_VALUES} values once YAML aliases "
-                          f"are expanded (got {sizes[id(node)]})")
+    if sizes[id(root)][0] > MAX_VALUES:
+        path, node = _innermost(root, sizes, lambda size: size[0] > MAX_VALUES)
+        raise ConfigError(f"{where}: {path}: must hold at most {MAX_VALUES} values once YAML aliases are expanded "
+                          f"(got {sizes[id(node)][0]})")
+    if sizes[id(root)][1] > MAX_DEPTH:                 # e.g. a chain of anchors, each holding the one before
+        part = next((part for part, c in _labelled_children(root) if 1 + sizes[id(c)][1] > MAX_DEPTH), "<top>")
+        raise ConfigError(f"{where}: {part}: must nest at most {MAX_DEPTH} levels once YAML aliases are expanded "
+                          f"(got {sizes[id(root)][1]})")
     seen, stack = set(), [("", root)]
     while stack:
         path, node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if node.tag not in _PLAIN_TAGS:
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise ConfigError(f"{where}: {path or '<top>'}: must be a plain YAML value (got tag {short(tag)})")
+        _check_tag(node, where, path)
         if isinstance(node, yaml.ScalarNode):
-            try:
-                loader.construct_object(node)  # e.g. an int of 5,000 digits is a ValueError; name its key here
-            except (ValueError, OverflowError):
-                kind = {"int": "an integer of at most 4300 digits", "float": "a number"}.get(
-                    node.tag.rsplit(":", 1)[-1], f"a valid {node.tag.rsplit(':', 1)[-1]}")
-                raise ConfigError(f"{where}: {path or '<top>'}: must be {kind} (got {short(node.value)})") from None
+            _construct_scalar(loader, node, where, path)
         if isinstance(node, yaml.MappingNode):
-            first_line: dict = {}
+            first_seen: dict = {}
             for k, _ in node.value:
                 if not isinstance(k, yaml.ScalarNode) or k.tag.endswith(":merge"):
                     continue
-                ident = (k.tag, loader.construct_object(k))
-                if ident in first_line:
-                    first = first_line[ident]
+                at = _join(path, key_text(k.value))
+                _check_tag(k, where, at)
+                ident = (k.tag, _construct_scalar(loader, k, where, at))
+                if ident in first_seen:
+                    first = first_seen[ident]
                     twice = f"lines {first.line + 1} and {k.start_mark.line + 1}" if first.line != k.start_mark.line \
                         else f"line {first.line + 1}, columns {first.column + 1} and {k.start_mark.column + 1}"
-                    raise ConfigError(f"{where}: {_join(path, key_text(k.value))}: must appear once in its mapping "
-                                      f"(got it on {twice})")
-                first_line[ident] = k.start_mark
+                    raise ConfigError(f"{where}: {at}: must appear once in its mapping (got it on {twice})")
+                first_seen[ident] = k.start_mark
         stack.extend((_join(path, part), c) for part, c in reversed(_labelled_children(node)))
 
 
