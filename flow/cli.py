@@ -298,10 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         code = args.func(args)
         sys.stdout.flush()          # here, not at exit: a reader that went away surfaces as BrokenPipeError below
         return code
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except FlowError as exc:
+    except FlowError as exc:            # ConfigError included: exit 2
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:

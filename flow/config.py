@@ -29,6 +29,8 @@ import yaml
 
 from rtl_gen.params import KanParams
 
+from .errors import FlowError
+
 PDKS = ("sky130hd", "gf180mcu", "asap7", "osu018")
 REPO = Path(__file__).resolve().parent.parent
 MAX_BYTES = 1 << 20        # a config is a few hundred bytes; anything near this is not one
@@ -39,11 +41,13 @@ SHOWN_CHARS = 40           # a value quoted in an error is cut to this many char
 MESSAGE_CHARS = 500        # and no error message is longer than this
 
 
-class ConfigError(Exception):
-    """A user error in a config file; str() is the one-line message the CLI prints.
+class ConfigError(FlowError):
+    """A user error in a config file; str() is the one-line message the CLI prints (as every FlowError), exit 2.
 
     Every message is built from cut values (`short`); this is the last guard that it stays one printable line
     of bounded length whatever went into it (a key name with a newline, a path of 10 kB)."""
+
+    exit_code = 2
 
     def __init__(self, message: str):
         text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message)[:MESSAGE_CHARS * 4])
