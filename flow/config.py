@@ -20,6 +20,7 @@ import difflib
 import math
 import re
 import reprlib
+import unicodedata
 import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -466,8 +467,9 @@ def _read_text(path: Path, where: str) -> str:
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
         column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+        kind = "control" if unicodedata.category(bad[0]) == "Cc" else "non-printable"
         raise ConfigError(f"{where}: line {line}, column {column}: must be printable text "
-                          f"(got control character U+{ord(bad[0]):04X})")
+                          f"(got {kind} character U+{ord(bad[0]):04X})")
     return text
 
 

@@ -84,7 +84,8 @@ def from_dict(data: dict, where: str = "<model config>", name: str = "") -> Mode
             raise unknown_key(where, "", key, known)
     scalars = build_section(ModelConfig, {k: v for k, v in data.items() if k in ("name", "task")}, where, "")
     sections = {k: build_section(cls, data.get(k, {}), where, k) for k, cls in SECTIONS.items()}
-    hw = flow_config.from_dict({k: data[k] for k in HW_SECTIONS if k in data}, where, name=name or "model")
+    hw = flow_config.from_dict({k: data[k] for k in HW_SECTIONS if k in data}, where,
+                               name=scalars.name or name or "model")
     cfg = replace(scalars, name=scalars.name or name, source=where, hw=hw, kan=hw.kan, array=hw.array, **sections)
     check_name(where, cfg.name or "x", from_file=not data.get("name"))
     if not 0.0 < cfg.train.test_fraction < 1.0:

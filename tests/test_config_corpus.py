@@ -119,6 +119,7 @@ FILE_FAULTS = {
     "escape": (B3_TEXT.replace("pdk: sky130hd", "pdk: \x1b[31msky130hd").encode(), "line 12, column 6",
                "control character U+001B"),
     "bell-in-key": (b"\x07kan: {}\n", "line 1, column 1", "control character U+0007"),
+    "noncharacter": ("name: a\ufffeb\n".encode(), "line 1, column 8", "non-printable character U+FFFE"),
     "duplicate-top": (B3_TEXT.encode() + b"kan:\n  grid: 7\n", "kan", "must appear once in its mapping (got it on "
                       "lines 3 and 15)"),
     "duplicate-nested": (B3_TEXT.replace("  degree: 3 ", "  grid: 7\n  degree: 3 ").encode(), "kan.grid",
@@ -309,6 +310,16 @@ def test_base_config_faults_name_the_base_file(in_tmp, capsys, monkeypatch):
     sweep.write_text("base: base.yaml\naxes: {kan.table_bits: [2, 3]}\n")
     code, out, err = run_cli(capsys, in_tmp, ["sweep", str(sweep), "--out", str(in_tmp / "reports")])
     assert_one_line_error(code, out, err, base.resolve(), "kan", "lines 1 and 2")
+
+
+def test_model_config_named_in_the_file_may_live_in_any_file_name(in_tmp):
+    from kan import config as model_config
+    path = in_tmp / "my model.yaml"
+    path.write_text("name: digits-small\narray: 2x2\n")
+    assert model_config.load(path).name == "digits-small"
+    path.write_text("array: 2x2\n")
+    with pytest.raises(config.ConfigError, match=r"name: must be .* \(got 'my model' from the file name; set name:\)"):
+        model_config.load(path)
 
 
 def test_model_config_faults(in_tmp, capsys):
