@@ -1,0 +1,78 @@
+"""The basis-table algorithm of the torch and Triton layers, in numpy (no torch needed).
+
+For the input code x (n bits) of input i, with T = golden.basis_table(p) ((D, h) entries, h = (p+1)/2 stored
+columns, D = 2^q rows):
+
+    s = x * G,  m = s >> n,  addr = (s - (m << n)) >> (n - q)       interval and table row (golden.bspline_unit)
+    basis_k = T[addr, k]          for k <  h                        stored half
+            = T[D-1-addr, p-k]    for k >= h                        mirrored half: B_{p-k}(u) = B_k(1-u)
+    acc_j  += sum_k basis_k * coef_rows[i*(G+p) + m + k, j]         p+1 coefficient rows gathered per input
+
+The dense (batch, in, G+p) basis is never formed: only the p+1 rows the interval selects are read. Sums are
+exact integers, wrapped to the accumulator width at the end as golden.array_outputs does. layers.py and fused.py
+run the same steps; tests/test_gpu_table.py checks this module bit-exact against golden.array_outputs.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from rtl_gen import golden
+from rtl_gen.params import KanParams
+
+
+def layer_params(tile: KanParams, n_in: int, n_out: int) -> KanParams:
+    """A whole layer as one array: the tile's formats, rows = inputs, cols = outputs."""
+    return replace(tile, rows=n_in, cols=n_out)
+
+
+def coef_rows(coefs: np.ndarray) -> np.ndarray:
+    """(in, out, G+p) -> (in*(G+p), out): row i*(G+p) + k holds coefficient k of every edge leaving input i
+    (the same flat layout as KanModel.forward's matmul), so one gathered row feeds every output at once."""
+    f_in, f_out, k = coefs.shape
+    return np.ascontiguousarray(np.asarray(coefs).transpose(0, 2, 1).reshape(f_in * k, f_out))
+
+
+def interval_address(p: KanParams, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unsigned n-bit codes (any shape) -> (interval m, table row addr), both of x's shape."""
+    s = np.asarray(x, dtype=np.int64) * p.grid
+    m = s >> p.input_bits
+    return m, (s - (m << p.input_bits)) >> (p.input_bits - p.addr_bits)
+
+
+def table_read(p: KanParams, table: np.ndarray, addr: np.ndarray) -> np.ndarray:
+    """The p+1 basis values at row addr of the stored half-table: addr's shape + (p+1,)."""
+    h = p.table_cols
+    stored = table[addr]                                                         # (..., h): k = 0..h-1
+    mirrored = table[p.table_depth - 1 - addr][..., ::-1]                        # (..., h): k = h..p
+    return np.concatenate([stored, mirrored], axis=-1)[..., :p.n_active]
+
+
+def layer_accumulate(p: KanParams, coefs: np.ndarray, x: np.ndarray, table: np.ndarray | None = None):
+    """Integer layer outputs, one input at a time as the fused kernel runs: (N, in) codes -> (N, out) ints.
+
+    `p` gives the formats (its rows/cols are ignored: the layer's size comes from coefs (in, out, G+p)); the
+    sum is wrapped to the accumulator width of the whole layer as one array (layer_params).
+    """
+    table = golden.basis_table(p) if table is None else table
+    rows = coef_rows(coefs).astype(np.int64)                                     # (in*(G+p), out)
+    f_in, f_out, _ = coefs.shape
+    m, addr = interval_address(p, x)                                             # (N, in) each
+    basis = table_read(p, table, addr)                                           # (N, in, p+1)
+    acc = np.zeros((len(x), f_out), dtype=np.int64)                              # (N, out)
+    for i in range(f_in):
+        first = i * p.n_coefs + m[:, i]                                          # (N,) row of coefficient m
+        for k in range(p.n_active):
+            acc += basis[:, i, k, None] * rows[first + k]                        # (N, 1) * (N, out)
+    return golden.wrap(acc, layer_params(p, f_in, f_out).acc_width)
+
+
+def float_exact_dtype(p: KanParams, n_in: int) -> str | None:
+    """The narrowest float type in which every partial sum of a layer is an exact integer, or None.
+
+    acc_bits_auto bounds sum |basis * coef| over the layer, so every partial sum (in any order) is an integer
+    below 2^(A-1): exact in float32 when A-1 <= 24, in float64 when A-1 <= 53.
+    """
+    bits = layer_params(p, n_in, 1).acc_bits_auto - 1
+    return "float32" if bits <= 24 else "float64" if bits <= 53 else None
