@@ -65,7 +65,8 @@ def table_layer(x: torch.Tensor, table: torch.Tensor, rows: torch.Tensor, p: Kan
         if not INTERPRET:
             raise RuntimeError("the fused kernel needs a CUDA tensor, or TRITON_INTERPRET=1 set before "
                                "kan.gpu.fused is imported (Triton's interpreter, CPU tensors)")
-        block_n, block_j = 16, min(64, triton.next_power_of_2(n_out))
+        # the interpreter's cost is per operation, not per element: large blocks, few programs
+        block_n, block_j = min(128, triton.next_power_of_2(n)), min(64, triton.next_power_of_2(n_out))
         grid = (triton.cdiv(n, block_n), triton.cdiv(n_out, block_j))
         _table_layer_kernel[grid](*args, **consts, BLOCK_N=block_n, BLOCK_J=block_j)
     else:

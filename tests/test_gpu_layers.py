@@ -1,0 +1,118 @@
+"""kan/gpu torch layers: bit-exact with rtl_gen/golden.py, the float layer against kan/model.py, trained models.
+
+Needs the optional group (pip install -e '.[gpu-interpret]'); without torch the module is skipped. Without a
+GPU the fused Triton kernel runs under Triton's interpreter (TRITON_INTERPRET=1, CPU tensors).
+"""
+import csv
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch not installed (optional group: pip install -e '.[gpu]')")
+if not torch.cuda.is_available():
+    os.environ["TRITON_INTERPRET"] = "1"                 # read when kan.gpu.fused defines the kernel
+from kan import quantize as quant  # noqa: E402
+from kan.accuracy import load_model  # noqa: E402
+from kan.gpu.layers import FusedTableLayer, RecursionLayer, TableLayer  # noqa: E402
+from kan.gpu.network import TableNetwork, accuracy_rows, float_network  # noqa: E402
+from kan.model import KanModel, spline_basis  # noqa: E402
+from kan.train import dataset  # noqa: E402
+from rtl_gen import golden  # noqa: E402
+
+from .conftest import REPO  # noqa: E402
+from .test_gpu_table import FORMATS, params  # noqa: E402
+
+HAVE_TRITON = bool(__import__("importlib").util.find_spec("triton"))
+needs_triton = pytest.mark.skipif(not HAVE_TRITON, reason="Triton not installed (pip install -e '.[gpu-interpret]')")
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+DIGITS = REPO / "reports" / "models" / "digits"
+
+
+def random_layer(p, batch=40, seed=0):
+    rng = np.random.default_rng(seed)
+    c = p.coef_bits
+    coefs = rng.integers(-(1 << (c - 1)), 1 << (c - 1), size=(p.rows, p.cols, p.n_coefs))
+    x = rng.integers(0, 1 << p.input_bits, size=(batch, p.rows))
+    x[0], x[1] = 0, (1 << p.input_bits) - 1
+    return coefs, x
+
+
+@pytest.mark.parametrize("layer", [TableLayer, pytest.param(FusedTableLayer, marks=needs_triton)])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_table_layers_equal_golden(layer, fmt):
+    p = params(fmt, rows=9, cols=70)                                   # 70 outputs: two column blocks, one partial
+    coefs, x = random_layer(p, seed=sum(fmt))
+    out = layer(p, coefs).to(DEVICE)(torch.as_tensor(x, device=DEVICE))
+    assert out.dtype == torch.int64
+    np.testing.assert_array_equal(out.cpu().numpy(), golden.array_outputs(p, coefs, x))
+
+
+@pytest.mark.parametrize("layer", [TableLayer, pytest.param(FusedTableLayer, marks=needs_triton)])
+def test_table_layers_wrap_a_narrow_accumulator_like_golden(layer):
+    p = params(FORMATS[0], rows=16, cols=3, acc_bits=12)
+    coefs = np.full((p.rows, p.cols, p.n_coefs), -(1 << (p.coef_bits - 1)))
+    x = np.arange(0, 256, 16)[None, :].repeat(5, axis=0)
+    out = layer(p, coefs)(torch.as_tensor(x)).numpy()
+    np.testing.assert_array_equal(out, golden.array_outputs(p, coefs, x))
+    assert out.min() >= -2048 and out.max() <= 2047
+
+
+def test_table_layer_refuses_sums_no_float_holds_exactly():
+    with pytest.raises(ValueError, match="more than 53 bits"):
+        TableLayer(params(FORMATS[1], rows=1 << 30, cols=1), np.zeros((1 << 30, 1, 0)))
+
+
+def test_recursion_layer_equals_the_numpy_model():
+    rng = np.random.default_rng(1)
+    model = KanModel.init([6, 5, 3], grid=5, degree=3, base=True, rng=rng)
+    t = np.concatenate([rng.uniform(-1.2, 1.2, size=(50, 6)), np.full((2, 6), 1.0), np.full((2, 6), -1.0)])
+    layer = RecursionLayer(model.coefs[0], 5, 3, dtype=torch.float64)
+    np.testing.assert_allclose(layer.basis(torch.as_tensor(np.clip(t, -1, 1))).numpy(),
+                               spline_basis(np.clip(t, -1, 1), 5, 3), atol=1e-12)
+    out = float_network(model)(torch.as_tensor(t)).numpy()
+    np.testing.assert_allclose(out, model.forward(t)[0], atol=1e-10)
+    f32 = RecursionLayer(model.coefs[0], 5, 3)(torch.as_tensor(t, dtype=torch.float32))   # t = 1: u just below G
+    np.testing.assert_allclose(f32.numpy(), layer(torch.as_tensor(t)).numpy(), atol=1e-5)
+
+
+def committed_ptq() -> dict[int, float]:
+    with open(DIGITS / "accuracy_vs_table_bits.csv") as f:
+        return {int(r["table_bits"]): float(r["quantized"]) for r in csv.DictReader(f)}
+
+
+def test_digits_table_network_equals_flow_accuracy_for_every_table_width():
+    model, cfg = load_model(DIGITS / "model.json")
+    ds = dataset(cfg)
+    t = torch.as_tensor(ds.test_t, dtype=torch.float64, device=DEVICE)
+    for b in range(1, 17):                                              # outputs bit-exact with golden inference
+        q = quant.quantize(model, replace(cfg.params, table_bits=b))
+        np.testing.assert_array_equal(TableNetwork(q, "table", DEVICE)(t).cpu().numpy(), quant.infer(q, ds.test_t))
+    rows = accuracy_rows(DIGITS / "model.json", list(range(1, 17)), "table", DEVICE)
+    assert {r["table_bits"]: round(r["quantized"], 2) for r in rows} == committed_ptq()   # `flow accuracy`'s table
+
+
+@needs_triton
+def test_digits_fused_network_equals_flow_accuracy():
+    bits = [2, 3, 8]                                                    # the interpreter is slow: three widths
+    rows = accuracy_rows(DIGITS / "model.json", bits, "fused", DEVICE)
+    assert {r["table_bits"]: round(r["quantized"], 2) for r in rows} == {b: committed_ptq()[b] for b in bits}
+
+
+def test_accuracy_cli_runs_and_rejects_a_bad_model(tmp_path):
+    cmd = [sys.executable, "-m", "kan.gpu", "accuracy"]
+    ok = subprocess.run(cmd + [str(DIGITS / "model.json"), "--table-bits", "3,4"], capture_output=True, text=True,
+                        cwd=REPO, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "b= 3  integer 96.667" in ok.stdout and "b= 4  integer 97.5" in ok.stdout
+    bad = tmp_path / "model.json"
+    bad.write_text("{}")
+    res = subprocess.run(cmd + [str(bad)], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert res.returncode == 2 and res.stderr.strip().count("\n") == 0
+    assert "not a model saved by `flow train`" in res.stderr
+    res = subprocess.run(cmd + [str(DIGITS / "model.json"), "--table-bits", "0..3"], capture_output=True,
+                         text=True, cwd=REPO, timeout=300)
+    assert res.returncode == 2 and "--table-bits" in res.stderr
