@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py [--sections speed,sweep,trend,calib] [--arrays 1x1,2x2,4x4,8x8] [--bits 3,16]
                                   [--pdks sky130hd,gf180mcu,osu018] [--quick]
+    .venv/bin/python bench/run.py --sections gpu [--gpu-shapes 64x32,1024x1024,784-256-10] [--gpu-batches ...]
 
 Each section prints markdown tables and writes reports/bench/<section>.md + .csv; reports/bench/README.md joins
 the section files that exist, so sections can run separately. Comparisons are ratios measured in the same run;
@@ -33,11 +34,13 @@ sys.path.insert(0, str(REPO))
 
 from flow import config as config_mod  # noqa: E402
 from flow.report import markdown_table  # noqa: E402
+from kan.gpu import parse_shape  # noqa: E402  (torch-free)
 
 BENCH = Path(__file__).resolve().parent
 OUT = REPO / "reports" / "bench"
 WORK = REPO / "build" / "bench"      # point stores, netlists, logs: not for git
 SECTIONS = ("speed", "sweep", "trend", "calib")
+OPTIONAL_SECTIONS = ("gpu",)         # needs the optional `gpu` group (torch); not part of the default run
 ALL_PDKS = ("sky130hd", "gf180mcu", "osu018")
 # SiliconCompiler steps of flow.physical grouped as the issue names them; other step names keep their own column
 STEP_GROUPS = {"rtl": "generation", "rtlsim": "verification", "gatesim": "verification", "synth": "synthesis",
@@ -598,10 +601,45 @@ def section_calib(args, out: Path) -> None:
     write_section("calib", "Calibration: registered 8x8 multiplier per PDK", parts, pd.DataFrame(rows), out, args)
 
 
+# ---------------------------------------------------------------- 5. gpu (optional: torch KAN layers)
+
+def section_gpu(args, out: Path) -> None:
+    """kan/gpu layers: recursion (eager, torch.compile) vs basis-table layers; writes gpu-<cuda|cpu>.md/.csv."""
+    try:
+        import torch
+    except ImportError:
+        from kan.gpu import MISSING_TORCH
+        sys.exit(f"bench gpu: {MISSING_TORCH}")
+    from kan.gpu import bench as gpu_bench
+
+    device = torch.device(args.gpu_device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cpu":
+        torch.set_num_threads(args.gpu_threads)
+    name = gpu_bench.device_name(device)
+    print(f"gpu: device {name}")
+    rows = gpu_bench.run(args.gpu_shapes, args.gpu_batches, args.gpu_bits, device, args.gpu_min_time)
+    shown = [{k: ("-" if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()
+              if "samples/s" not in k or k.startswith(("table", "fused"))} for r in rows]
+    fused_note = ("" if device.type == "cuda" else
+                  "The fused Triton kernel is not timed on CPU (Triton compiles for GPUs; its interpreter, which "
+                  "the tests use, is a correctness tool), so its columns are empty. ")
+    parts = [f"Device: **{name}**. Shapes {', '.join(args.gpu_shapes)}; batch {span(args.gpu_batches)}; table "
+             f"bits {span(args.gpu_bits)}; formats G=5, p=3, 8-bit inputs and coefficients, table depth 256. "
+             "Latency: median of timed calls after warm-up (at least 3 calls, more until "
+             f"{args.gpu_min_time} s); `X vs Y` = Y latency / X latency; peak = bytes allocated during one call "
+             "above those before it; compile = the first call of the torch.compile'd recursion (compile + run). "
+             "Eager and compiled recursion are float32 and do not depend on the table bits (measured once per "
+             "shape and batch, repeated on each row). " + fused_note
+             + "Throughput [samples/s] of every layer is in the CSV.\n", table(shown)]
+    write_section(f"gpu-{device.type}", f"KAN inference on {device.type.upper()}: basis-table layers vs recursion",
+                  parts, pd.DataFrame(rows), out, args)
+
+
 # ---------------------------------------------------------------- main
 
 def write_readme(out: Path, machine: str) -> None:
     body = [(out / f"{s}.md").read_text() for s in SECTIONS if (out / f"{s}.md").exists()]
+    body += [f.read_text() for f in sorted(out.glob("gpu-*.md"))]
     head = ["# KAN flow benchmarks", "",
             f"Machine of the last run: {machine}.", "",
             "Each section below is also in `<section>.md` / `.csv` here; sections rerun separately "
@@ -613,7 +651,8 @@ def write_readme(out: Path, machine: str) -> None:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     csv = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--sections", type=csv, default=list(SECTIONS), help="comma list of " + ",".join(SECTIONS))
+    p.add_argument("--sections", type=csv, default=list(SECTIONS),
+                   help="comma list of " + ",".join(SECTIONS + OPTIONAL_SECTIONS) + " (default: all but gpu)")
     p.add_argument("--arrays", type=csv, default=["1x1", "2x2", "4x4", "8x8"], help="speed: array sizes")
     p.add_argument("--bits", type=lambda s: [int(x) for x in csv(s)], default=[3, 16], help="speed: table bits")
     p.add_argument("--physical", type=csv, default=["tiled"], help="speed: flat and/or tiled (default tiled)")
@@ -629,12 +668,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, help="seconds before a point is killed and recorded failed "
                    "(default 3600)")
     p.add_argument("--quick", action="store_true", help="smoke run: speed 1x1 b3, trend 1x1 b2,3,16")
+    p.add_argument("--gpu-shapes", type=csv, default=["64x32", "1024x1024", "784-256-10"],
+                   help="gpu: layers INxOUT and networks A-B-C (default 64x32,1024x1024,784-256-10)")
+    p.add_argument("--gpu-batches", type=lambda s: [int(x) for x in csv(s)], default=[1, 4, 16, 64, 256, 1024, 4096],
+                   help="gpu: batch sizes (default 1,4,16,64,256,1024,4096)")
+    p.add_argument("--gpu-bits", type=lambda s: [int(x) for x in csv(s)], default=list(range(2, 9)),
+                   help="gpu: table bits (default 2..8)")
+    p.add_argument("--gpu-device", help="gpu: torch device (default cuda when present, else cpu)")
+    p.add_argument("--gpu-threads", type=int, default=1, help="gpu: torch threads on CPU (default 1)")
+    p.add_argument("--gpu-min-time", type=float, default=0.2, help="gpu: seconds of timed calls per point")
     p.add_argument("--out", type=Path, default=OUT, help="tables: <section>.md/.csv, README.md (default reports/bench)")
     p.add_argument("--work", type=Path, default=WORK, help="point results, netlists, logs (default build/bench)")
     args = p.parse_args(argv)
-    bad = [s for s in args.sections if s not in SECTIONS]
+    bad = [s for s in args.sections if s not in SECTIONS + OPTIONAL_SECTIONS]
     if bad:
-        p.error(f"unknown section(s) {', '.join(bad)}; choose from {', '.join(SECTIONS)}")
+        p.error(f"unknown section(s) {', '.join(bad)}; choose from {', '.join(SECTIONS + OPTIONAL_SECTIONS)}")
+    try:
+        [parse_shape(shape) for shape in args.gpu_shapes]
+    except ValueError as exc:
+        p.error(str(exc))
     if args.quick:
         args.arrays, args.bits, args.trend_array, args.trend_bits = ["1x1"], [3], "1x1", [2, 3, 16]
     return args

@@ -12,3 +12,12 @@ Install the group with `pip install -e .[gpu]`; only table.py imports without to
 """
 
 MISSING_TORCH = "PyTorch is not installed: pip install -e '.[gpu]' (torch 2.13.0)"
+
+
+def parse_shape(text: str) -> list[int]:
+    """'64x32' (one layer) or '784-256-10' (a network) -> layer widths; ValueError naming the option otherwise."""
+    import re
+
+    if not re.fullmatch(r"\d+(x\d+|(-\d+)+)", text) or "0" in re.split(r"[x-]", text):
+        raise ValueError(f"--gpu-shapes: '{text}' is not INxOUT (one layer) or A-B-C (a network) of positive widths")
+    return [int(w) for w in re.split(r"[x-]", text)]

@@ -1,0 +1,168 @@
+"""Latency, throughput, speedup and memory of the torch KAN layers on the device at hand (bench/run.py gpu).
+
+Per shape (one layer "INxOUT" or a network "A-B-C"), batch and table width it times, on float inputs in [-1, 1]
+to float outputs:
+    eager      RecursionLayer network, float32 (Cox-de Boor basis + matmul): the common open-source KAN layer
+    compiled   the same module through torch.compile (default mode, dynamic=False, compiled per shape and batch)
+    table      TableNetwork 'table' (codes, basis table, embedding_bag gather, exact integer sums, requantization)
+    fused      TableNetwork 'fused' (the Triton kernel; GPU only: on CPU, Triton's interpreter is a correctness
+               tool, so the column stays empty)
+Latency is the median of timed calls after warm-up (CUDA synchronized); throughput = batch / latency; memory is
+the peak of bytes allocated during one call above what was allocated before it (CUDA: max_memory_allocated; CPU:
+the profiler's allocation events). Weights are random integers in the coefficient range (timing does not depend
+on their values); the formats are the digits model's (G=5, p=3, 8-bit inputs and coefficients, table depth 256).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import statistics
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kan.quantize import QuantModel
+from rtl_gen.params import KanParams
+
+from . import parse_shape
+from .layers import RecursionLayer
+
+FORMATS = KanParams(grid=5, degree=3, input_bits=8, table_bits=3, table_depth=256, coef_bits=8, rows=1, cols=1)
+IMPLS = ("eager", "compiled", "table", "fused")
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda}, torch {torch.__version__})"
+    cpu = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+    return (f"{cpu[1].strip() if cpu else 'CPU'}, {torch.get_num_threads()} torch thread(s) "
+            f"(torch {torch.__version__})")
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def latency(fn, x, device: torch.device, min_time: float, max_calls: int) -> float:
+    """Median seconds of one call, over calls until min_time has passed (at least 3, at most max_calls)."""
+    times = []
+    while len(times) < 3 or (sum(times) < min_time and len(times) < max_calls):
+        sync(device)
+        start = time.perf_counter()
+        fn(x)
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_bytes(fn, x, device: torch.device) -> int:
+    """Peak of bytes allocated during one call, above the allocation before it."""
+    if device.type == "cuda":
+        sync(device)
+        before = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        fn(x)
+        sync(device)
+        return torch.cuda.max_memory_allocated(device) - before
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn(x)
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events()
+                    if e.name() == "[memory]")
+    return max(itertools.accumulate((n for _, n in events), initial=0))
+
+
+@dataclass
+class Case:
+    shape: str
+    widths: list[int]
+    coefs: list[np.ndarray]          # per layer (in, out, G+p) ints
+
+
+def make_case(shape: str, seed: int = 0) -> Case:
+    widths = parse_shape(shape)
+    rng = np.random.default_rng(seed)
+    c = FORMATS.coef_bits
+    coefs = [rng.integers(-(1 << (c - 1)), 1 << (c - 1), size=(a, b, FORMATS.n_coefs))
+             for a, b in zip(widths[:-1], widths[1:])]
+    return Case(shape, widths, coefs)
+
+
+def recursion_net(case: Case, device) -> torch.nn.Module:
+    return torch.nn.Sequential(*[RecursionLayer(c.astype(float), FORMATS.grid, FORMATS.degree)
+                                 for c in case.coefs]).to(device).eval()
+
+
+def table_net(case: Case, bits: int, kind: str, device):
+    from .network import TableNetwork
+
+    tile = replace(FORMATS, table_bits=bits)
+    scales = [np.full(c.shape[1], 1.0 / c.shape[0]) for c in case.coefs]
+    return TableNetwork(QuantModel(tile, case.coefs, scales), kind, device)
+
+
+def measure(fn, x, device, min_time, max_calls) -> dict:
+    start = time.perf_counter()
+    fn(x)                                                   # warm-up: compiles, autotunes, fills caches
+    sync(device)
+    first = time.perf_counter() - start
+    fn(x)
+    lat = latency(fn, x, device, min_time, max_calls)
+    return {"ms": lat * 1e3, "first_s": first, "MiB": peak_bytes(fn, x, device) / 2**20}
+
+
+def run(shapes: list[str], batches: list[int], bits: list[int], device: torch.device, min_time: float = 0.2,
+        max_calls: int = 50, log=print) -> list[dict]:
+    """One row per (shape, batch, table bits); recursion columns are measured once per (shape, batch)."""
+    has_fused = device.type == "cuda"
+    rows = []
+    for shape in shapes:
+        case = make_case(shape)
+        eager = recursion_net(case, device)
+        for batch in batches:
+            gen = torch.Generator().manual_seed(batch)
+            t = (torch.rand(batch, case.widths[0], generator=gen) * 2 - 1).to(device)
+            base = {"shape": shape, "batch": batch}
+            with torch.inference_mode():
+                rec = {"eager": measure(eager, t, device, min_time, max_calls)}
+            torch._dynamo.reset()                           # a fresh compile per shape and batch
+            compiled = torch.compile(eager, dynamic=False)
+            with torch.inference_mode():
+                rec["compiled"] = measure(compiled, t, device, min_time, max_calls)
+            log(f"  {shape} batch {batch}: eager {rec['eager']['ms']:.3f} ms, compiled {rec['compiled']['ms']:.3f} ms "
+                f"(compile {rec['compiled']['first_s']:.1f} s)")
+            for b in bits:
+                res = dict(rec)
+                with torch.inference_mode():
+                    table = table_net(case, b, "table", device)
+                    res["table"] = measure(table, t, device, min_time, max_calls)
+                    res["table"]["sums"] = str(table.layers[0].rows.dtype).removeprefix("torch.")
+                    if has_fused:
+                        fused = table_net(case, b, "fused", device)
+                        res["fused"] = measure(fused, t, device, min_time, max_calls)
+                        res["fused"]["equal"] = bool(torch.equal(fused(t), table(t)))
+                rows.append(row(base, b, batch, res))
+                log(f"  {shape} batch {batch} b{b}: table {res['table']['ms']:.3f} ms"
+                    + (f", fused {res['fused']['ms']:.3f} ms" if "fused" in res else ""))
+    return rows
+
+
+def row(base: dict, bits: int, batch: int, res: dict) -> dict:
+    out = {**base, "table bits": bits}
+    for impl in IMPLS:
+        out[f"{impl} [ms]"] = res[impl]["ms"] if impl in res else math.nan
+    for impl in ("table", "fused"):
+        for ref in ("eager", "compiled"):
+            out[f"{impl} vs {ref} [x]"] = (res[ref]["ms"] / res[impl]["ms"]) if impl in res else math.nan
+    for impl in IMPLS:
+        out[f"{impl} [samples/s]"] = batch / (res[impl]["ms"] * 1e-3) if impl in res else math.nan
+    for impl in IMPLS:
+        out[f"{impl} peak [MiB]"] = res[impl]["MiB"] if impl in res else math.nan
+    out["compile [s]"] = res["compiled"]["first_s"]
+    out["table sums"] = res["table"]["sums"]
+    out["fused == table"] = ("yes" if res["fused"]["equal"] else "NO") if "fused" in res else ""
+    return out
