@@ -61,6 +61,16 @@ def test_table_layers_wrap_a_narrow_accumulator_like_golden(layer):
     assert out.min() >= -2048 and out.max() <= 2047
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 8 << 20])
+def test_table_layer_adds_exact_chunks_of_inputs(chunk_bytes):
+    p = params((5, 3, 8, 8, 256, 8), rows=300, cols=5)                # 8-bit table: 128 inputs per float32 chunk
+    coefs, x = random_layer(p, batch=20, seed=3)
+    coefs[:, :, :] = np.where(coefs < 0, -128, 127)                    # largest magnitudes, 3 chunks of inputs
+    layer = TableLayer(p, coefs, chunk_bytes)
+    assert layer.chunk == (1 if chunk_bytes == 1 else 128) and layer.rows.dtype == torch.float32
+    np.testing.assert_array_equal(layer(torch.as_tensor(x)).numpy(), golden.array_outputs(p, coefs, x))
+
+
 def test_table_layer_refuses_sums_no_float_holds_exactly():
     with pytest.raises(ValueError, match="more than 53 bits"):
         TableLayer(params(FORMATS[1], rows=1 << 30, cols=1), np.zeros((1 << 30, 1, 0)))
@@ -116,3 +126,16 @@ def test_accuracy_cli_runs_and_rejects_a_bad_model(tmp_path):
     res = subprocess.run(cmd + [str(DIGITS / "model.json"), "--table-bits", "0..3"], capture_output=True,
                          text=True, cwd=REPO, timeout=300)
     assert res.returncode == 2 and "--table-bits" in res.stderr
+
+
+def test_bench_peak_memory_and_row_arithmetic():
+    from kan.gpu import bench as gpu_bench
+
+    cpu = torch.device("cpu")
+    peak = gpu_bench.peak_bytes(lambda n: torch.ones(n, dtype=torch.float64) + 1, 1 << 16, cpu)
+    assert 1 << 20 <= peak <= (1 << 20) + 64                            # two 512 KiB tensors alive at once (+ a scalar)
+    res = {"eager": {"ms": 8.0, "MiB": 3.0}, "compiled": {"ms": 2.0, "MiB": 1.0, "first_s": 9.0},
+           "table": {"ms": 4.0, "MiB": 0.5, "sums": "float32"}}
+    r = gpu_bench.row({"shape": "8x4", "batch": 64}, 3, 64, res)
+    assert r["table vs eager [x]"] == 2.0 and r["table vs compiled [x]"] == 0.5
+    assert r["table [samples/s]"] == 16000.0 and np.isnan(r["fused [ms]"]) and r["fused == table"] == ""

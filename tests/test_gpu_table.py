@@ -59,7 +59,31 @@ def test_coef_rows_layout_and_exact_float_type():
     rows = tab.coef_rows(coefs)
     assert rows.shape == (16, 3)
     assert rows[8 + 5, 2] == coefs[1, 2, 5]                            # row i*(G+p)+k, column j
-    # 64 inputs, 3-bit table, 8-bit coefficients: sums < 2^18 -> float32; 1024 x 16 x 16 bits: float64
-    assert tab.float_exact_dtype(params(FORMATS[0]), 64) == "float32"
-    assert tab.float_exact_dtype(params(FORMATS[1]), 1024) == "float64"
-    assert tab.float_exact_dtype(params((5, 3, 8, 16, 256, 16)), 1 << 30) is None
+    # one input adds at most 4 * 7 * 128 = 3584 (3-bit table, 8-bit coefficients): 64 inputs in one float32 chunk;
+    # 8-bit table: 4 * 255 * 128 = 130560, 128 inputs per chunk below 2^24; 16 x 16 bits: float64 or nothing
+    assert tab.exact_float_chunks(params(FORMATS[0]), 64) == ("float32", 64)
+    assert tab.exact_float_chunks(params((5, 3, 8, 8, 256, 8)), 1024) == ("float32", 128)
+    assert 128 * 130560 < 1 << 24 < 129 * 130560
+    assert tab.exact_float_chunks(params(FORMATS[1]), 1024) == ("float64", 1024)
+    assert tab.exact_float_chunks(params(FORMATS[1]), 1 << 30) is None
+
+
+def test_bench_gpu_options_parse_shapes_and_reject_bad_ones(capsys):
+    import importlib.util
+
+    from kan.gpu import parse_shape
+    from .conftest import REPO
+
+    assert parse_shape("64x32") == [64, 32] and parse_shape("784-256-10") == [784, 256, 10]
+    for bad in ("64*32", "64x", "0x4", "12"):
+        with pytest.raises(ValueError, match="--gpu-shapes"):
+            parse_shape(bad)
+    spec = importlib.util.spec_from_file_location("bench_run_gpu", REPO / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = bench.parse_args(["--sections", "gpu", "--gpu-shapes", "8x4,16-8-4", "--gpu-bits", "2,8"])
+    assert args.sections == ["gpu"] and args.gpu_bits == [2, 8] and args.gpu_batches[-1] == 4096
+    assert bench.parse_args([]).sections == list(bench.SECTIONS)          # the default run leaves gpu out
+    with pytest.raises(SystemExit) as exc:
+        bench.parse_args(["--sections", "gpu", "--gpu-shapes", "64by32"])
+    assert exc.value.code == 2 and "--gpu-shapes: '64by32'" in capsys.readouterr().err

@@ -140,7 +140,9 @@ def run(shapes: list[str], batches: list[int], bits: list[int], device: torch.de
                 with torch.inference_mode():
                     table = table_net(case, b, "table", device)
                     res["table"] = measure(table, t, device, min_time, max_calls)
-                    res["table"]["sums"] = str(table.layers[0].rows.dtype).removeprefix("torch.")
+                    first = table.layers[0]
+                    res["table"]["sums"] = (f"{str(first.rows.dtype).removeprefix('torch.')}, "
+                                            f"{-(-first.n_in // first.chunk)} chunk(s)")
                     if has_fused:
                         fused = table_net(case, b, "fused", device)
                         res["fused"] = measure(fused, t, device, min_time, max_calls)

@@ -68,11 +68,15 @@ def layer_accumulate(p: KanParams, coefs: np.ndarray, x: np.ndarray, table: np.n
     return golden.wrap(acc, layer_params(p, f_in, f_out).acc_width)
 
 
-def float_exact_dtype(p: KanParams, n_in: int) -> str | None:
-    """The narrowest float type in which every partial sum of a layer is an exact integer, or None.
+def exact_float_chunks(p: KanParams, n_in: int) -> tuple[str, int] | None:
+    """(float type, inputs per chunk) in which a layer's partial sums over a chunk of inputs are exact integers.
 
-    acc_bits_auto bounds sum |basis * coef| over the layer, so every partial sum (in any order) is an integer
-    below 2^(A-1): exact in float32 when A-1 <= 24, in float64 when A-1 <= 53.
+    One input adds at most (p+1) * (2^b - 1) * 2^(c-1) in magnitude (acc_bits_auto's bound for one row), so any
+    partial sum over k inputs, in any order, is an integer below k times that: exact in float32 while below 2^24,
+    in float64 while below 2^53. float32 is preferred (vectorized, and half the bytes), in chunks of inputs whose
+    sums are then added as int64; float64 only when one input alone can reach 2^24. None: no exact float type.
     """
-    bits = layer_params(p, n_in, 1).acc_bits_auto - 1
-    return "float32" if bits <= 24 else "float64" if bits <= 53 else None
+    per_input = p.n_active * p.table_full_scale * (1 << (p.coef_bits - 1))
+    if per_input < 1 << 24:
+        return "float32", min(n_in, ((1 << 24) - 1) // per_input)
+    return ("float64", n_in) if per_input * n_in < 1 << 53 else None
