@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ if not torch.cuda.is_available():
 from kan import quantize as quant  # noqa: E402
 from kan.accuracy import load_model  # noqa: E402
 from kan.gpu.layers import FusedTableLayer, RecursionLayer, TableLayer  # noqa: E402
+from kan.gpu.table import mma_fits  # noqa: E402
 from kan.gpu.network import TableNetwork, accuracy_rows, float_network  # noqa: E402
 from kan.model import KanModel, spline_basis  # noqa: E402
 from kan.train import dataset  # noqa: E402
@@ -41,22 +43,30 @@ def random_layer(p, batch=40, seed=0):
     return coefs, x
 
 
-@pytest.mark.parametrize("layer", [TableLayer, pytest.param(FusedTableLayer, marks=needs_triton)])
+LAYERS = [TableLayer] + [pytest.param(partial(FusedTableLayer, kernel=k), marks=needs_triton, id=f"fused-{k}")
+                          for k in ("gather", "mma")]
+
+
+@pytest.mark.parametrize("layer", LAYERS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_table_layers_equal_golden(layer, fmt):
-    p = params(fmt, rows=9, cols=70)                                   # 70 outputs: two column blocks, one partial
-    coefs, x = random_layer(p, seed=sum(fmt))
+    p = params(fmt, rows=37, cols=70)              # 37 inputs: 3 input blocks of the mma kernel, the last partial;
+    coefs, x = random_layer(p, seed=sum(fmt))      # 70 outputs: two output blocks, the last partial
+    if getattr(layer, "keywords", {}).get("kernel") == "mma" and not mma_fits(p):
+        with pytest.raises(ValueError, match="mma kernel: needs"):
+            layer(p, coefs)
+        return
     out = layer(p, coefs).to(DEVICE)(torch.as_tensor(x, device=DEVICE))
     assert out.dtype == torch.int64
     np.testing.assert_array_equal(out.cpu().numpy(), golden.array_outputs(p, coefs, x))
 
 
-@pytest.mark.parametrize("layer", [TableLayer, pytest.param(FusedTableLayer, marks=needs_triton)])
+@pytest.mark.parametrize("layer", LAYERS)
 def test_table_layers_wrap_a_narrow_accumulator_like_golden(layer):
     p = params(FORMATS[0], rows=16, cols=3, acc_bits=12)
     coefs = np.full((p.rows, p.cols, p.n_coefs), -(1 << (p.coef_bits - 1)))
     x = np.arange(0, 256, 16)[None, :].repeat(5, axis=0)
-    out = layer(p, coefs)(torch.as_tensor(x)).numpy()
+    out = layer(p, coefs).to(DEVICE)(torch.as_tensor(x, device=DEVICE)).cpu().numpy()
     np.testing.assert_array_equal(out, golden.array_outputs(p, coefs, x))
     assert out.min() >= -2048 and out.max() <= 2047
 
@@ -106,9 +116,9 @@ def test_digits_table_network_equals_flow_accuracy_for_every_table_width():
 
 
 @needs_triton
-def test_digits_fused_network_equals_flow_accuracy():
-    bits = [2, 3, 8]                                                    # the interpreter is slow: three widths
-    rows = accuracy_rows(DIGITS / "model.json", bits, "fused", DEVICE)
+@pytest.mark.parametrize("kind, bits", [("fused-gather", [3]), ("fused-mma", [2, 8])])   # interpreter: slow
+def test_digits_fused_network_equals_flow_accuracy(kind, bits):
+    rows = accuracy_rows(DIGITS / "model.json", bits, kind, DEVICE)
     assert {r["table_bits"]: round(r["quantized"], 2) for r in rows} == {b: committed_ptq()[b] for b in bits}
 
 
@@ -138,4 +148,7 @@ def test_bench_peak_memory_and_row_arithmetic():
            "table": {"ms": 4.0, "MiB": 0.5, "sums": "float32"}}
     r = gpu_bench.row({"shape": "8x4", "batch": 64}, 3, 64, res)
     assert r["table vs eager [x]"] == 2.0 and r["table vs compiled [x]"] == 0.5
-    assert r["table [samples/s]"] == 16000.0 and np.isnan(r["fused [ms]"]) and r["fused == table"] == ""
+    assert r["table [samples/s]"] == 16000.0 and np.isnan(r["fused-mma [ms]"]) and r["fused == table"] == ""
+    res["fused-mma"] = {"ms": 1.0, "MiB": 0.1, "equal": False}
+    r = gpu_bench.row({"shape": "8x4", "batch": 64}, 3, 64, res)
+    assert r["fused-mma vs compiled [x]"] == 2.0 and r["fused == table"] == "NO: fused-mma"

@@ -10,9 +10,9 @@ from rtl_gen import golden
 from rtl_gen.params import KanParams
 
 # (grid, degree, input_bits, table_bits, table_depth, coef_bits): the digits model's formats, the 16-bit
-# reference, degree 1/5/7, a table as deep as the input range, a narrow table
+# reference, degree 1/5/7, a table as deep as the input range, a narrow table, an 8-bit table (int8 holds 0..127)
 FORMATS = [(5, 3, 8, 3, 256, 8), (5, 3, 8, 16, 256, 16), (8, 1, 6, 2, 16, 4), (4, 5, 10, 16, 64, 12),
-           (3, 7, 9, 5, 512, 6), (7, 3, 8, 1, 2, 8)]
+           (3, 7, 9, 5, 512, 6), (7, 3, 8, 1, 2, 8), (5, 3, 8, 8, 256, 8)]
 
 
 def params(fmt, rows=7, cols=11, acc_bits=None):

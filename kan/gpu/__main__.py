@@ -19,8 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     a = sub.add_parser("accuracy", help="test score vs table bits through the torch table layers")
     a.add_argument("model", help="model.json written by `flow train`")
     a.add_argument("--table-bits", default="1..16", help="'LO..HI' or a comma list (default 1..16)")
-    a.add_argument("--layer", choices=("table", "fused"), default="table",
-                   help="table: torch ops (embedding_bag); fused: the Triton kernel (GPU, or TRITON_INTERPRET=1)")
+    a.add_argument("--layer", choices=("table", "fused", "fused-gather", "fused-mma"), default="table",
+                   help="table: torch ops (embedding_bag); fused: a Triton kernel, mma where it fits, else gather "
+                        "(GPU, or TRITON_INTERPRET=1 on CPU)")
     a.add_argument("--device", default="cpu", help="torch device (default cpu)")
     args = p.parse_args(argv)
     try:

@@ -5,8 +5,8 @@ to float outputs:
     eager      RecursionLayer network, float32 (Cox-de Boor basis + matmul): the common open-source KAN layer
     compiled   the same module through torch.compile (default mode, dynamic=False, compiled per shape and batch)
     table      TableNetwork 'table' (codes, basis table, embedding_bag gather, exact integer sums, requantization)
-    fused      TableNetwork 'fused' (the Triton kernel; GPU only: on CPU, Triton's interpreter is a correctness
-               tool, so the column stays empty)
+    fused-gather, fused-mma   TableNetwork with the Triton kernels (fused.py; GPU only: on CPU, Triton's
+               interpreter is a correctness tool, so their columns stay empty; each is checked equal to table)
 Latency is the median of timed calls after warm-up (CUDA synchronized); throughput = batch / latency; memory is
 the peak of bytes allocated during one call above what was allocated before it (CUDA: max_memory_allocated; CPU:
 the profiler's allocation events). Weights are random integers in the coefficient range (timing does not depend
@@ -32,7 +32,8 @@ from . import parse_shape
 from .layers import RecursionLayer
 
 FORMATS = KanParams(grid=5, degree=3, input_bits=8, table_bits=3, table_depth=256, coef_bits=8, rows=1, cols=1)
-IMPLS = ("eager", "compiled", "table", "fused")
+IMPLS = ("eager", "compiled", "table", "fused-gather", "fused-mma")
+TABLE_IMPLS = IMPLS[2:]
 
 
 def device_name(device: torch.device) -> str:
@@ -143,28 +144,28 @@ def run(shapes: list[str], batches: list[int], bits: list[int], device: torch.de
                     first = table.layers[0]
                     res["table"]["sums"] = (f"{str(first.rows.dtype).removeprefix('torch.')}, "
                                             f"{-(-first.n_in // first.chunk)} chunk(s)")
-                    if has_fused:
-                        fused = table_net(case, b, "fused", device)
-                        res["fused"] = measure(fused, t, device, min_time, max_calls)
-                        res["fused"]["equal"] = bool(torch.equal(fused(t), table(t)))
+                    for kind in TABLE_IMPLS[1:] if has_fused else ():
+                        fused = table_net(case, b, kind, device)
+                        res[kind] = measure(fused, t, device, min_time, max_calls)
+                        res[kind]["equal"] = bool(torch.equal(fused(t), table(t)))
                 rows.append(row(base, b, batch, res))
-                log(f"  {shape} batch {batch} b{b}: table {res['table']['ms']:.3f} ms"
-                    + (f", fused {res['fused']['ms']:.3f} ms" if "fused" in res else ""))
+                log(f"  {shape} batch {batch} b{b}: " + ", ".join(f"{k} {res[k]['ms']:.3f} ms"
+                                                                   for k in TABLE_IMPLS if k in res))
     return rows
 
 
 def row(base: dict, bits: int, batch: int, res: dict) -> dict:
+    """Latency, speedups, throughput and peak memory of every implementation (NaN where not measured)."""
+    get = lambda impl, key: res[impl][key] if impl in res else math.nan  # noqa: E731
     out = {**base, "table bits": bits}
-    for impl in IMPLS:
-        out[f"{impl} [ms]"] = res[impl]["ms"] if impl in res else math.nan
-    for impl in ("table", "fused"):
-        for ref in ("eager", "compiled"):
-            out[f"{impl} vs {ref} [x]"] = (res[ref]["ms"] / res[impl]["ms"]) if impl in res else math.nan
-    for impl in IMPLS:
-        out[f"{impl} [samples/s]"] = batch / (res[impl]["ms"] * 1e-3) if impl in res else math.nan
-    for impl in IMPLS:
-        out[f"{impl} peak [MiB]"] = res[impl]["MiB"] if impl in res else math.nan
+    out.update({f"{impl} [ms]": get(impl, "ms") for impl in IMPLS})
+    out.update({f"{impl} vs {ref} [x]": res[ref]["ms"] / get(impl, "ms")
+                for impl in TABLE_IMPLS for ref in ("eager", "compiled")})
+    out.update({f"{impl} [samples/s]": batch / (get(impl, "ms") * 1e-3) for impl in IMPLS})
+    out.update({f"{impl} peak [MiB]": get(impl, "MiB") for impl in IMPLS})
     out["compile [s]"] = res["compiled"]["first_s"]
     out["table sums"] = res["table"]["sums"]
-    out["fused == table"] = ("yes" if res["fused"]["equal"] else "NO") if "fused" in res else ""
+    fused = [k for k in TABLE_IMPLS[1:] if k in res]
+    out["fused == table"] = ("yes" if all(res[k]["equal"] for k in fused) else
+                             "NO: " + ", ".join(k for k in fused if not res[k]["equal"])) if fused else ""
     return out

@@ -129,17 +129,24 @@ class TableLayer(_TableBase):
 class FusedTableLayer(_TableBase):
     """Integer layer in one Triton kernel (fused.py): (N, in) codes -> (N, out) int64, equal to golden.
 
-    Needs Triton and either a GPU tensor or TRITON_INTERPRET=1 set before kan.gpu.fused is imported (Triton's
-    interpreter runs the same kernel on CPU tensors, slowly: a correctness tool, not a benchmark).
+    kernel "mma" (int8 tensor-core dot of a register basis tile, where table.mma_fits) or "gather" (p+1
+    coefficient rows per input, any widths); "auto" takes mma where it fits. Needs Triton and either a GPU tensor
+    or TRITON_INTERPRET=1 set before kan.gpu.fused is imported (Triton's interpreter runs the same kernels on CPU
+    tensors, slowly: a correctness tool, not a benchmark).
     """
 
-    def __init__(self, tile: KanParams, coefs: np.ndarray):
+    def __init__(self, tile: KanParams, coefs: np.ndarray, kernel: str = "auto"):
         width = torch.int8 if tile.coef_bits <= 8 else torch.int16 if tile.coef_bits <= 16 else torch.int32
         super().__init__(tile, coefs, width)
         self.acc_bits = 32 if self.p.acc_width <= 32 else 64      # int32 wraps mod 2^32: exact below 33 bits
+        fits = tab.mma_fits(self.p)
+        if kernel == "mma" and not fits:
+            raise ValueError(f"mma kernel: needs coefficients <= 8 bits, table <= 8 bits, accumulator <= 32 bits "
+                             f"(have {self.p.coef_bits}, {self.p.table_bits}, {self.p.acc_width})")
+        self.kernel = ("mma" if fits else "gather") if kernel == "auto" else kernel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         from .fused import table_layer
 
-        acc = table_layer(x, self.table, self.rows, self.p, self.acc_bits)           # (N, out) int32/int64
+        acc = table_layer(x, self.table, self.rows, self.p, self.acc_bits, self.kernel)   # (N, out) int32/int64
         return wrap(acc.to(torch.int64), self.p.acc_width)

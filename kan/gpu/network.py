@@ -9,6 +9,7 @@ accumulator (tiles that wrap) is refused.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,14 @@ from kan.train import dataset
 
 from .layers import FusedTableLayer, RecursionLayer, TableLayer, to_codes
 
-TABLE_LAYERS = {"table": TableLayer, "fused": FusedTableLayer}
+# torch ops; the fused kernel mma where it fits, else gather; each fused kernel by name
+TABLE_LAYERS = {"table": TableLayer, "fused": FusedTableLayer,
+                "fused-gather": partial(FusedTableLayer, kernel="gather"),
+                "fused-mma": partial(FusedTableLayer, kernel="mma")}
 
 
 class TableNetwork:
-    """A quantized model's layers as torch table layers (`kind`: table | fused) on one device."""
+    """A quantized model's layers as torch table layers (`kind`: a TABLE_LAYERS key) on one device."""
 
     def __init__(self, q: quant.QuantModel, kind: str = "table", device: str | torch.device = "cpu"):
         tile = q.tile

@@ -80,3 +80,9 @@ def exact_float_chunks(p: KanParams, n_in: int) -> tuple[str, int] | None:
     if per_input < 1 << 24:
         return "float32", min(n_in, ((1 << 24) - 1) // per_input)
     return ("float64", n_in) if per_input * n_in < 1 << 53 else None
+
+
+def mma_fits(p: KanParams) -> bool:
+    """Limits of the fused mma kernel (fused.py): int8 coefficients, a basis that int8 holds in at most two parts
+    (7 bits + the top bit of an 8-bit table), sums in a 32-bit accumulator."""
+    return p.coef_bits <= 8 and p.table_bits <= 8 and p.acc_width <= 32
