@@ -618,19 +618,22 @@ def section_gpu(args, out: Path) -> None:
     name = gpu_bench.device_name(device)
     print(f"gpu: device {name}")
     rows = gpu_bench.run(args.gpu_shapes, args.gpu_batches, args.gpu_bits, device, args.gpu_min_time)
-    shown = [{k: ("-" if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()
-              if "samples/s" not in k or k.startswith(("table", "fused"))} for r in rows]
+    missing = lambda v: v == "" or (isinstance(v, float) and math.isnan(v))  # noqa: E731
+    measured = [k for k in rows[0] if not all(missing(r[k]) for r in rows)]
+    shown = [{k: r[k] for k in measured if "samples/s" not in k or k.startswith(gpu_bench.TABLE_IMPLS)}
+             for r in rows]
     fused_note = ("" if device.type == "cuda" else
-                  "The fused Triton kernel is not timed on CPU (Triton compiles for GPUs; its interpreter, which "
-                  "the tests use, is a correctness tool), so its columns are empty. ")
+                  "The fused Triton kernels are not timed on CPU (Triton compiles for GPUs; its interpreter, which "
+                  "the tests use, is a correctness tool): their columns are left out here and empty in the CSV. ")
     parts = [f"Device: **{name}**. Shapes {', '.join(args.gpu_shapes)}; batch {span(args.gpu_batches)}; table "
              f"bits {span(args.gpu_bits)}; formats G=5, p=3, 8-bit inputs and coefficients, table depth 256. "
              "Latency: median of timed calls after warm-up (at least 3 calls, more until "
              f"{args.gpu_min_time} s); `X vs Y` = Y latency / X latency; peak = bytes allocated during one call "
-             "above those before it; compile = the first call of the torch.compile'd recursion (compile + run). "
-             "Eager and compiled recursion are float32 and do not depend on the table bits (measured once per "
-             "shape and batch, repeated on each row). " + fused_note
-             + "Throughput [samples/s] of every layer is in the CSV.\n", table(shown)]
+             "above those before it; compile = the first call of the torch.compile'd recursion (compile + run, "
+             "on-disk compile caches off). Eager and compiled recursion are float32 (default matmul precision, "
+             "no TF32) and do not depend on the table bits (measured once per shape and batch, repeated on each "
+             "row). " + fused_note + "Throughput [samples/s] of every layer is in the CSV.\n",
+             gpu_bench.largest_point_summary(rows) + "\n", table(shown)]
     write_section(f"gpu-{device.type}", f"KAN inference on {device.type.upper()}: basis-table layers vs recursion",
                   parts, pd.DataFrame(rows), out, args)
 

@@ -120,6 +120,9 @@ def run(shapes: list[str], batches: list[int], bits: list[int], device: torch.de
         max_calls: int = 50, log=print) -> list[dict]:
     """One row per (shape, batch, table bits); recursion columns are measured once per (shape, batch)."""
     has_fused = device.type == "cuda"
+    # compile time is a column: no on-disk caches from earlier runs (they turn a 10 s compile into 0.4 s)
+    torch._inductor.config.fx_graph_cache = False
+    torch._functorch.config.enable_autograd_cache = False
     rows = []
     for shape in shapes:
         case = make_case(shape)
@@ -152,6 +155,22 @@ def run(shapes: list[str], batches: list[int], bits: list[int], device: torch.de
                 log(f"  {shape} batch {batch} b{b}: " + ", ".join(f"{k} {res[k]['ms']:.3f} ms"
                                                                    for k in TABLE_IMPLS if k in res))
     return rows
+
+
+def largest_point_summary(rows: list[dict]) -> str:
+    """One line: speedups vs the compiled recursion at the largest shape (most weights) and batch, over bits."""
+    weights = lambda shape: sum(a * b for a, b in zip(parse_shape(shape)[:-1], parse_shape(shape)[1:]))  # noqa: E731
+    shape = max({r["shape"] for r in rows}, key=weights)
+    batch = max(r["batch"] for r in rows if r["shape"] == shape)
+    at = [r for r in rows if r["shape"] == shape and r["batch"] == batch]
+    parts = []
+    for impl in TABLE_IMPLS:
+        ratios = [r[f"{impl} vs compiled [x]"] for r in at if not math.isnan(r[f"{impl} vs compiled [x]"])]
+        if ratios:
+            parts.append(f"{impl} {min(ratios):.2f}x" + (f"..{max(ratios):.2f}x" if len(ratios) > 1 else ""))
+    bits = ", ".join(str(r["table bits"]) for r in at)
+    return (f"At the largest shape and batch ({shape}, batch {batch}; table bits {bits}), speedup over the "
+            f"torch.compile'd recursion: {'; '.join(parts) or 'none measured'}.")
 
 
 def row(base: dict, bits: int, batch: int, res: dict) -> dict:
