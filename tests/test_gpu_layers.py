@@ -150,5 +150,10 @@ def test_bench_peak_memory_and_row_arithmetic():
     assert r["table vs eager [x]"] == 2.0 and r["table vs compiled [x]"] == 0.5
     assert r["table [samples/s]"] == 16000.0 and np.isnan(r["fused-mma [ms]"]) and r["fused == table"] == ""
     res["fused-mma"] = {"ms": 1.0, "MiB": 0.1, "equal": False}
-    r = gpu_bench.row({"shape": "8x4", "batch": 64}, 3, 64, res)
+    r = gpu_bench.row({"shape": "1024x1024", "batch": 64}, 3, 64, res)
     assert r["fused-mma vs compiled [x]"] == 2.0 and r["fused == table"] == "NO: fused-mma"
+    small = gpu_bench.row({"shape": "64x32", "batch": 4096}, 3, 4096, {**res, "fused-mma": {**res["fused-mma"],
+                                                                                        "ms": 0.1}})
+    line = gpu_bench.largest_point_summary([small, r, {**r, "batch": 1, "table vs compiled [x]": 9.0}])
+    assert line.startswith("At the largest shape and batch (1024x1024, batch 64; table bits 3)")
+    assert "table 0.50x; fused-mma 2.00x." in line
