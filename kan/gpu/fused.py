@@ -10,8 +10,10 @@ mma     For each block of BLOCK_I inputs: the same table reads placed at columns
         (BLOCK_N, BLOCK_I*(G+p)) basis tile that lives only in registers (zeros elsewhere), then one int8 x int8
         -> int32 tensor-core dot with the block's coefficient rows (every G+p, not only the p+1 active: twice
         the multiplies on units far faster than the gather's). Needs 8-bit coefficients, a table of at most
-        8 bits (8 bits: two dots, low 7 bits and top bit, as int8 holds 0..127) and a 32-bit accumulator.
-Sums equal golden.array_outputs (int32 arithmetic wraps mod 2^32, so a narrower accumulator wraps the same).
+        8 bits (8 bits: two dots, low 7 bits and top bit, as int8 holds 0..127) and sums that fit int32
+        (table.mma_fits: the instruction saturates, it does not wrap).
+Sums equal golden.array_outputs: the caller wraps them to the accumulator width (gather's int32 adds wrap mod
+2^32, so a narrower accumulator comes out the same; mma's sums never leave int32).
 On a GPU the block sizes are autotuned per layer shape; under TRITON_INTERPRET=1 (CPU tensors) one fixed
 configuration runs.
 """
@@ -117,8 +119,8 @@ def table_layer(x: torch.Tensor, table: torch.Tensor, rows: torch.Tensor, p: Kan
                   HALF=p.table_cols, DEGREE=p.degree, N_COEFS=p.n_coefs)
     if kernel == "mma":
         if not mma_fits(p) or rows.dtype != torch.int8:
-            raise ValueError(f"mma kernel: needs coefficients <= 8 bits, table <= 8 bits, accumulator <= 32 "
-                             f"bits (have {p.coef_bits}, {p.table_bits}, {p.acc_width})")
+            raise ValueError(f"mma kernel: needs coefficients <= 8 bits, table <= 8 bits, sums within 32 bits "
+                             f"(have {p.coef_bits}, {p.table_bits}, {p.acc_bits_auto})")
         out = torch.empty((n, n_out), dtype=torch.int32, device=x.device)
         args = (x, table, rows.contiguous(), out, n, n_in, n_out, x.stride(0), x.stride(1))
         consts.update(COEF_SLOTS=triton.next_power_of_2(p.n_coefs), SPLIT_TOP_BIT=p.table_bits == 8)
@@ -143,3 +145,32 @@ def table_layer(x: torch.Tensor, table: torch.Tensor, rows: torch.Tensor, p: Kan
         grid = lambda meta: (triton.cdiv(n, meta["BLOCK_N"]), triton.cdiv(n_out, meta["BLOCK_J"]))  # noqa: E731
         _tuned_kernel[grid](*args, **consts)
     return out
+
+
+def compile_for_gpu(kernel: str, p: KanParams, arch: int = 90, acc_bits: int = 32, **blocks) -> dict[str, str]:
+    """Compile one kernel ahead of time for CUDA compute capability `arch` (90 = H100) without a GPU, with
+    Triton's own ptxas: -> {"ttir", "ttgir", "llir", "ptx", ...: text, "cubin": hex}. Proves on a machine
+    without a GPU that the kernel compiles, and shows which instructions it uses (the mma kernel: int8 wgmma)."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    if INTERPRET:
+        raise RuntimeError("compile_for_gpu: TRITON_INTERPRET=1 replaced the kernels by the interpreter's")
+    fn = _table_layer_mma_kernel if kernel == "mma" else _table_layer_kernel
+    consts = dict(GRID=p.grid, INPUT_BITS=p.input_bits, ADDR_BITS=p.addr_bits, DEPTH=p.table_depth,
+                  HALF=p.table_cols, DEGREE=p.degree, N_COEFS=p.n_coefs)
+    config = (_MMA_CONFIGS if kernel == "mma" else _CONFIGS)[0]
+    if kernel == "mma":
+        consts.update(COEF_SLOTS=triton.next_power_of_2(p.n_coefs), SPLIT_TOP_BIT=p.table_bits == 8)
+    else:
+        consts["ACC64"] = acc_bits > 32
+    consts.update({**config.kwargs, **blocks})
+    out_type = "*i64" if kernel == "gather" and acc_bits > 32 else "*i32"
+    rows_type = "*i8" if p.coef_bits <= 8 else "*i16" if p.coef_bits <= 16 else "*i32"
+    signature = {"x_ptr": "*i64", "table_ptr": "*i32", "rows_ptr": rows_type, "out_ptr": out_type,
+                 **{name: "i32" for name in ("N", "N_IN", "N_OUT", "stride_xn", "stride_xi")},
+                 **{name: "constexpr" for name in consts}}
+    src = ASTSource(fn=fn, signature=signature, constexprs={(fn.arg_names.index(k),): v for k, v in consts.items()})
+    compiled = triton.compile(src, target=GPUTarget("cuda", arch, 32),
+                              options={"num_warps": config.num_warps, "num_stages": config.num_stages})
+    return {k: (v.hex() if isinstance(v, bytes) else v) for k, v in compiled.asm.items()}

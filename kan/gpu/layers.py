@@ -141,8 +141,8 @@ class FusedTableLayer(_TableBase):
         self.acc_bits = 32 if self.p.acc_width <= 32 else 64      # int32 wraps mod 2^32: exact below 33 bits
         fits = tab.mma_fits(self.p)
         if kernel == "mma" and not fits:
-            raise ValueError(f"mma kernel: needs coefficients <= 8 bits, table <= 8 bits, accumulator <= 32 bits "
-                             f"(have {self.p.coef_bits}, {self.p.table_bits}, {self.p.acc_width})")
+            raise ValueError(f"mma kernel: needs coefficients <= 8 bits, table <= 8 bits, sums within 32 bits "
+                             f"(have {self.p.coef_bits}, {self.p.table_bits}, {self.p.acc_bits_auto})")
         self.kernel = ("mma" if fits else "gather") if kernel == "auto" else kernel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -84,5 +84,7 @@ def exact_float_chunks(p: KanParams, n_in: int) -> tuple[str, int] | None:
 
 def mma_fits(p: KanParams) -> bool:
     """Limits of the fused mma kernel (fused.py): int8 coefficients, a basis that int8 holds in at most two parts
-    (7 bits + the top bit of an 8-bit table), sums in a 32-bit accumulator."""
-    return p.coef_bits <= 8 and p.table_bits <= 8 and p.acc_width <= 32
+    (7 bits + the top bit of an 8-bit table), and sums that cannot leave int32 whatever the accumulator width:
+    the int8 tensor-core instruction saturates (PTX mma ... satfinite) instead of wrapping, so a narrower
+    accumulator is wrapped afterwards, from the exact sum."""
+    return p.coef_bits <= 8 and p.table_bits <= 8 and p.acc_bits_auto <= 32
