@@ -124,20 +124,20 @@ def test_digits_fused_network_equals_flow_accuracy(kind, bits):
     assert {r["table_bits"]: round(r["quantized"], 2) for r in rows} == {b: committed_ptq()[b] for b in bits}
 
 
-def test_accuracy_cli_runs_and_rejects_a_bad_model(tmp_path):
-    cmd = [sys.executable, "-m", "kan.gpu", "accuracy"]
-    ok = subprocess.run(cmd + [str(DIGITS / "model.json"), "--table-bits", "3,4"], capture_output=True, text=True,
-                        cwd=REPO, timeout=300)
+def test_accuracy_cli_runs_and_rejects_a_bad_model(tmp_path, capsys):
+    from kan.gpu.__main__ import main
+
+    ok = subprocess.run([sys.executable, "-m", "kan.gpu", "accuracy", str(DIGITS / "model.json"), "--table-bits",
+                         "3,4"], capture_output=True, text=True, cwd=REPO, timeout=300)      # as a user runs it
     assert ok.returncode == 0, ok.stderr
     assert "b= 3  integer 96.667" in ok.stdout and "b= 4  integer 97.5" in ok.stdout
     bad = tmp_path / "model.json"
     bad.write_text("{}")
-    res = subprocess.run(cmd + [str(bad)], capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert res.returncode == 2 and res.stderr.strip().count("\n") == 0
-    assert "not a model saved by `flow train`" in res.stderr
-    res = subprocess.run(cmd + [str(DIGITS / "model.json"), "--table-bits", "0..3"], capture_output=True,
-                         text=True, cwd=REPO, timeout=300)
-    assert res.returncode == 2 and "--table-bits" in res.stderr
+    assert main(["accuracy", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a model saved by `flow train`" in err
+    assert main(["accuracy", str(DIGITS / "model.json"), "--table-bits", "0..3"]) == 2
+    assert "--table-bits" in capsys.readouterr().err
 
 
 def test_bench_peak_memory_and_row_arithmetic():
