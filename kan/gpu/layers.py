@@ -39,7 +39,6 @@ class RecursionLayer(nn.Module):
     def __init__(self, coefs: np.ndarray, grid: int, degree: int, base: np.ndarray | None = None,
                  dtype: torch.dtype = torch.float32):
         super().__init__()
-        f_in, f_out, k = coefs.shape                                              # (in, out, G+p)
         self.grid, self.degree = grid, degree
         knots = torch.arange(-degree, grid + degree + 1, dtype=dtype)              # -p .. G+p in knot units
         self.register_buffer("knots", knots)
@@ -47,6 +46,7 @@ class RecursionLayer(nn.Module):
         self.register_buffer("u_top", torch.nextafter(torch.tensor(float(grid), dtype=dtype),
                                                       torch.tensor(0.0, dtype=dtype)))
         self.register_buffer("weight", torch.as_tensor(tab.coef_rows(coefs), dtype=dtype))   # (in*(G+p), out)
+        # coefs: (in, out, G+p), the golden model's layout
         self.register_buffer("base", None if base is None else torch.as_tensor(base, dtype=dtype))  # (in, out)
 
     def basis(self, t: torch.Tensor) -> torch.Tensor:
@@ -55,7 +55,7 @@ class RecursionLayer(nn.Module):
         u = torch.minimum(((t + 1.0) * (0.5 * self.grid)).clamp(min=0.0), self.u_top)[..., None]  # (N, in, 1)
         b = ((u >= kv[:-1]) & (u < kv[1:])).to(u.dtype)                           # (N, in, G+2p): degree 0
         for k in range(1, self.degree + 1):
-            left = (u - kv[:-k - 1]) / (kv[k:-1] - kv[:-k - 1])                    # (N, in, G+2p+1-k-1)
+            left = (u - kv[:-k - 1]) / (kv[k:-1] - kv[:-k - 1])                    # (N, in, G+2p-k)
             right = (kv[k + 1:] - u) / (kv[k + 1:] - kv[1:-k])
             b = left * b[..., :-1] + right * b[..., 1:]                            # (N, in, G+2p-k)
         return b
@@ -90,8 +90,9 @@ class TableLayer(_TableBase):
 
     embedding_bag sums the gathered coefficient rows weighted by the basis values in floating point, over chunks
     of inputs small enough that every partial sum is an exact integer (table.exact_float_chunks); the chunks'
-    sums are added in int64, so the result is exact. Chunks are also capped at `chunk_bytes` of coefficient rows:
-    gathers that stay in cache (1024x1024, batch 1024, 1 CPU thread: 0.5 s in chunks of 256 inputs, 2-4 s in one).
+    sums are added in int64, so the result is exact. Chunks are also capped at `chunk_bytes` of coefficient rows,
+    so that a chunk's gathers stay in cache (on the development CPU, 1024x1024 at batch 1024 ran several times
+    faster in chunks of 128-512 inputs than in one).
     """
 
     def __init__(self, tile: KanParams, coefs: np.ndarray, chunk_bytes: int = 8 << 20):
