@@ -61,6 +61,23 @@ def test_table_layers_equal_golden(layer, fmt):
     np.testing.assert_array_equal(out.cpu().numpy(), golden.array_outputs(p, coefs, x))
 
 
+@needs_triton
+@pytest.mark.parametrize("kernel", ["gather", "mma"])
+def test_every_autotune_configuration_computes_the_same_sums(kernel):
+    """The GPU's autotuner may pick any configuration: each one (block sizes, input blocks of the mma kernel) is
+    run here on a layer with partial blocks on every side and checked against golden."""
+    from kan.gpu import fused
+
+    rows, batch = (41, 70) if kernel == "mma" else (5, 20)          # mma: partial input blocks of 8, 16, 32
+    p = params((5, 3, 8, 8, 256, 8), rows=rows, cols=133)           # 8-bit table: the mma kernel's two dots
+    coefs, x = random_layer(p, batch=batch, seed=7)
+    layer = FusedTableLayer(p, coefs, kernel=kernel).to(DEVICE)
+    xt, want = torch.as_tensor(x, device=DEVICE), golden.array_outputs(p, coefs, x)
+    for config in fused.KERNEL_CONFIGS[kernel]:
+        out = fused.table_layer(xt, layer.table, layer.rows, layer.p, layer.acc_bits, kernel, config)
+        np.testing.assert_array_equal(out.cpu().numpy(), want, err_msg=str(config))
+
+
 @pytest.mark.parametrize("layer", LAYERS)
 def test_table_layers_wrap_a_narrow_accumulator_like_golden(layer):
     p = params(FORMATS[0], rows=16, cols=3, acc_bits=12)

@@ -103,13 +103,24 @@ _MMA_CONFIGS = [triton.Config({"BLOCK_N": bn, "BLOCK_I": bi, "BLOCK_J": bj}, num
                                           (128, 32, 64, 8, 3))]
 _tuned_mma_kernel = triton.autotune(_MMA_CONFIGS, key=["N", "N_IN", "N_OUT", "SPLIT_TOP_BIT"])(
     _table_layer_mma_kernel)
+KERNEL_CONFIGS = {"gather": _CONFIGS, "mma": _MMA_CONFIGS}          # what the autotuner chooses from on a GPU
+
+
+def interpreter_config(kernel: str, n: int, n_out: int) -> triton.Config:
+    """One configuration for the interpreter, whose cost is per operation, not per element: large blocks, few
+    programs (tl.dot needs every side >= 16)."""
+    low = 16 if kernel == "mma" else 1
+    blocks = {"BLOCK_N": min(128, max(low, triton.next_power_of_2(n))),
+              "BLOCK_J": min(64, max(low, triton.next_power_of_2(n_out)))}
+    return triton.Config({**blocks, "BLOCK_I": 16} if kernel == "mma" else blocks)
 
 
 def table_layer(x: torch.Tensor, table: torch.Tensor, rows: torch.Tensor, p: KanParams, acc_bits: int,
-                kernel: str = "gather"):
+                kernel: str = "gather", config: triton.Config | None = None):
     """x (N, in) integer codes, table (D, (p+1)/2) int32, rows (in*(G+p), out) -> (N, out) int32/int64.
 
-    kernel: "gather" (any widths) or "mma" (mma_fits(p); rows int8)."""
+    kernel: "gather" (any widths) or "mma" (mma_fits(p); rows int8). config: one of KERNEL_CONFIGS[kernel] instead
+    of autotuning (GPU) or interpreter_config (interpreter)."""
     n, n_in = x.shape
     n_out = rows.shape[1]
     if not INTERPRET and x.device.type != "cuda":
@@ -122,28 +133,20 @@ def table_layer(x: torch.Tensor, table: torch.Tensor, rows: torch.Tensor, p: Kan
             raise ValueError(f"mma kernel: needs coefficients <= 8 bits, table <= 8 bits, sums within 32 bits "
                              f"(have {p.coef_bits}, {p.table_bits}, {p.acc_bits_auto})")
         out = torch.empty((n, n_out), dtype=torch.int32, device=x.device)
-        args = (x, table, rows.contiguous(), out, n, n_in, n_out, x.stride(0), x.stride(1))
         consts.update(COEF_SLOTS=triton.next_power_of_2(p.n_coefs), SPLIT_TOP_BIT=p.table_bits == 8)
-        if INTERPRET:
-            block_n = min(128, max(16, triton.next_power_of_2(n)))                 # tl.dot: every side >= 16
-            block_j = min(64, max(16, triton.next_power_of_2(n_out)))
-            grid = (triton.cdiv(n, block_n), triton.cdiv(n_out, block_j))
-            _table_layer_mma_kernel[grid](*args, **consts, BLOCK_N=block_n, BLOCK_I=16, BLOCK_J=block_j)
-        else:
-            grid = lambda meta: (triton.cdiv(n, meta["BLOCK_N"]), triton.cdiv(n_out, meta["BLOCK_J"]))  # noqa: E731
-            _tuned_mma_kernel[grid](*args, **consts)
-        return out
-    out = torch.empty((n, n_out), dtype=torch.int64 if acc_bits > 32 else torch.int32, device=x.device)
-    consts["ACC64"] = acc_bits > 32
-    args = (x, table, rows.contiguous(), out, n, n_in, n_out, x.stride(0), x.stride(1))
-    if INTERPRET:
-        # the interpreter's cost is per operation, not per element: large blocks, few programs
-        block_n, block_j = min(128, triton.next_power_of_2(n)), min(64, triton.next_power_of_2(n_out))
-        grid = (triton.cdiv(n, block_n), triton.cdiv(n_out, block_j))
-        _table_layer_kernel[grid](*args, **consts, BLOCK_N=block_n, BLOCK_J=block_j)
+        plain, tuned = _table_layer_mma_kernel, _tuned_mma_kernel
     else:
-        grid = lambda meta: (triton.cdiv(n, meta["BLOCK_N"]), triton.cdiv(n_out, meta["BLOCK_J"]))  # noqa: E731
-        _tuned_kernel[grid](*args, **consts)
+        out = torch.empty((n, n_out), dtype=torch.int64 if acc_bits > 32 else torch.int32, device=x.device)
+        consts["ACC64"] = acc_bits > 32
+        plain, tuned = _table_layer_kernel, _tuned_kernel
+    args = (x, table, rows.contiguous(), out, n, n_in, n_out, x.stride(0), x.stride(1))
+    grid = lambda meta: (triton.cdiv(n, meta["BLOCK_N"]), triton.cdiv(n_out, meta["BLOCK_J"]))  # noqa: E731
+    config = interpreter_config(kernel, n, n_out) if config is None and INTERPRET else config
+    if config is None:
+        tuned[grid](*args, **consts)
+    else:
+        plain[grid(config.kwargs)](*args, **consts, **config.kwargs, num_warps=config.num_warps,
+                                   num_stages=config.num_stages)
     return out
 
 
