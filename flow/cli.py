@@ -83,7 +83,10 @@ def cmd_pdk(args) -> int:
     from . import pdks
 
     if args.pdk_command == "install":
-        dest, n = pdks.install(args.name, args.source, args.dest)
+        if args.source:
+            dest, n = pdks.install(args.name, args.source, args.dest)
+        else:
+            dest, n = pdks.download(args.name, args.url, args.dest)
         info = pdks.resolve(args.name, dest)
         print(f"{args.name}: {n} files installed under {dest} ({info.library}, liberty {info.liberty_files[0]})")
         return 0
@@ -334,14 +337,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("pdk", help="install or list the standard-cell data of the PDKs",
-                       description="`flow pdk install NAME [--from DIR]` copies the lambdapdk subset of NAME "
-                                   "(checked against MANIFEST.tsv) into ~/.local/share/kan-dse/pdks/lambdapdk; "
-                                   "`flow pdk list` shows where each PDK resolves.")
+                       description="`flow pdk install NAME` downloads lambdapdk's archive for its pinned version "
+                                   "and keeps the subset of NAME the flow needs (liberty, tech LEF, cell LEF), each "
+                                   "file checked against MANIFEST.tsv, in ~/.local/share/kan-dse/pdks/lambdapdk; "
+                                   "`--from DIR` copies from a local folder instead; `flow pdk list` shows where "
+                                   "each PDK resolves.")
     pdk_sub = p.add_subparsers(dest="pdk_command", required=True, metavar="ACTION")
-    q = pdk_sub.add_parser("install", help="copy a PDK's data into the user data folder")
+    q = pdk_sub.add_parser("install", help="download (or copy --from) a PDK's data into the user data folder")
     q.add_argument("name", help="sky130hd, gf180mcu or asap7")
     q.add_argument("--from", dest="source", metavar="DIR",
-                   help="folder holding lambdapdk/<pdk>/... (default: the shared offline copy)")
+                   help="copy from this folder holding lambdapdk/<pdk>/... (e.g. ../shared/pdks) instead of "
+                        "downloading")
+    q.add_argument("--url", metavar="URL", help="archive to download (default $KAN_PDK_URL, else the one lambdapdk "
+                   "declares for its installed version: github.com/siliconcompiler/lambdapdk, tag v<version>)")
     q.add_argument("--dest", metavar="DIR", help="install root (default ~/.local/share/kan-dse/pdks/lambdapdk)")
     q.set_defaults(func=cmd_pdk)
     q = pdk_sub.add_parser("list", help="where each PDK's data resolves")

@@ -56,7 +56,7 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
     start = re.search(r"^Startpoint: (\S+)", text, re.M)
     end = re.search(r"^Endpoint: (\S+)", text, re.M)
     power = re.search(r"^Total\s+\S+\s+\S+\s+\S+\s+(\S+)", text, re.M)
-    hold = re.search(r"^kan-dse: hold checks$.*?^worst slack (\S+)", text, re.M | re.S)
+    hold = re.search(r"^kan-dse: hold checks$.*?^\s+(\S+)\s+slack \((?:MET|VIOLATED)", text, re.M | re.S)
     src = report.name
     metrics = {
         f"{stage}_wns": Metric(round(wns, 4), "ns", tool, src),
@@ -68,7 +68,7 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
     }
     if hold:
         metrics[f"{stage}_hold_slack"] = Metric(round(float(hold.group(1)), 4), "ns",
-                                                tool + " (worst hold slack, report_checks -path_delay min)", src)
+                                                tool + " (worst hold path, report_checks -path_delay min)", src)
     if power:
         metrics[f"{stage}_power_rough"] = Metric(
             round(float(power.group(1)) * 1000.0, 6), "mW",
