@@ -145,10 +145,10 @@ def cmd_report(args) -> int:
         if not (results / "points").is_dir():
             raise FlowError(f"{results}: neither a sweep report (points/) nor a `flow run` report (metrics.json)")
         write_report(results / "points", results, f"sweep {results.name}")
+        print(f"report: {results / 'index.html'}")
         results = results / "results.csv"
     if not results.exists():
         raise FlowError(f"{results}: no results.csv here (give a sweep report folder or its results.csv)")
-    print(f"report: {results.parent / 'index.html'}")
     if not args.compare:
         return 0
     other = Path(args.compare)
@@ -162,8 +162,9 @@ def cmd_report(args) -> int:
         if names:
             print(f"points {label} ({len(names)}): {', '.join(names)}")
     print(cmp.table(), end="")
-    what = "quality-of-results metrics" + (" and run times" if args.runtime else " (run times left out)")
-    print(f"{len(cmp.moved)} {what} moved more than {args.threshold:.0%}, {len(cmp.status)} status changes")
+    what = "metrics (quality of results and run times)" if args.runtime else "quality-of-results metrics"
+    print(f"{len(cmp.moved)} {what} moved more than {args.threshold:.0%}"
+          f"{'' if args.runtime else ' (run times left out: --runtime adds them)'}, {len(cmp.status)} status changes")
     return 1 if cmp.moved or cmp.status else 0
 
 

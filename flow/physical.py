@@ -107,7 +107,11 @@ def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verif
         design.set_topmodule(DESIGN)
     proj = ASIC(design)
     proj.add_fileset("rtl")
-    proj.set_mainlib(_library(pdk))
+    lib = _library(pdk)
+    proj.set_mainlib(lib)
+    # what SiliconCompiler infers from the main library with a WARNING line on every run: said here instead
+    proj.set("asic", "pdk", lib.get("asic", "pdk"))
+    proj.set("asic", "asiclib", [proj.get("asic", "mainlib")])
     proj.set("asic", "delaymodel", "nldm")
     flow = Flowgraph("kanflow")
     steps = steps_for(cfg, verify)

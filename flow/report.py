@@ -486,6 +486,10 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
     elif current.exists():
         keys = set(json.loads(current.read_text()))
     points = load_points(points_dir, keys)
+    from .physical import rewrite_report     # each point's summary.md and portable metrics.json, in this format
+    for pt in points:
+        if pt.get("key") and (out / "points" / pt["key"] / "metrics.json").is_file():
+            rewrite_report(out / "points" / pt["key"])
     links = {pt["key"]: copy_point_files(pt, out) for pt in points if pt.get("key")}
     df = to_frame(points)
     if not df.empty:
@@ -546,6 +550,10 @@ def compare(new_csv: Path, old_csv: Path, threshold: float, runtime: bool = Fals
     return cmp
 
 
+class NothingToCompare(FlowError):
+    exit_code = 2      # a comparison of nothing is bad input, not a pass
+
+
 def check_comparable(cmp: Comparison, new: Path, old: Path) -> None:
     if not cmp.common:
-        raise FlowError(f"{new} and {old}: no point in common (point names differ): nothing to compare")
+        raise NothingToCompare(f"{new} and {old}: no point in common (point names differ): nothing to compare")
