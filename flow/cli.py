@@ -267,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML config file")
     p.add_argument("--vectors", type=int, metavar="N", help="random vectors (default flow.verify_vectors)")
     p.add_argument("--seed", type=int, help="stimulus seed (default flow.seed)")
-    p.add_argument("--work", metavar="DIR", help="work folder (default build/<name>/verify)")
+    p.add_argument("-o", "--out", "--work", dest="work", metavar="DIR",
+                   help="work folder: RTL, simulation build and log (default build/<name>/verify)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("sweep", help="run a grid of design points in parallel, cached and resumable",
@@ -351,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "downloading")
     q.add_argument("--url", metavar="URL", help="archive to download (default $KAN_PDK_URL, else the one lambdapdk "
                    "declares for its installed version: github.com/siliconcompiler/lambdapdk, tag v<version>)")
-    q.add_argument("--dest", metavar="DIR", help="install root (default ~/.local/share/kan-dse/pdks/lambdapdk)")
+    q.add_argument("-o", "--out", "--dest", dest="dest", metavar="DIR",
+                   help="install root (default ~/.local/share/kan-dse/pdks/lambdapdk)")
     q.set_defaults(func=cmd_pdk)
     q = pdk_sub.add_parser("list", help="where each PDK's data resolves")
     q.add_argument("--pdk-root", metavar="DIR", help="look only here (as `flow run --pdk-root`)")

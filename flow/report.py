@@ -491,6 +491,11 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
         if pt.get("key") and (out / "points" / pt["key"] / "metrics.json").is_file():
             rewrite_report(out / "points" / pt["key"])
     links = {pt["key"]: copy_point_files(pt, out) for pt in points if pt.get("key")}
+    from .pdks import REPO
+    from .sweep import write_json_atomic
+    for pt in points:      # the stored results too: their logs are copied in, machine paths can go
+        if pt.get("key") and portable_tree(pt, REPO) != pt and (Path(points_dir) / f"{pt['key']}.json").is_file():
+            write_json_atomic(Path(points_dir) / f"{pt['key']}.json", portable_tree(pt, REPO))
     df = to_frame(points)
     if not df.empty:
         df["log"] = [links.get(k, {}).get("log", "") for k in df.key]

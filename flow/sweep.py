@@ -250,6 +250,7 @@ def _kill(proc: subprocess.Popen) -> None:
 def _worker(job_path: str) -> int:
     """One point, in its own process: run the flow and store the result atomically."""
     from .physical import run_config
+    from .report import flow_commit, machine
 
     job = json.loads(Path(job_path).read_text())
     cfg = config_mod.from_dict(job["config"], where=job["name"], name=job["name"])
@@ -262,7 +263,8 @@ def _worker(job_path: str) -> int:
     result = {"key": job["key"], "name": job["name"], "axes": job["axes"], "config": job["config"],
               "status": res["status"], "error": res.get("error"), "metrics": res.get("metrics", {}),
               "report_dir": res.get("report_dir", job["report_dir"]), "log": str(Path(job["work"]) / "worker.log"),
-              "seconds": round(time.monotonic() - start, 2), "tools": tool_versions()}
+              "seconds": round(time.monotonic() - start, 2), "tools": tool_versions(),
+              "commit": flow_commit(), "machine": machine()}     # for the report's header
     write_json_atomic(Path(job["result"]), result)
     print(f"{job['name']}: {result['status']}" + (f" ({result['error']})" if result["error"] else ""))
     return 0
