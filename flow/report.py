@@ -8,7 +8,6 @@ points to is copied under `<report>/points/<key>/`, so a report folder can be co
 from __future__ import annotations
 
 import base64
-import datetime
 import html
 import json
 import math
@@ -369,7 +368,11 @@ def provenance(points: list[dict]) -> dict:
         found = sorted({get(p) or "not recorded" for p in points})
         return " / ".join(found) if found else "not recorded"
     tools = sorted({t for p in points for t in p.get("tools", {})})
-    return {"commit": values(lambda p: p.get("commit")), "machine": values(lambda p: p.get("machine")),
+    dates = sorted(p["finished"] for p in points if p.get("finished"))
+    run = (f"{dates[0]} .. {dates[-1]}" if dates[0] != dates[-1] else dates[0]) if dates else "not recorded"
+    if dates and len(dates) < len(points):
+        run += f" ({len(points) - len(dates)} points: not recorded)"
+    return {"commit": values(lambda p: p.get("commit")), "machine": values(lambda p: p.get("machine")), "run": run,
             "tools": {t: values(lambda p, t=t: p.get("tools", {}).get(t)) for t in tools}}
 
 
@@ -449,7 +452,8 @@ def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title
     full_body = "".join("<tr>" + "".join(
         f"<td>{html.escape(human(v) if isinstance(v, numbers.Number) and not isinstance(v, bool) else str(v))}</td>"
         for v in (r[c] for c in full_cols)) + "</tr>" for _, r in df.iterrows())
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    commit = flow_commit()
+    written = _git("log", "-1", "--format=%cd", "--date=format:%Y-%m-%d") if "dirty" not in commit else ""
     tools = ", ".join(f"{t} {v}" for t, v in prov["tools"].items())
     n_ok = int((df.status == "ok").sum()) if not df.empty else 0
     figures = "".join(f"<figure>{_img(p)}<figcaption>{html.escape(c)}</figcaption></figure>" for p, c in plots)
@@ -457,8 +461,8 @@ def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title
 <style>{STYLE}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <dl class="meta"><dt>points</dt><dd>{len(df)}, {n_ok} ok</dd>
-<dt>report written</dt><dd>{now} by flow at commit {html.escape(flow_commit())}</dd>
-<dt>points run at commit</dt><dd>{html.escape(prov['commit'])}</dd>
+<dt>points run</dt><dd>{html.escape(prov['run'])}, at commit {html.escape(prov['commit'])}</dd>
+<dt>report written by</dt><dd>flow at commit {html.escape(commit)}{f' ({written})' if written else ''}</dd>
 <dt>machine</dt><dd>{html.escape(prov['machine'])}</dd>
 <dt>tools</dt><dd>{html.escape(tools) or 'not recorded'}</dd>
 <dt>timing</dt><dd>fmax = 1/(period - WNS), OpenSTA; {html.escape(', '.join(sorted(stages)) or 'none')}

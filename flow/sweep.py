@@ -264,7 +264,8 @@ def _worker(job_path: str) -> int:
               "status": res["status"], "error": res.get("error"), "metrics": res.get("metrics", {}),
               "report_dir": res.get("report_dir", job["report_dir"]), "log": str(Path(job["work"]) / "worker.log"),
               "seconds": round(time.monotonic() - start, 2), "tools": tool_versions(),
-              "commit": flow_commit(), "machine": machine()}     # for the report's header
+              "commit": flow_commit(), "machine": machine(),    # for the report's header
+              "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     write_json_atomic(Path(job["result"]), result)
     print(f"{job['name']}: {result['status']}" + (f" ({result['error']})" if result["error"] else ""))
     return 0

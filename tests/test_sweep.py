@@ -52,6 +52,8 @@ def test_sweep_runs_caches_and_reruns_only_changed_points(ci_sweep):
     links = check_report(out / name, [str(REPO), str(out)])
     assert sum(h.endswith("/logs/worker.log") for h in links.hrefs) == 4
     assert set(df.timing_stage) == {"pre-route"} and "fmax [MHz] (pre-route)" in links.headers
+    page = (out / name / "index.html").read_text()          # points now record where and when they ran
+    assert "<dt>machine</dt><dd>not recorded" not in page and "<dt>points run</dt><dd>not recorded" not in page
     runs = attempts(name)
     assert len(runs) == 4
 
@@ -120,7 +122,7 @@ def test_failing_point_is_recorded_and_the_others_finish(tmp_path):
         stored = [json.loads(p.read_text()) for p in (tmp_path / "r" / name / "points").glob("*.json")]
         failed = [r for r in stored if r["status"] == "failed"]
         assert len(failed) == 1 and failed[0]["log"].endswith("worker.log")
-        assert Path(failed[0]["log"]).exists()
+        assert (REPO / failed[0]["log"]).exists()             # stored relative to the work tree
     finally:
         shutil.rmtree(REPO / "build/sweeps" / name, ignore_errors=True)
 
