@@ -145,6 +145,12 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
             if isinstance(m.get("value"), (int, float, str, bool)) or m.get("value") is None:
                 value = portable(m["value"]) if isinstance(m.get("value"), str) else m.get("value")
                 row[f"{name} [{m['unit']}]" if m.get("unit") else name] = value
+        if "macro_place_relief_bspline" not in metrics and metrics.get("physical_mode", {}).get("value") == "tiled":
+            # runs before the metric existed: the tiled cell_area's source names each macro's placement folder
+            # (pe, bspline, glue), pnr-relief/ for a macro that routed only at relief density
+            parts = str(metrics.get("cell_area", {}).get("source", "")).split(", ")
+            if len(parts) == 3:
+                row["macro_place_relief_bspline"] = "/pnr-relief/" in parts[1]
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
@@ -205,7 +211,7 @@ def outliers(df: pd.DataFrame) -> list[tuple[pd.Series, str]]:
         if "bspline" in path.split("->")[-1]:
             cause += "; worst path ends in the B-spline macro"
         if relief is True or str(relief) == "True":
-            cause += f", placed at relief density (macro_place_tries_bspline {human(tries)})"
+            cause += ", placed at relief density" + (f" (try {human(tries)})" if is_number(tries) else "")
         out.append((r, cause))
     return out
 
@@ -346,7 +352,9 @@ def flow_commit() -> str:
     commit = _git("rev-parse", "--short=10", "HEAD")
     if not commit:
         return "unknown (not a git checkout)"
-    return commit + ("+dirty" if _git("status", "--porcelain", "--untracked-files=no") else "")
+    # changed report files do not make the code dirty (rebuilding a committed report changes them)
+    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)reports")
+    return commit + ("+dirty" if changed else "")
 
 
 def machine() -> str:

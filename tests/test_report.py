@@ -105,7 +105,7 @@ def test_plots_have_captions_and_outliers_their_cause(nightly):
     df = report.to_frame(report.load_points(out / "points", set(json.loads((out / "current_points.json").read_text()))))
     found = {(r["pdk"], r["array"], r["table_bits"]): cause for r, cause in report.outliers(df)}
     assert set(found) == {("sky130hd", "2x2", 16), ("sky130hd", "4x4", 16)}
-    assert "worst path ends in the B-spline macro" in found[("sky130hd", "4x4", 16)]
+    assert "worst path ends in the B-spline macro, placed at relief density" in found[("sky130hd", "4x4", 16)]
     assert "post-route 63 vs pre-route 80 MHz" in found[("sky130hd", "4x4", 16)]
 
 

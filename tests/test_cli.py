@@ -1,0 +1,45 @@
+"""The command line itself: --version, an example in every help, -o and --out alike everywhere."""
+import argparse
+import re
+import subprocess
+
+import pytest
+
+from flow.cli import build_parser
+
+from .conftest import FLOW, REPO
+
+
+def _subparsers(parser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield name, sub
+                for inner, p in _subparsers(sub):
+                    yield f"{name} {inner}", p
+
+
+def test_version_names_the_commit():
+    res = subprocess.run([*FLOW, "--version"], capture_output=True, text=True, cwd=REPO)
+    commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True,
+                            cwd=REPO).stdout.strip()
+    assert res.returncode == 0 and re.fullmatch(rf"flow \(kan-dse\) \S+, commit {commit}(\+dirty)?\n", res.stdout)
+
+
+def test_every_subcommand_help_has_an_example():
+    subs = dict(_subparsers(build_parser()))
+    assert {"rtl", "verify", "run", "sweep", "report", "train", "accuracy", "pdk", "pdk install", "pdk list",
+            "schema"} <= set(subs)
+    for name, sub in subs.items():
+        text = sub.format_help()
+        assert "example:\n  flow " + name.split()[0] in text, name
+
+
+@pytest.mark.parametrize("argv, dest", [
+    (["rtl", "c.yaml"], "output"), (["verify", "c.yaml"], "work"), (["run", "c.yaml"], "out"),
+    (["sweep", "s.yaml"], "out"), (["train", "m.yaml"], "output"), (["accuracy", "m.json"], "output"),
+    (["pdk", "install", "sky130hd"], "dest")])
+def test_o_and_out_are_the_same_option(argv, dest):
+    parser = build_parser()
+    short, long_ = parser.parse_args([*argv, "-o", "X"]), parser.parse_args([*argv, "--out", "X"])
+    assert getattr(short, dest) == getattr(long_, dest) == "X"
