@@ -234,8 +234,9 @@ def _vs_bits(col: str, ylabel: str, scale: float = 1.0):
             ax.plot(g.table_bits, g[col] * scale, label=label, **style(pdk, array))
         if col == FMAX:
             for i, (r, cause) in enumerate(outliers(df)):
-                note = ax.annotate(f"{r['pdk']} {r['array']} {r['table_bits']} b: {cause}", (r.table_bits, r[col] * scale),
-                                   fontsize=8, xytext=(0.28, 0.42 - 0.07 * i), textcoords="axes fraction",
+                text = f"{r['pdk']} {r['array']} {r['table_bits']} b: {cause}".replace("; ", ";\n")
+                note = ax.annotate(text, (r.table_bits, r[col] * scale),
+                                   fontsize=8, xytext=(0.3, 0.45 - 0.12 * i), textcoords="axes fraction",
                                    bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.8),
                                    arrowprops=dict(arrowstyle="->", lw=0.6, color="grey"))
                 note.set_in_layout(False)
@@ -265,8 +266,10 @@ def _normalized(df, fig) -> bool:
         ax.legend(fontsize=7)
     refs = [(r, cause) for r, cause in outliers(df) if r["table_bits"] == 16]
     for i, (r, cause) in enumerate(refs):      # the 1.0 every ratio of its line divides by
-        note = axes[1].annotate(f"{r['pdk']} {r['array']}: its 16-bit reference is an outlier\n({cause})",
-                                (16, 1.0), fontsize=7, xytext=(0.02, 0.04 + 0.09 * i), textcoords="axes fraction",
+        note = axes[1].annotate(f"{r['pdk']} {r['array']}: its 16-bit reference is an outlier:\n"
+                                f"{cause.replace('; ', ';' + chr(10))}",
+                                (16, 1.0), fontsize=7, xytext=(0.02, 0.03 + 0.13 * i), textcoords="axes fraction",
+                                bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85),
                                 arrowprops=dict(arrowstyle="->", lw=0.6, color="grey"))
         note.set_in_layout(False)
     return True
