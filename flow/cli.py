@@ -68,8 +68,10 @@ def cmd_run(args) -> int:
     out = Path(args.out) / cfg.name
     res = run_config(cfg, out, verify=not args.no_verify, pdk_root=args.pdk_root,
                      work_dir=Path(args.work) if args.work else None)
+    from .report import human
+
     m = res["metrics"]
-    shown = [f"{k} {m[k]['value']:.6g} {m[k]['unit']}" for k in ("cell_area", "cells", "fmax", "wns", "failed_nets")
+    shown = [f"{k} {human(m[k]['value'])} {m[k]['unit']}" for k in ("cell_area", "cells", "fmax", "wns", "failed_nets")
              if k in m and isinstance(m[k]["value"], (int, float))]
     if res["status"] != "ok":
         print(f"error: {res['error']}", file=sys.stderr)

@@ -43,3 +43,14 @@ def test_o_and_out_are_the_same_option(argv, dest):
     parser = build_parser()
     short, long_ = parser.parse_args([*argv, "-o", "X"]), parser.parse_args([*argv, "--out", "X"])
     assert getattr(short, dest) == getattr(long_, dest) == "X"
+
+
+def test_run_terminal_has_no_tool_chatter(tmp_path):
+    """SiliconCompiler's 'Setting pdk to' / 'Adding sky130hd to [asic,asiclib]' WARNINGs and Yosys command echoes
+    stay out of the terminal: the flow sets the pdk and library list itself, and Yosys writes to its log."""
+    res = subprocess.run([*FLOW, "run", "configs/tiny.yaml", "--stop-after", "synth", "--no-verify", "-o",
+                          str(tmp_path / "r"), "--work", str(tmp_path / "b")], capture_output=True, text=True,
+                         cwd=REPO)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0 and res.stdout.splitlines()[-1].startswith("ok: cell_area ")
+    assert "WARNING" not in out and "Running command" not in out and "Setting pdk" not in out
