@@ -232,7 +232,7 @@ EXAMPLES = {
 def version_line() -> str:
     from importlib import metadata
 
-    from .report import flow_commit
+    from .versions import flow_commit
     try:
         version = metadata.version("kan-dse")
     except metadata.PackageNotFoundError:

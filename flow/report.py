@@ -12,10 +12,9 @@ import html
 import json
 import math
 import numbers
-import platform
 import re
 import shutil
-import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,7 +25,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .config import ConfigError  # noqa: E402
 from .errors import FlowError  # noqa: E402
+from .versions import flow_commit, git_output  # noqa: E402
 
 # The KANtize study at 28 nm, 16 -> 3 bit basis table: area x0.28, fmax x1.5.
 REFERENCE_28NM = {"table_bits": [16, 3], "area_norm": [1.0, 0.28], "fmax_norm": [1.0, 1.5]}
@@ -341,37 +342,6 @@ def make_plots(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
 
 # ---------------------------------------------------------------- provenance
 
-def _git(*args: str) -> str:
-    try:
-        res = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent)
-        return res.stdout.strip() if res.returncode == 0 else ""
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-
-
-def flow_commit() -> str:
-    """Short commit of this checkout, `+dirty` with uncommitted changes to tracked files."""
-    commit = _git("rev-parse", "--short=10", "HEAD")
-    if not commit:
-        return "unknown (not a git checkout)"
-    # changed report files do not make the code dirty (rebuilding a committed report changes them)
-    changed = _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)reports")
-    return commit + ("+dirty" if changed else "")
-
-
-def machine() -> str:
-    """CPU model, cores, memory of this machine (recorded with each sweep point)."""
-    cpu = ""
-    try:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "")
-        mem = next((int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
-    except OSError:
-        mem = 0
-    import os
-    return f"{cpu or platform.processor() or platform.machine()}, {os.cpu_count()} cores, {mem / 2**20:.1f} GiB"
-
-
 def provenance(points: list[dict]) -> dict:
     """What the page header says: the points' tool versions, commits and machines ('not recorded' for points
     stored before they were recorded)."""
@@ -464,7 +434,7 @@ def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title
         f"<td>{html.escape(human(v) if isinstance(v, numbers.Number) and not isinstance(v, bool) else str(v))}</td>"
         for v in (r[c] for c in full_cols)) + "</tr>" for _, r in df.iterrows())
     commit = flow_commit()
-    written = _git("log", "-1", "--format=%cd", "--date=format:%Y-%m-%d") if "dirty" not in commit else ""
+    written = git_output("log", "-1", "--format=%cd", "--date=format:%Y-%m-%d") if "dirty" not in commit else ""
     tools = ", ".join(f"{t} {v}" for t, v in prov["tools"].items())
     n_ok = int((df.status == "ok").sum()) if not df.empty else 0
     figures = "".join(f"<figure>{_img(p)}<figcaption>{html.escape(c)}</figcaption></figure>" for p, c in plots)
@@ -504,7 +474,10 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
     from .physical import rewrite_report     # each point's summary.md and portable metrics.json, in this format
     for pt in points:
         if pt.get("key") and (out / "points" / pt["key"] / "metrics.json").is_file():
-            rewrite_report(out / "points" / pt["key"])
+            try:
+                rewrite_report(out / "points" / pt["key"])
+            except ConfigError as exc:     # a point stored under an older schema keeps its summary.md
+                print(f"warning: {pt['key']}: summary.md not rewritten ({exc})", file=sys.stderr)
     links = {pt["key"]: copy_point_files(pt, out) for pt in points if pt.get("key")}
     from .pdks import REPO
     from .sweep import write_json_atomic

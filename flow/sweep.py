@@ -37,7 +37,7 @@ from pathlib import Path
 from . import config as config_mod
 from .config import ConfigError
 from .pdks import REPO, resolve
-from .versions import tool_versions
+from .versions import flow_commit, machine, tool_versions
 
 @dataclasses.dataclass(frozen=True)
 class Point:
@@ -250,7 +250,6 @@ def _kill(proc: subprocess.Popen) -> None:
 def _worker(job_path: str) -> int:
     """One point, in its own process: run the flow and store the result atomically."""
     from .physical import run_config
-    from .report import flow_commit, machine
 
     job = json.loads(Path(job_path).read_text())
     cfg = config_mod.from_dict(job["config"], where=job["name"], name=job["name"])
