@@ -797,10 +797,13 @@ def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, wo
     for k in ("critical_path", "critical_arrival", "hold_slack"):
         if f"postroute_{k}" in timing:
             m[f"postroute_{k}"] = timing[f"postroute_{k}"]
-    for macro, mm in (("pe", pm), ("bspline", bm)):     # how hard the macro was to route (older caches lack them)
-        for k in ("place_tries", "place_relief"):
-            if k in mm:
-                m[f"macro_{k}_{macro}"] = mm[k]
+    for macro, mm in (("pe", pm), ("bspline", bm)):     # how hard the macro was to route
+        if "place_tries" in mm:
+            m[f"macro_place_tries_{macro}"] = mm["place_tries"]
+        # macros cached before place_relief existed: their placement folder says it (pnr-relief/)
+        m[f"macro_place_relief_{macro}"] = mm.get("place_relief") or Metric(
+            "pnr-relief/" in mm["place_cells"].source, "", "flow (placement folder pnr-relief/)",
+            mm["place_cells"].source)
     for step, s in times.items():
         m[f"runtime_{step}"] = Metric(round(s, 2), "s", "flow (wall clock)", "")
     return m
