@@ -22,6 +22,7 @@ from typing import Callable
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["svg.hashsalt"] = "kan-dse"     # fixed element ids: the same data gives the same SVG
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
