@@ -435,7 +435,8 @@ def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title
         f"<td>{html.escape(human(v) if isinstance(v, numbers.Number) and not isinstance(v, bool) else str(v))}</td>"
         for v in (r[c] for c in full_cols)) + "</tr>" for _, r in df.iterrows())
     commit = flow_commit()
-    written = git_output("log", "-1", "--format=%cd", "--date=format:%Y-%m-%d") if "dirty" not in commit else ""
+    written = (git_output("log", "-1", "--format=%cd", "--date=format:%Y-%m-%d", commit.split("+")[0])
+               if "dirty" not in commit else "")
     tools = ", ".join(f"{t} {v}" for t, v in prov["tools"].items())
     n_ok = int((df.status == "ok").sum()) if not df.empty else 0
     figures = "".join(f"<figure>{_img(p)}<figcaption>{html.escape(c)}</figcaption></figure>" for p, c in plots)

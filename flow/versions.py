@@ -43,8 +43,10 @@ def git_output(*args: str) -> str:
 
 
 def flow_commit() -> str:
-    """Short commit of this checkout, `+dirty` with uncommitted changes to tracked files."""
-    commit = git_output("rev-parse", "--short=10", "HEAD")
+    """Short commit of the code of this checkout: the last commit that changed anything outside reports/ (so a
+    committed report names the code that wrote it, and committing it changes nothing), `+dirty` with uncommitted
+    changes to tracked files outside reports/."""
+    commit = git_output("log", "-1", "--format=%h", "--abbrev=10", "--", ":(top)", ":(top,exclude)reports")
     if not commit:
         return "unknown (not a git checkout)"
     # changed report files do not make the code dirty (rebuilding a committed report changes them)
