@@ -25,3 +25,11 @@ if [ ! -e "$stamp" ]; then
   .venv/bin/python -c "import flow, rtl_gen, migen, cocotb, siliconcompiler, pyosys" 
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+
+# PDK data: CI has ../shared/pdks beside the checkout (nothing to do); a fresh machine downloads lambdapdk's
+# sky130hd subset (the default PDK) so that `flow run configs/b3.yaml` works. Offline this only warns: the flow's
+# own error then names the fixes.
+if ! .venv/bin/python -c "from flow.pdks import resolve; resolve('sky130hd')" 2>/dev/null; then
+  echo "install.sh: flow pdk install sky130hd (no sky130hd data found)"
+  .venv/bin/flow pdk install sky130hd || echo "install.sh: warning: sky130hd data not installed (see the error above)"
+fi

@@ -295,44 +295,67 @@ def section_speed(args, out: Path) -> None:
     finally:
         os.environ.pop("KAN_CACHE", None)
         samples = sampler.stop()
-    rows, times, mems, split = [], [], [], []
+    rows = []
     for pt in sweep.points:
         res, smp = results[pt.key], samples.get(pt.key, {"first": 0, "last": 0, "tool_s": 0, "peak_mb": 0,
                                                          "steps": {}})
-        pes = pt.cfg.array.rows * pt.cfg.array.cols
         step_s = {k.removeprefix("runtime_"): m["value"] for k, m in res["metrics"].items()
                   if k.startswith("runtime_") and k != "runtime_total"}
         wall = smp["last"] - smp["first"] if smp["last"] > smp["first"] else res.get("seconds") or 0.0
-        row = {"point": label(pt), "PEs": pes, "array": f"{pt.cfg.array.rows}x{pt.cfg.array.cols}",
-               "physical": pt.cfg.physical_mode,
+        row = {"point": label(pt), "PEs": pt.cfg.array.rows * pt.cfg.array.cols,
+               "array": f"{pt.cfg.array.rows}x{pt.cfg.array.cols}", "physical": pt.cfg.physical_mode,
                "table_bits": pt.cfg.kan.table_bits, "pdk": pt.cfg.pdk, "status": res["status"],
                "cells": value(res, "cells"), "wall [s]": round(wall, 2),
                "tool [s]": round(smp["tool_s"], 2), "peak memory [MB]": round(smp["peak_mb"], 1),
                "error": failure_note(res), "cell area [um^2]": value(res, "cell_area"),
                "die area [um^2]": value(res, "die_area"), "fmax [MHz]": value(res, "fmax"),
                "failed nets": value(res, "failed_nets")}
-        t, m = {"point": label(pt), "PEs": pes, "cells": row["cells"]}, {"point": label(pt), "cells": row["cells"]}
         for step, s in sorted(step_s.items(), key=lambda kv: step_order(kv[0])):
-            g = STEP_GROUPS.get(step, step)
-            t[f"{g} [s]"] = round(t.get(f"{g} [s]", 0.0) + s, 2)
             row[f"{step} [s]"] = s
             sampled = smp["steps"].get(step)
             if sampled:   # tiled's sub-steps run in its process: their tool time and memory are in its columns
-                m[f"{g} [MB]"] = round(max(m.get(f"{g} [MB]", 0.0), sampled["peak_mb"]), 1)
                 row[f"{step} tool [s]"] = round(sampled["tool_s"], 2)
                 row[f"{step} peak memory [MB]"] = round(sampled["peak_mb"], 1)
-        in_steps = sum(x["value"] for k, x in res["metrics"].items()   # SiliconCompiler nodes, not tiled's parts
-                       if k.startswith("runtime_") and x["tool"] == "siliconcompiler tasktime")
-        t["flow total [s]"], t["status"] = row["wall [s]"], res["status"]
+        rows.append(row)
+    header = (f"Points: {len(rows)} "
+              f"({', '.join(args.arrays)} x b {', '.join(map(str, args.bits))} x {', '.join(args.physical)}), "
+              f"verification on ({args.vectors} vectors), run one at a time with nothing cached (macros hardened "
+              "in an empty cache per point).")
+    parts = speed_parts(rows, header)
+    if skipped:
+        parts += [f"\n### Not run (--skip {','.join(args.skip)})\n", "\n".join(f"- {p}" for p in skipped) + "\n"]
+    write_section("speed", "Flow speed per step", parts, pd.DataFrame(rows), out, args)
+
+
+SC_STEPS = (*STEP_GROUPS, "tiled")     # SiliconCompiler nodes; the tiled node's parts are timed inside it
+
+
+def speed_parts(rows: list[dict], header: str) -> list[str]:
+    """The speed section's tables, all derived from the per-point rows (speed.csv): so a table can be rebuilt,
+    or rows of two runs merged, without running the flow again (--merge-speed)."""
+    num = lambda v: v is not None and not (isinstance(v, float) and math.isnan(v))  # noqa: E731
+    times, mems, split = [], [], []
+    for row in rows:
+        t = {"point": row["point"], "PEs": row["PEs"], "cells": row["cells"]}
+        m = {"point": row["point"], "cells": row["cells"]}
+        steps = [c.removesuffix(" [s]") for c in row if c.endswith(" [s]") and num(row[c])
+                 and c not in ("wall [s]", "tool [s]") and not c.endswith(" tool [s]")]
+        for step in sorted(steps, key=step_order):
+            g = STEP_GROUPS.get(step, step)
+            t[f"{g} [s]"] = round(t.get(f"{g} [s]", 0.0) + row[f"{step} [s]"], 2)
+            if num(row.get(f"{step} peak memory [MB]")):
+                m[f"{g} [MB]"] = round(max(m.get(f"{g} [MB]", 0.0), row[f"{step} peak memory [MB]"]), 1)
+        in_steps = sum(row[f"{s} [s]"] for s in steps if s in SC_STEPS)
+        wall = row["wall [s]"]
+        t["flow total [s]"], t["status"] = wall, row["status"]
         times.append(t)
         mems.append(m)
-        overhead = max(0.0, wall - smp["tool_s"])
-        split.append({"point": label(pt), "wall [s]": row["wall [s]"], "tool [s]": row["tool [s]"],
+        overhead = max(0.0, wall - row["tool [s]"])
+        split.append({"point": row["point"], "wall [s]": wall, "tool [s]": row["tool [s]"],
                       "overhead [s]": round(overhead, 2),
                       "overhead [%]": round(100 * overhead / wall, 1) if wall else None,
                       "of it outside steps [s]": round(max(0.0, wall - in_steps), 2),
                       "goal <10%": ("yes" if overhead < 0.1 * wall else "no") if wall else "-"})
-        rows.append(row)
     frame = pd.DataFrame(rows)
     fits = []
     for (bits, mode), g in frame[frame.status == "ok"].groupby(["table_bits", "physical"]):
@@ -347,26 +370,48 @@ def section_speed(args, out: Path) -> None:
                          "R^2 (PEs)": round(by_pes[1], 3) if by_pes else ""})
     results_cols = ["point", "status", "cells", "cell area [um^2]", "die area [um^2]", "fmax [MHz]", "failed nets"]
     failed = [f"- {r['point']}: {r['error']}" for r in rows if r["status"] != "ok"]
-    parts = [f"Points: {len(rows)} "
-             f"({', '.join(args.arrays)} x b {', '.join(map(str, args.bits))} x {', '.join(args.physical)}), "
-             f"verification on ({args.vectors} vectors), run one at a time with nothing cached (macros hardened in "
-             "an empty cache per point).\nStep wall time: SiliconCompiler tasktime (job manifest); the tiled step's "
+    parts = [header + "\nStep wall time: SiliconCompiler tasktime (job manifest); the tiled step's "
              "parts (harden_*, route_top, sta, ...) are timed by flow/tiled.py inside it. Memory: peak PSS summed "
              "over the step's processes (the tiled parts' inside the tiled column), sampled every 0.1 s from /proc "
              "(short spikes can be missed). Tool time: "
              "sampled time with a tool process alive (yosys, iverilog, graywolf, qrouter, OpenSTA); overhead = "
              "point wall time (worker start to exit, sampled) - tool time.\n",
              "### Results per point (post-route; the tiled flow's die includes its routing channels)\n",
-             table([{k: r[k] for k in results_cols} for r in rows]),
+             table([{k: r.get(k) for k in results_cols} for r in rows]),
              "\n### Tiled vs flat (same array and table width, both finished)\n", table(tiled_vs_flat(rows)),
              "\n### Wall time per step [s]\n", table(times), "\n### Peak memory per step [MB]\n", table(mems),
              "\n### Where the time goes\n", table(split),
              "\n### Growth with cell count (fit of step time = a * cells^k over array sizes)\n", table(fits)]
     if failed:
         parts += ["\n### Failed points\n", "\n".join(failed) + "\n"]
-    if skipped:
-        parts += [f"\n### Not run (--skip {','.join(args.skip)})\n", "\n".join(f"- {p}" for p in skipped) + "\n"]
-    write_section("speed", "Flow speed per step", parts, frame, out, args)
+    return parts
+
+
+def merge_speed(args, out: Path) -> None:
+    """--merge-speed CSV: the rows of another speed run (e.g. a 16x16 point run on its own) replace the rows of
+    the same points in speed.csv, and speed.md is rebuilt from the merged rows; no tool runs."""
+    main_rows = pd.read_csv(out / "speed.csv").to_dict("records")
+    extra = pd.read_csv(args.merge_speed).to_dict("records")
+    replaced = {r["point"] for r in extra}
+    rows = [next(e for e in extra if e["point"] == r["point"]) if r["point"] in replaced else r for r in main_rows]
+    rows += [e for e in extra if e["point"] not in {r["point"] for r in main_rows}]
+    from flow.report import portable
+    for r in rows:      # the failure notes name logs in the work tree that ran them: relative to it
+        r["error"] = portable(r["error"], REPO) if isinstance(r.get("error"), str) else ""
+    old = (out / "speed.md").read_text()
+    command = re.search(r"^Command: (.*)$", old, re.M).group(1)
+    extra_md = Path(args.merge_speed).with_suffix(".md")
+    extra_cmd = re.search(r"^Command: `(.*?)`", extra_md.read_text(), re.M).group(1) if extra_md.exists() else "?"
+    skipped = old.split("\n### Not run", 1)[1] if "\n### Not run" in old else ""
+    header = (f"Points: {len(rows)}, verification on, run one at a time with nothing cached (macros hardened in an "
+              f"empty cache per point). Rows of {', '.join(sorted(replaced))}: from `{extra_cmd}` "
+              f"({Path(args.merge_speed).name}), run beside this one on the same machine and merged with "
+              f"`python bench/run.py --merge-speed {args.merge_speed}` (no tool rerun).")
+    parts = speed_parts(rows, header) + ([f"\n### Not run{skipped}"] if skipped else [])
+    text = f"## Flow speed per step\n\nCommand: {command}\n\n" + "\n".join(parts)
+    (out / "speed.md").write_text(text)
+    pd.DataFrame(rows).to_csv(out / "speed.csv", index=False)
+    print(text)
 
 
 # ---------------------------------------------------------------- 2. sweep engine
@@ -680,6 +725,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--gpu-device", help="gpu: torch device (default cuda when present, else cpu)")
     p.add_argument("--gpu-threads", type=int, default=1, help="gpu: torch threads on CPU (default 1)")
     p.add_argument("--gpu-min-time", type=float, default=0.2, help="gpu: seconds of timed calls per point")
+    p.add_argument("--merge-speed", metavar="CSV", help="no run: merge the rows of another speed run's CSV into "
+                   "speed.csv (same points replaced) and rebuild speed.md and README.md from them")
     p.add_argument("--out", type=Path, default=OUT, help="tables: <section>.md/.csv, README.md (default reports/bench)")
     p.add_argument("--work", type=Path, default=WORK, help="point results, netlists, logs (default build/bench)")
     args = p.parse_args(argv)
@@ -704,6 +751,11 @@ def main(argv: list[str] | None = None) -> int:
     args.machine = (f"{info['cpu']}, {info['nproc']} cores (nproc), {info['memory [GiB]']} GiB memory "
                     "(/proc/cpuinfo, /proc/meminfo)")
     print(f"machine: {args.machine}")
+    if args.merge_speed:
+        merge_speed(args, args.out)
+        write_readme(args.out, re.search(r"^Machine of the last run: (.*)\.$", (args.out / "README.md").read_text(),
+                                         re.M).group(1))
+        return 0
     for name in args.sections:
         start = time.monotonic()
         globals()[f"section_{name}"](args, args.out)

@@ -68,8 +68,10 @@ def cmd_run(args) -> int:
     out = Path(args.out) / cfg.name
     res = run_config(cfg, out, verify=not args.no_verify, pdk_root=args.pdk_root,
                      work_dir=Path(args.work) if args.work else None)
+    from .report import human
+
     m = res["metrics"]
-    shown = [f"{k} {m[k]['value']:.6g} {m[k]['unit']}" for k in ("cell_area", "cells", "fmax", "wns", "failed_nets")
+    shown = [f"{k} {human(m[k]['value'])} {m[k]['unit']}" for k in ("cell_area", "cells", "fmax", "wns", "failed_nets")
              if k in m and isinstance(m[k]["value"], (int, float))]
     if res["status"] != "ok":
         print(f"error: {res['error']}", file=sys.stderr)
@@ -83,7 +85,10 @@ def cmd_pdk(args) -> int:
     from . import pdks
 
     if args.pdk_command == "install":
-        dest, n = pdks.install(args.name, args.source, args.dest)
+        if args.source:
+            dest, n = pdks.install(args.name, args.source, args.dest)
+        else:
+            dest, n = pdks.download(args.name, args.url, args.dest)
         info = pdks.resolve(args.name, dest)
         print(f"{args.name}: {n} files installed under {dest} ({info.library}, liberty {info.liberty_files[0]})")
         return 0
@@ -131,24 +136,38 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import compare, write_report
+    from .report import check_comparable, compare, write_report
 
     results = Path(args.results)
+    if results.is_dir() and (results / "metrics.json").is_file() and not (results / "points").is_dir():
+        from .physical import rewrite_report     # a `flow run` folder: summary.md + portable metrics.json
+        print(f"report: {rewrite_report(results)}")
+        return 0
     if results.is_dir():
+        if not (results / "points").is_dir():
+            raise FlowError(f"{results}: neither a sweep report (points/) nor a `flow run` report (metrics.json)")
         write_report(results / "points", results, f"sweep {results.name}")
+        print(f"report: {results / 'index.html'}")
         results = results / "results.csv"
     if not results.exists():
         raise FlowError(f"{results}: no results.csv here (give a sweep report folder or its results.csv)")
-    print(f"report: {results.parent / 'index.html'}")
     if not args.compare:
         return 0
     other = Path(args.compare)
     other = other / "results.csv" if other.is_dir() else other
-    flags = compare(results, other, args.threshold)
-    for line in flags:
-        print(f"moved: {line}")
-    print(f"{len(flags)} metrics moved more than {args.threshold:.0%} ({results} vs {other})")
-    return 1 if flags else 0
+    if not other.is_file():
+        raise FlowError(f"{other}: not found (--compare takes a sweep report folder or its results.csv)")
+    cmp = compare(results, other, args.threshold, runtime=args.runtime)
+    check_comparable(cmp, results, other)
+    print(f"compare {other} (before) -> {results} (after): {cmp.common} points in common")
+    for label, names in (("added", cmp.added), ("removed", cmp.removed)):
+        if names:
+            print(f"points {label} ({len(names)}): {', '.join(names)}")
+    print(cmp.table(), end="")
+    what = "metrics (quality of results and run times)" if args.runtime else "quality-of-results metrics"
+    print(f"{len(cmp.moved)} {what} moved more than {args.threshold:.0%}"
+          f"{'' if args.runtime else ' (run times left out: --runtime adds them)'}, {len(cmp.status)} status changes")
+    return 1 if cmp.moved or cmp.status else 0
 
 
 def cmd_train(args) -> int:
@@ -193,15 +212,55 @@ def cmd_accuracy(args) -> int:
     return 0 if res["exact"] else 1
 
 
+EXAMPLES = {
+    "rtl": "  flow rtl configs/b3.yaml -o build/b3-rtl",
+    "verify": "  flow verify configs/tiny.yaml --vectors 500 --seed 7",
+    "run": "  flow run configs/b3.yaml --pdk gf180mcu --stop-after synth\n  flow run configs/tiny.yaml -o /tmp/reports",
+    "sweep": "  flow sweep configs/ci-sweep.yaml --jobs 2\n  flow sweep configs/nightly.yaml --timeout 7200 --retry-failed",
+    "report": "  flow report reports/nightly\n  flow report reports/nightly --compare reports/nightly-prev --threshold 0.02\n"
+              "  flow report reports/b3                  (a `flow run` folder: summary.md, metrics.json)",
+    "train": "  flow train configs/models/digits.yaml",
+    "accuracy": "  flow accuracy reports/models/digits/model.json --table-bits 2..8 --qat --rtl 20",
+    "pdk": "  flow pdk list\n  flow pdk install sky130hd",
+    "pdk install": "  flow pdk install sky130hd                 (download from lambdapdk's own source)\n"
+                   "  flow pdk install gf180mcu --from ../shared/pdks",
+    "pdk list": "  flow pdk list --pdk-root ../shared/pdks",
+    "schema": "  flow schema | less\n  flow schema --json > schema.json",
+}
+
+
+def version_line() -> str:
+    from importlib import metadata
+
+    from .versions import flow_commit
+    try:
+        version = metadata.version("kan-dse")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"flow (kan-dse) {version}, commit {flow_commit()}"
+
+
+class VersionAction(argparse.Action):
+    """--version, computed only when asked (the commit needs git)."""
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flow", description="Design-space exploration of KAN systolic-array accelerators on open PDKs.")
+    parser.add_argument("--version", action=VersionAction, help="print the version and git commit, then exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("rtl", help="generate the Verilog of a config",
                        description="Generate kan_array.v (modules kan_bspline, kan_pe, kan_array) for CONFIG.")
     p.add_argument("config", help="YAML config file, e.g. configs/b3.yaml")
-    p.add_argument("-o", "--output", metavar="DIR", help="output folder (default build/<name>/rtl)")
+    p.add_argument("-o", "--out", "--output", dest="output", metavar="DIR",
+                   help="output folder (default build/<name>/rtl)")
     p.set_defaults(func=cmd_rtl)
 
     p = sub.add_parser("verify", help="prove the generated RTL bit-exact against the golden model",
@@ -210,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="YAML config file")
     p.add_argument("--vectors", type=int, metavar="N", help="random vectors (default flow.verify_vectors)")
     p.add_argument("--seed", type=int, help="stimulus seed (default flow.seed)")
-    p.add_argument("--work", metavar="DIR", help="work folder (default build/<name>/verify)")
+    p.add_argument("-o", "--out", "--work", dest="work", metavar="DIR",
+                   help="work folder: RTL, simulation build and log (default build/<name>/verify)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("sweep", help="run a grid of design points in parallel, cached and resumable",
@@ -227,22 +287,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", choices=("local", "slurm"), default="local",
                    help="SiliconCompiler scheduler of each point's steps (slurm: submit them to a Slurm cluster)")
     p.add_argument("--pdk-root", metavar="DIR", help="folder holding lambdapdk/<pdk>/... (see `flow pdk`)")
-    p.add_argument("--out", default="reports", metavar="DIR", help="report root (default reports/)")
+    p.add_argument("-o", "--out", "--output", dest="out", default="reports", metavar="DIR",
+                   help="report root (default reports/)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="rebuild a sweep report; compare two sweeps",
-                       description="Rebuild results.csv/table.md/index.html of a sweep folder; with --compare, "
-                                   "list every metric that moved more than --threshold (exit 1 if any).")
+                       description="Rebuild results.csv/table.md/index.html of a sweep folder from its stored "
+                                   "points (or summary.md/metrics.json of a `flow run` folder), without running "
+                                   "any tool; with --compare, a Before/After/Delta table of every quality-of-results "
+                                   "metric that moved more than --threshold, and the points added or removed. "
+                                   "Exit 1 if a metric moved or a point changed status, 2 if no point is common.")
     p.add_argument("results", help="sweep report folder (reports/<sweep>) or its results.csv")
     p.add_argument("--compare", metavar="OTHER", help="another sweep folder or results.csv (e.g. last night's)")
     p.add_argument("--threshold", type=float, default=0.05, help="relative change to flag (default 0.05 = 5%%)")
+    p.add_argument("--runtime", action="store_true",
+                   help="also compare run times and tool times (left out by default: they move run to run)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("train", help="train a KAN model config and save it under reports/models/<name>/",
                        description="Train the float KAN of a model config (configs/models/*.yaml) and save "
                                    "weights + config + test score as reports/models/<name>/model.json.")
     p.add_argument("config", help="model YAML file, e.g. configs/models/digits.yaml")
-    p.add_argument("-o", "--output", metavar="DIR", help="output folder (default reports/models/<name>)")
+    p.add_argument("-o", "--out", "--output", dest="output", metavar="DIR",
+                   help="output folder (default reports/models/<name>)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("accuracy", help="accuracy (or RMSE) of a trained model vs basis-table bits",
@@ -254,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qat", action="store_true", help="also score after quantization-aware fine-tuning")
     p.add_argument("--rtl", type=int, metavar="N", help="also stream N test inputs (0 = all) through the "
                    "generated Verilog at the config's table_bits and check them against the golden model")
-    p.add_argument("-o", "--output", metavar="DIR", help="report folder (default: the model's folder)")
+    p.add_argument("-o", "--out", "--output", dest="output", metavar="DIR",
+                   help="report folder (default: the model's folder)")
     p.set_defaults(func=cmd_accuracy)
 
     p = sub.add_parser("run", help="RTL -> verify -> synthesis -> place -> route -> timing, one design point",
@@ -267,20 +335,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pdk", choices=config_mod.PDKS, help="override the config's pdk; the run is then named "
                    "<name>-<pdk> (reports/<name>-<pdk>/, build/<name>-<pdk>/)")
     p.add_argument("--pdk-root", metavar="DIR", help="folder holding lambdapdk/<pdk>/... (see `flow pdk`)")
-    p.add_argument("--out", default="reports", metavar="DIR", help="report root (default reports/)")
+    p.add_argument("-o", "--out", "--output", dest="out", default="reports", metavar="DIR",
+                   help="report root (default reports/)")
     p.add_argument("--work", metavar="DIR", help="SiliconCompiler build folder (default build/<name>/sc)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("pdk", help="install or list the standard-cell data of the PDKs",
-                       description="`flow pdk install NAME [--from DIR]` copies the lambdapdk subset of NAME "
-                                   "(checked against MANIFEST.tsv) into ~/.local/share/kan-dse/pdks/lambdapdk; "
-                                   "`flow pdk list` shows where each PDK resolves.")
+                       description="`flow pdk install NAME` downloads lambdapdk's archive for its pinned version "
+                                   "and keeps the subset of NAME the flow needs (liberty, tech LEF, cell LEF), each "
+                                   "file checked against MANIFEST.tsv, in ~/.local/share/kan-dse/pdks/lambdapdk; "
+                                   "`--from DIR` copies from a local folder instead; `flow pdk list` shows where "
+                                   "each PDK resolves.")
     pdk_sub = p.add_subparsers(dest="pdk_command", required=True, metavar="ACTION")
-    q = pdk_sub.add_parser("install", help="copy a PDK's data into the user data folder")
+    q = pdk_sub.add_parser("install", help="download (or copy --from) a PDK's data into the user data folder")
     q.add_argument("name", help="sky130hd, gf180mcu or asap7")
     q.add_argument("--from", dest="source", metavar="DIR",
-                   help="folder holding lambdapdk/<pdk>/... (default: the shared offline copy)")
-    q.add_argument("--dest", metavar="DIR", help="install root (default ~/.local/share/kan-dse/pdks/lambdapdk)")
+                   help="copy from this folder holding lambdapdk/<pdk>/... (e.g. ../shared/pdks) instead of "
+                        "downloading")
+    q.add_argument("--url", metavar="URL", help="archive to download (default $KAN_PDK_URL, else the one lambdapdk "
+                   "declares for its installed version: github.com/siliconcompiler/lambdapdk, tag v<version>)")
+    q.add_argument("-o", "--out", "--dest", dest="dest", metavar="DIR",
+                   help="install root (default ~/.local/share/kan-dse/pdks/lambdapdk)")
     q.set_defaults(func=cmd_pdk)
     q = pdk_sub.add_parser("list", help="where each PDK's data resolves")
     q.add_argument("--pdk-root", metavar="DIR", help="look only here (as `flow run --pdk-root`)")
@@ -289,6 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="list every config and sweep-file key with its type, range, unit and help")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=cmd_schema)
+    for name, example in EXAMPLES.items():
+        cmd = sub.choices[name.split()[0]]
+        if " " in name:
+            cmd = next(a for a in cmd._actions if isinstance(a, argparse._SubParsersAction)).choices[name.split()[1]]
+        cmd.epilog, cmd.formatter_class = "example:\n" + example, argparse.RawDescriptionHelpFormatter
     return parser
 
 

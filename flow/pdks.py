@@ -136,8 +136,8 @@ def resolve(name: str, pdk_root: str | Path | None = None) -> PdkInfo:
         first = roots[0] / "lambdapdk" / spec["liberty"][0]
         also = f" and in {', '.join(str(r) for r in roots[1:])}" if roots[1:] else ""
         raise PdkMissing(f"pdk {name}: data not found (looked for {first}{also}): run "
-                         f"`flow pdk install {name} --from DIR` or pass --pdk-root DIR "
-                         f"(a folder holding lambdapdk/{spec['liberty'][0].split('/')[0]}/...)")
+                         f"`flow pdk install {name}` (downloads it; offline: add --from DIR) or pass --pdk-root "
+                         f"DIR (a folder holding lambdapdk/{spec['liberty'][0].split('/')[0]}/...)")
     liberty = spec.pop("liberty")
     return PdkInfo(name=name, liberty_files=tuple(base / f for f in liberty),
                    tech_lef=base / spec.pop("tech_lef"), cell_lef=base / spec.pop("cell_lef"),
@@ -181,6 +181,147 @@ def install(name: str, source: str | Path | None = None, dest: str | Path | None
     for lic in [*src.glob("LICENSE*"), *src.parent.glob("LICENSE*")]:
         shutil.copy2(lic, dst / lic.name)
     return dst, len(files)
+
+
+MANIFEST = Path(__file__).parent / "lambdapdk_manifest.tsv"   # = ../shared/pdks/MANIFEST.tsv: path, bytes, sha256
+
+
+def manifest(path: Path = MANIFEST) -> dict[str, tuple[int, str]]:
+    """{path under lambdapdk/ (e.g. sky130/base/apr/sky130_fd_sc.tlef): (bytes, sha256)}."""
+    out = {}
+    for line in path.read_text().splitlines()[1:]:
+        rel, size, digest = line.split("\t")
+        out[rel.split("lambdapdk/lambdapdk/", 1)[1]] = (int(size), digest)
+    return out
+
+
+def lambdapdk_archive_url() -> str:
+    """The archive lambdapdk itself declares for its installed version: its `lambdapdk` dataroot (a GitHub
+    archive folder plus the version tag), fetched as <path><tag>.tar.gz as SiliconCompiler's HTTP resolver does."""
+    module, cls = _LAMBDA["sky130hd"]["lambdapdk_class"].split(":")
+    import importlib
+    lib = getattr(importlib.import_module(module), cls)()
+    path, tag = lib.get("dataroot", "lambdapdk", "path"), lib.get("dataroot", "lambdapdk", "tag")
+    if not path.startswith(("http://", "https://")):
+        return ""      # an editable lambdapdk checkout: its data is on disk already
+    return path if path.endswith((".tar.gz", ".tgz")) else f"{path}{tag}.tar.gz"
+
+
+class _ProgressBar:
+    """`[#####     ]  12.3 / 45.6 MB` on one line of `stream` (a line per 10% when it is not a terminal)."""
+
+    def __init__(self, total: int | None, stream):
+        self.total, self.stream, self.done, self.shown = total, stream, 0, -1
+
+    def add(self, n: int) -> None:
+        self.done += n
+        mb = f"{self.done / 1e6:6.1f}" + (f" / {self.total / 1e6:.1f} MB" if self.total else " MB")
+        if self.total:
+            frac = min(1.0, self.done / self.total)
+            step = int(frac * 10)
+            line = f"[{'#' * int(frac * 30):<30}] {mb}"
+        else:
+            step, line = int(self.done / 5e6), f"downloaded {mb}"
+        if self.stream.isatty():
+            self.stream.write("\r" + line)
+        elif step != self.shown:
+            self.stream.write(line + "\n")
+        self.shown = step
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream.isatty():
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def download(name: str, url: str | None = None, dest: str | Path | None = None, stream=None) -> tuple[Path, int]:
+    """`flow pdk install NAME` without --from: fetch lambdapdk's archive (`url`, else $KAN_PDK_URL, else the
+    archive lambdapdk declares for its pinned version), keep only the files of NAME listed in MANIFEST.tsv, each
+    checked against its size and sha256, and move them into `dest` in one rename. The download and the unpacked
+    files stay in temporary names beside `dest` until all of them are checked: an interrupted or refused install
+    leaves nothing behind. Returns (dest root, files installed)."""
+    import hashlib
+    import http.client
+    import shutil
+    import sys
+    import tarfile
+    import urllib.error
+    import urllib.request
+
+    if name not in _LAMBDA:
+        raise PdkMissing(f"pdk {name!r}: nothing to download (osu018 comes with `apt-get install -y "
+                         f"qflow-tech-osu018`); known: {', '.join(_LAMBDA)}")
+    stream = stream or sys.stderr
+    top = _LAMBDA[name]["liberty"][0].split("/")[0]
+    wanted = {rel: sd for rel, sd in manifest().items() if rel.startswith(top + "/")}
+    url = url or os.environ.get("KAN_PDK_URL") or lambdapdk_archive_url()
+    if not url:
+        raise PdkMissing(f"pdk {name}: lambdapdk is installed from a checkout, which holds its data: pass "
+                         f"--pdk-root <checkout> or `flow pdk install {name} --from DIR`")
+    dst = Path(dest or USER_PDK_ROOT / "lambdapdk")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.parent / f".{dst.name}-{name}-{os.getpid()}.partial"
+    archive = tmp / "archive.tar.gz"
+    staging = tmp / "lambdapdk" / top
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        stream.write(f"downloading {url}\n")
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp, open(archive, "wb") as out:
+                length = resp.headers.get("Content-Length")
+                bar = _ProgressBar(int(length) if length else None, stream)
+                while chunk := resp.read(1 << 20):
+                    out.write(chunk)
+                    bar.add(len(chunk))
+                bar.close()
+                if length and bar.done != int(length):
+                    raise PdkMissing(f"pdk {name}: download of {url} stopped at {bar.done} of {length} bytes: "
+                                     "run the command again")
+        except http.client.IncompleteRead as exc:
+            raise PdkMissing(f"pdk {name}: download of {url} stopped after {len(exc.partial)} bytes of a chunk: "
+                             "run the command again") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise PdkMissing(f"pdk {name}: cannot download {url} ({reason}): on a machine without network run "
+                             f"`flow pdk install {name} --from DIR` or pass --pdk-root DIR") from None
+        found: dict[str, Path] = {}
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                for member in tar:
+                    rel = member.name.split("/lambdapdk/", 1)[-1] if "/lambdapdk/" in member.name else ""
+                    if member.isfile() and rel in wanted:
+                        target = staging / rel.split("/", 1)[1]
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        with tar.extractfile(member) as src, open(target, "wb") as out:
+                            shutil.copyfileobj(src, out)
+                        found[rel] = target
+                    elif member.isfile() and member.name.count("/") == 1 and member.name.endswith("/LICENSE"):
+                        with tar.extractfile(member) as src, open(tmp / "LICENSE.lambdapdk", "wb") as out:
+                            shutil.copyfileobj(src, out)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise PdkMissing(f"pdk {name}: {url} is not a readable tar archive ({exc})") from None
+        missing = sorted(set(wanted) - set(found))
+        if missing:
+            raise PdkMissing(f"pdk {name}: {url} lacks lambdapdk/{missing[0]} (and {len(missing) - 1} more): "
+                             f"not the lambdapdk layout MANIFEST.tsv describes")
+        for rel, path in sorted(found.items()):
+            size, digest = wanted[rel]
+            got = hashlib.sha256(path.read_bytes()).hexdigest()
+            if got != digest or path.stat().st_size != size:
+                raise PdkMissing(f"pdk {name}: lambdapdk/{rel} from {url}: sha256 {got[:12]}... differs from "
+                                 f"MANIFEST.tsv ({digest[:12]}...): refused, nothing installed")
+        # all checked: one rename puts the PDK's folder in place (an older copy is moved aside, then deleted)
+        (dst / "lambdapdk").mkdir(parents=True, exist_ok=True)
+        final, old = dst / "lambdapdk" / top, tmp / "old"
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+        if (tmp / "LICENSE.lambdapdk").exists():
+            os.replace(tmp / "LICENSE.lambdapdk", dst / "LICENSE.lambdapdk-Apache-2.0")
+        return dst, len(found)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def listing(pdk_root: str | Path | None = None) -> list[tuple[str, str, str]]:

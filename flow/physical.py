@@ -107,7 +107,11 @@ def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verif
         design.set_topmodule(DESIGN)
     proj = ASIC(design)
     proj.add_fileset("rtl")
-    proj.set_mainlib(_library(pdk))
+    lib = _library(pdk)
+    proj.set_mainlib(lib)
+    # what SiliconCompiler infers from the main library with a WARNING line on every run: said here instead
+    proj.set("asic", "pdk", lib.get("asic", "pdk"))
+    proj.set("asic", "asiclib", [proj.get("asic", "mainlib")])
     proj.set("asic", "delaymodel", "nldm")
     flow = Flowgraph("kanflow")
     steps = steps_for(cfg, verify)
@@ -276,19 +280,141 @@ def write_report(out_dir: Path, job_dir: Path, steps: list[str], metrics: dict, 
             shutil.copy(job_dir / src, out_dir / dst)
     data = {"config": cfg.to_dict(), "status": "failed" if error else "ok", "error": error, "job_dir": str(job_dir),
             "metrics": {k: m.as_dict() for k, m in metrics.items()}}
+    write_summary(out_dir, data)
+
+
+def write_summary(out_dir: Path, data: dict) -> Path:
+    """metrics.json (paths made portable: relative to the work tree) and summary.md from the same data."""
+    from .report import portable_tree
+
+    data = portable_tree(data, REPO)
     (out_dir / "metrics.json").write_text(json.dumps(data, indent=1) + "\n")
-    (out_dir / "summary.md").write_text(summary_markdown(cfg, metrics, error))
+    cfg = _stored_config(data["config"])
+    metrics = {k: Metric(**m) for k, m in data["metrics"].items()}
+    metrics.update(_paths_from_logs(out_dir / "logs", metrics, cfg.flow.clock_period_ns))
+    path = out_dir / "summary.md"
+    path.write_text(summary_markdown(cfg, metrics, data.get("error"), sorted(p.name for p in (out_dir / "logs").glob("*"))
+                                     if (out_dir / "logs").is_dir() else [],
+                                     (out_dir / "kan_array_die.png").exists()))
+    return path
 
 
-def summary_markdown(cfg: Config, metrics: dict, error) -> str:
+def rewrite_report(out_dir: Path) -> Path:
+    """`flow report <run folder>`: summary.md and metrics.json again from the stored metrics.json, no tool run
+    (metrics a newer flow records, such as the hold slack, read "not recorded")."""
+    data = json.loads((Path(out_dir) / "metrics.json").read_text())
+    return write_summary(Path(out_dir), data)
+
+
+def _paths_from_logs(logs: Path, metrics: dict, period_ns: float) -> dict:
+    """Worst-path numbers a run recorded in its OpenSTA log but not among its metrics (runs before they were
+    metrics): read from the copied log, so a rebuilt summary shows them; missing ones stay missing."""
+    from .tools.opensta import parse_report
+    out = {}
+    for stage in ("postroute", "preroute"):
+        if f"{stage}_critical_arrival" in metrics and f"{stage}_hold_slack" in metrics:
+            continue
+        for log in sorted(logs.glob(f"*sta_{stage}.log")):
+            try:
+                parsed = parse_report(log.read_text(errors="replace"), period_ns, log, stage,
+                                      "opensta 2.0.17 (read again from the stored log)")
+            except FlowError:
+                continue
+            out.update({k: Metric(v.value, v.unit, v.tool, f"logs/{log.name}") for k, v in parsed.items()
+                        if k.endswith(("_critical_arrival", "_hold_slack")) and k not in metrics})
+            break
+    return out
+
+
+def _stored_config(doc: dict) -> Config:
+    from .config import from_dict
+    return from_dict(doc, where="metrics.json: config", name=doc.get("name"))
+
+
+# summary.md rows: (label, metric, note); a metric absent from the run reads "not recorded"
+SUMMARY_ROWS = (
+    ("cell area", "cell_area", ""),
+    ("cell area in NAND2 gates", "cell_area_nand2", ""),
+    ("cells", "cells", ""),
+    ("registers", "registers", ""),
+    ("die area", "die_area", ""),
+    ("core area", "core_area", ""),
+    ("core utilization", "utilization", ""),
+    ("fmax", "fmax", ""),
+    ("WNS (setup)", "wns", ""),
+    ("TNS (setup)", "tns", ""),
+    ("clock period in FO4 delays", "period_fo4", ""),
+    ("pre-route fmax", "preroute_fmax", "synthesized netlist, ideal clock, no wires"),
+    ("post-route fmax", "postroute_fmax", "router parasitics, propagated clock"),
+    ("failed nets", "failed_nets", ""),
+    ("rough power (pre-route)", "preroute_power_rough", ""),
+    ("rough power (post-route)", "postroute_power_rough", ""),
+    ("model score", "model_score", ""),
+    ("model score (float)", "model_score_float", ""),
+    ("area: B-spline units", "area_kan_bspline", "synthesis, per module"),
+    ("area: PEs", "area_kan_pe", "synthesis, per module"),
+    ("area: array glue", "area_kan_array_glue", "synthesis, per module"),
+)
+
+
+def _value(m: Metric) -> str:
+    from .report import human
+    if isinstance(m.value, (int, float)) and not isinstance(m.value, bool):
+        if m.unit == "um^2" and abs(m.value) >= 1e5:      # die- and array-scale areas read better in mm^2
+            return f"{human(m.value)} um^2 ({m.value * 1e-6:.3f} mm^2)"
+        return f"{human(m.value)} {m.unit}".strip()
+    return f"{m.value} {m.unit}".strip()
+
+
+def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None = None, die: bool = False) -> str:
+    from .report import human, portable
     p = cfg.params
+    tiled = str(metrics.get("physical_mode", Metric("", "", "", "")).value) == "tiled"
     lines = [f"# {cfg.name}: {p.rows}x{p.cols} KAN array, b={p.table_bits}, {cfg.pdk}, "
              f"{cfg.flow.clock_period_ns:g} ns clock, through {cfg.flow.stop_after}", "",
-             f"Status: {'FAILED: ' + error if error else 'ok'}", "",
-             "| metric | value | unit | tool | source |", "|---|---|---|---|---|"]
-    names = [n for n in SUMMARY if n in metrics] + sorted(n for n in metrics if n.startswith("runtime_"))
-    for n in names:
-        m = metrics[n]
-        v = f"{m.value:.4g}" if isinstance(m.value, float) else str(m.value)
-        lines.append(f"| {n} | {v} | {m.unit} | {m.tool} | {m.source} |")
-    return "\n".join(lines) + "\n\nAll metrics with their sources: metrics.json\n"
+             f"Status: {'FAILED: ' + portable(error, REPO) if error else 'ok'}", "",
+             "| metric | value | tool | source |", "|---|---|---|---|"]
+
+    def row(label, name, note=""):
+        m = metrics.get(name)
+        if m is None:
+            lines.append(f"| {label} | not recorded | | |")
+            return
+        tool = m.tool + (f"; {note}" if note else "")
+        lines.append(f"| {label} | {_value(m)} | {tool} | {portable(m.source, REPO)} |")
+
+    for label, name, note in SUMMARY_ROWS:
+        if name in metrics or name in ("fmax", "wns", "cell_area", "die_area", "utilization", "failed_nets"):
+            if name == "utilization" and name not in metrics and "die_area" in metrics and tiled:
+                lines.append("| core utilization | not recorded (tiled: the die is macros, glue and routing "
+                             "channels; see cell area / die area) | | |")
+                continue
+            row(label, name, note)
+    scope = ("array-level nets only (the wires inside the macros are not counted; the die picture's title counts "
+             "all wires)" if tiled else "all nets")
+    row(f"wirelength ({'array level' if tiled else 'total'})", "wirelength", scope)
+
+    stage = "postroute" if "postroute_critical_path" in metrics else "preroute"
+    lines += ["", f"## Worst paths ({stage.replace('route', '-route')})", "", "| check | value |", "|---|---|"]
+    path = metrics.get(f"{stage}_critical_path")
+    start, _, end = (str(path.value).partition(" -> ") if path else ("not recorded", "", "not recorded"))
+    arrival = metrics.get(f"{stage}_critical_arrival")
+    hold = metrics.get(f"{stage}_hold_slack")
+    wns = metrics.get(f"{stage}_wns") or metrics.get("wns")
+    lines += [f"| setup startpoint | {start} |", f"| setup endpoint | {end or 'not recorded'} |",
+              f"| setup slack | {_value(wns) if wns else 'not recorded'} |",
+              f"| data arrival time | {_value(arrival) if arrival else 'not recorded'} |",
+              f"| worst hold slack | {_value(hold) if hold else 'not recorded (this run predates the hold check)'} |"]
+    lines += ["", "## Signoff", "", "| check | status |", "|---|---|", "| DRC | not run |", "| LVS | not run |",
+              "| GDS | not produced |"]
+    runtimes = sorted(n for n in metrics if n.startswith("runtime_"))
+    if runtimes:
+        lines += ["", "## Run time", "", "| step | seconds |", "|---|---|"]
+        lines += [f"| {n.removeprefix('runtime_')} | {human(metrics[n].value)} |" for n in runtimes]
+    files = ([f"[{name}](logs/{name})" for name in logs or []])
+    lines += ["", "## Files", "", "- all metrics with their tools and sources: [metrics.json](metrics.json)"]
+    if die:
+        lines.append("- die picture: [kan_array_die.png](kan_array_die.png)")
+    if files:
+        lines.append("- logs: " + ", ".join(files))
+    return "\n".join(lines) + "\n"

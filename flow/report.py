@@ -1,27 +1,121 @@
-"""Sweep reports: results.csv, table.md, a self-contained index.html and the plots; `flow report --compare`.
+"""Sweep reports: results.csv, table.md, index.html and the plots; `flow report --compare`.
 
-Columns are `<metric> [<unit>]`; every point's metrics keep their tool and source file in the point JSON.
+results.csv has every metric of every point (`<metric> [<unit>]` columns, one name per metric); index.html shows
+the HEADLINE columns first and the full set one click away; the plots are the PLOTS table. Both tables are meant
+to grow (one line per column or plot). Every path written is relative to the report folder, and every file a link
+points to is copied under `<report>/points/<key>/`, so a report folder can be committed, copied or served as is.
 """
 from __future__ import annotations
 
 import base64
 import html
-import io
 import json
-import os
+import math
+import numbers
+import re
+import shutil
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["svg.hashsalt"] = "kan-dse"     # fixed element ids: the same data gives the same SVG
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from .config import ConfigError  # noqa: E402
+from .errors import FlowError  # noqa: E402
+from .versions import flow_commit, git_output  # noqa: E402
 
 # The KANtize study at 28 nm, 16 -> 3 bit basis table: area x0.28, fmax x1.5.
 REFERENCE_28NM = {"table_bits": [16, 3], "area_norm": [1.0, 0.28], "fmax_norm": [1.0, 1.5]}
 AREA = "cell_area [um^2]"
+DIE = "die_area [um^2]"
 FMAX = "fmax [MHz]"
+# Copies of another metric under a second name (older flow versions wrote them; the flat flow keeps the tools'
+# own names beside the headline ones): the report keeps only the name on the right.
+ALIASES = {"fmax_mhz": "fmax", "wns_ns": "wns", "tns_ns": "tns", "wirelength_um": "wirelength",
+           "route_wirelength_um": "wirelength", "place_die_area_um2": "die_area",
+           "place_core_area_um2": "core_area", "place_utilization": "utilization", "route_failed_nets": "failed_nets"}
+# Not quality of results: run times, tool times and cache hits move from run to run with the same code.
+NOT_QOR = re.compile(r"^(runtime|macro_cache_hits|seconds)|tasktime|\[s\]$")
 
+
+@dataclass(frozen=True)
+class Column:
+    """A headline column of index.html: `csv` is the results.csv column, `scale` converts to the header's unit,
+    `stage` names the step the number comes from ("timing": per point, post-route or pre-route)."""
+    label: str
+    csv: str
+    scale: float = 1.0
+    stage: str = ""
+
+
+HEADLINE = (
+    Column("point", "point"),
+    Column("status", "status"),
+    Column("PDK", "pdk"),
+    Column("array", "array"),
+    Column("table bits", "table_bits"),
+    Column("cell area [mm^2]", AREA, 1e-6, "synthesis"),
+    Column("die area [mm^2]", DIE, 1e-6, "floorplan"),
+    Column("fmax [MHz]", FMAX, stage="timing"),
+    Column("WNS [ns]", "wns [ns]", stage="timing"),
+    Column("failed nets", "failed_nets [nets]", stage="route"),
+)
+
+
+# ---------------------------------------------------------------- paths
+
+def portable(text: str, root: Path | None = None) -> str:
+    """`text` with machine paths made relative: below `root` relative to it, a work tree's build/ or reports/
+    folder from there on (`/home/x/kan-dse/build/.cache/...` -> `build/.cache/...`)."""
+    if not isinstance(text, str) or "/" not in text:
+        return text
+    if root is not None:
+        text = text.replace(str(Path(root).resolve()) + "/", "").replace(str(Path(root).resolve()), ".")
+    return re.sub(r"(?<![\w.])/(?:[^\s,;:'\"()/]+/)*?(build|reports)/", r"\1/", text)
+
+
+def portable_tree(data, root: Path | None = None):
+    """`portable` applied to every string of a JSON-like structure."""
+    if isinstance(data, dict):
+        return {k: portable_tree(v, root) for k, v in data.items()}
+    if isinstance(data, list):
+        return [portable_tree(v, root) for v in data]
+    return portable(data, root) if isinstance(data, str) else data
+
+
+# ---------------------------------------------------------------- numbers
+
+def human(v, scale: float = 1.0) -> str:
+    """A number as a reader wants it: 143,550 / 150.2 / 3.34 / 0.0021; never 1.06e+05; NaN/None as ''."""
+    if v is None or isinstance(v, bool) or not isinstance(v, numbers.Number):
+        return "" if v is None else str(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return ""
+    v = v * scale if scale != 1.0 else v
+    if isinstance(v, numbers.Integral) or (float(v).is_integer() and abs(v) >= 1000):
+        return f"{int(v):,}"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a == 0:
+        return "0"
+    text = f"{v:.{max(0, 3 - int(math.floor(math.log10(a))))}f}"     # 4 significant digits, no exponent
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def is_number(v) -> bool:
+    """Any int/float incl. numpy scalars, but not bool and not NaN."""
+    return isinstance(v, numbers.Number) and not isinstance(v, bool) and not (
+        isinstance(v, float) and math.isnan(v)) and math.isfinite(float(v))
+
+
+# ---------------------------------------------------------------- the frame
 
 def load_points(points_dir: Path, keys: set[str] | None = None) -> list[dict]:
     """The stored point results; `keys` keeps only a sweep's current points (the store also caches old ones)."""
@@ -29,19 +123,36 @@ def load_points(points_dir: Path, keys: set[str] | None = None) -> list[dict]:
             if keys is None or p.stem in keys]
 
 
+def timing_stage(metrics: dict) -> str:
+    """post-route / pre-route: what the headline fmax/WNS are (the flow says so in the fmax metric's tool)."""
+    tool = metrics.get("fmax", {}).get("tool", "")
+    return "post-route" if "postroute" in tool else "pre-route" if "preroute" in tool else ""
+
+
 def to_frame(points: list[dict]) -> pd.DataFrame:
     rows = []
     for pt in points:
         cfg = pt["config"]
-        row = {"point": pt["name"], "status": pt["status"], "error": pt.get("error") or "",
+        metrics = pt.get("metrics", {})
+        key = pt.get("key", "")
+        row = {"point": pt["name"], "status": pt["status"], "error": portable(pt.get("error") or ""),
                "pdk": cfg["pdk"], "array": f"{cfg['array']['rows']}x{cfg['array']['cols']}",
                "table_bits": cfg["kan"]["table_bits"], "stop_after": cfg["flow"]["stop_after"],
-               "physical": pt.get("metrics", {}).get("physical_mode", {}).get("value", ""),
-               "report_dir": pt.get("report_dir", ""),
-               "log": pt.get("log", ""), "runtime [s]": pt.get("seconds")}
-        for name, m in pt.get("metrics", {}).items():
+               "physical": metrics.get("physical_mode", {}).get("value", ""),
+               "timing_stage": timing_stage(metrics), "key": key,
+               "report_dir": f"points/{key}" if key else "", "runtime [s]": pt.get("seconds")}
+        for name, m in metrics.items():
+            if name in ALIASES or name.startswith("version_"):      # versions: in the page header and the JSON
+                continue
             if isinstance(m.get("value"), (int, float, str, bool)) or m.get("value") is None:
-                row[f"{name} [{m['unit']}]" if m.get("unit") else name] = m.get("value")
+                value = portable(m["value"]) if isinstance(m.get("value"), str) else m.get("value")
+                row[f"{name} [{m['unit']}]" if m.get("unit") else name] = value
+        if "macro_place_relief_bspline" not in metrics and metrics.get("physical_mode", {}).get("value") == "tiled":
+            # runs before the metric existed: the tiled cell_area's source names each macro's placement folder
+            # (pe, bspline, glue), pnr-relief/ for a macro that routed only at relief density
+            parts = str(metrics.get("cell_area", {}).get("source", "")).split(", ")
+            if len(parts) == 3:
+                row["macro_place_relief_bspline"] = "/pnr-relief/" in parts[1]
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
@@ -59,101 +170,294 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
 
 
 def markdown_table(df: pd.DataFrame) -> str:
-    cell = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
+    cell = lambda v: human(v) if isinstance(v, numbers.Number) and not isinstance(v, bool) else str(v)  # noqa: E731
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- plots
+
+PDK_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+ARRAY_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+
+
+def _style(df: pd.DataFrame):
+    """(pdk, array) -> matplotlib style: one marker per PDK, one colour per array size."""
+    pdks, arrays = sorted(set(df.pdk)), sorted(set(df.array), key=lambda a: [int(x) for x in a.split("x")])
+    return lambda pdk, array: dict(marker=PDK_MARKERS[pdks.index(pdk) % len(PDK_MARKERS)],
+                                   color=ARRAY_COLOURS[arrays.index(array) % len(ARRAY_COLOURS)])
 
 
 def _groups(df: pd.DataFrame):
     """One line per PDK, array size and last step (routed and synthesis-only points are not mixed)."""
     ok = df[df.status == "ok"]
     for (pdk, array, stop), g in ok.groupby(["pdk", "array", "stop_after"], sort=True):
-        yield f"{pdk} {array}" + ("" if stop == "route" else f" ({stop} only)"), g.sort_values("table_bits")
+        yield pdk, array, f"{pdk} {array}" + ("" if stop == "route" else f" ({stop} only)"), g.sort_values(
+            "table_bits")
 
 
-def make_plots(df: pd.DataFrame, out: Path) -> list[Path]:
-    """PNG + SVG of each plot; returns the PNG paths."""
-    plots = []
-
-    def save(fig, name):
-        for ext in ("png", "svg"):
-            fig.savefig(out / f"{name}.{ext}", dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        plots.append(out / f"{name}.png")
-
-    for col, name, label in ((AREA, "area_vs_bits", "standard-cell area [um^2]"),
-                             (FMAX, "fmax_vs_bits", "fmax [MHz]"),
-                             ("area_delay [um^2*ns]", "area_delay_vs_bits", "area x clock period [um^2 ns]")):
-        if col not in df:
+def outliers(df: pd.DataFrame) -> list[tuple[pd.Series, str]]:
+    """Points whose fmax falls after routing by more than 10% below their own pre-route fmax (elsewhere routing
+    with parasitics and a propagated clock adds at most a few percent), with the cause the metrics give."""
+    out = []
+    if "preroute_fmax [MHz]" not in df or FMAX not in df:
+        return out
+    for _, r in df[(df.status == "ok") & (df.timing_stage == "post-route")].iterrows():
+        pre, post = r["preroute_fmax [MHz]"], r[FMAX]
+        if not (is_number(pre) and is_number(post)) or post >= 0.9 * pre:
             continue
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for label_g, g in _groups(df):
-            ax.plot(g.table_bits, g[col], marker="o", label=label_g)
-        ax.set(xlabel="basis-table entry width b [bits]", ylabel=label, title=label.split(" [")[0] + " vs table bits")
+        path = str(r.get("postroute_critical_path", "") or "")
+        relief, tries = r.get("macro_place_relief_bspline"), r.get("macro_place_tries_bspline")
+        cause = f"post-route {post:.0f} vs pre-route {pre:.0f} MHz"
+        if "bspline" in path.split("->")[-1]:
+            cause += "; worst path ends in the B-spline macro"
+        if relief is True or str(relief) == "True":
+            cause += ", placed at relief density" + (f" (try {human(tries)})" if is_number(tries) else "")
+        out.append((r, cause))
+    return out
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One figure of the report: `draw(df, fig)` fills it (returns False when the data is not there)."""
+    name: str
+    caption: str
+    draw: Callable
+
+
+def _vs_bits(col: str, ylabel: str, scale: float = 1.0):
+    def draw(df, fig) -> bool:
+        if col not in df:
+            return False
+        ax = fig.add_subplot()
+        style = _style(df)
+        for pdk, array, label, g in _groups(df):
+            ax.plot(g.table_bits, g[col] * scale, label=label, **style(pdk, array))
+        if col == FMAX:
+            for i, (r, cause) in enumerate(outliers(df)):
+                text = f"{r['pdk']} {r['array']} {r['table_bits']} b: {cause}".replace("; ", ";\n")
+                note = ax.annotate(text, (r.table_bits, r[col] * scale),
+                                   fontsize=8, xytext=(0.3, 0.45 - 0.12 * i), textcoords="axes fraction",
+                                   bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.8),
+                                   arrowprops=dict(arrowstyle="->", lw=0.6, color="grey"))
+                note.set_in_layout(False)
+        ax.set(xlabel="basis-table entry width b [bits]", ylabel=ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        save(fig, name)
-    if "area_norm_16b" in df:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for ax, col, ref, title in ((axes[0], "area_norm_16b", "area_norm", "area / area(16 bit)"),
-                                    (axes[1], "fmax_norm_16b", "fmax_norm", "fmax / fmax(16 bit)")):
-            for label_g, g in _groups(df):
-                ax.plot(g.table_bits, g[col], marker="o", label=label_g)
-            ax.plot(REFERENCE_28NM["table_bits"], REFERENCE_28NM[ref], "k*--", markersize=12,
-                    label="KANtize 28 nm (16 -> 3 bit)")
-            ax.set(xlabel="table bits", title=title)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
-        save(fig, "normalized_vs_reference")
-    if AREA in df and FMAX in df:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for label_g, g in _groups(df):
-            sc = ax.scatter(g[AREA], g[FMAX], c=g.table_bits, cmap="viridis", label=label_g)
-            for _, r in g.iterrows():
-                ax.annotate(str(r.table_bits), (r[AREA], r[FMAX]), fontsize=7)
-        ax.set(xlabel="standard-cell area [um^2]", ylabel="fmax [MHz]", title="Pareto: area vs fmax (labels: b)")
-        ax.set_xscale("log")
+        return True
+    return draw
+
+
+def _normalized(df, fig) -> bool:
+    if "area_norm_16b" not in df:
+        return False
+    axes = fig.subplots(1, 2)
+    style = _style(df)
+    for ax, col, ref, title in ((axes[0], "area_norm_16b", "area_norm", "cell area / cell area (16 bit)"),
+                                (axes[1], "fmax_norm_16b", "fmax_norm", "fmax / fmax (16 bit)")):
+        for pdk, array, label, g in _groups(df):
+            ax.plot(g.table_bits, g[col], label=label, **style(pdk, array))
+        for bits, v in zip(REFERENCE_28NM["table_bits"], REFERENCE_28NM[ref]):
+            ax.scatter([bits], [v], marker="*", s=180, color="black", zorder=5,
+                       label="KANtize 28 nm (published)" if bits == 16 else None)
+            ax.annotate(f"28 nm, {bits} b: x{v:g}", (bits, v), fontsize=8, xytext=(6, -12),
+                        textcoords="offset points")
+        ax.set(xlabel="basis-table entry width b [bits]", title=title)
         ax.grid(alpha=0.3)
-        if plots:
-            fig.colorbar(sc, ax=ax, label="table bits")
-        save(fig, "pareto_area_fmax")
+        ax.legend(fontsize=7)
+    refs = [(r, cause) for r, cause in outliers(df) if r["table_bits"] == 16]
+    for i, (r, cause) in enumerate(refs):      # the 1.0 every ratio of its line divides by
+        note = axes[1].annotate(f"{r['pdk']} {r['array']}: its 16-bit reference is an outlier:\n"
+                                f"{cause.replace('; ', ';' + chr(10))}",
+                                (16, 1.0), fontsize=7, xytext=(0.02, 0.03 + 0.13 * i), textcoords="axes fraction",
+                                bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.85),
+                                arrowprops=dict(arrowstyle="->", lw=0.6, color="grey"))
+        note.set_in_layout(False)
+    return True
+
+
+def _pareto(df, fig) -> bool:
+    if AREA not in df or FMAX not in df:
+        return False
+    ok = df[(df.status == "ok") & df[AREA].notna() & df[FMAX].notna()]
+    if ok.empty:
+        return False
+    ax = fig.add_subplot()
+    style = _style(df)
+    for pdk, array, label, g in _groups(df):
+        ax.scatter(g[AREA] * 1e-6, g[FMAX], label=label, s=40, **style(pdk, array))
+        for _, r in g.iterrows():
+            ax.annotate(f"{r.table_bits}b", (r[AREA] * 1e-6, r[FMAX]), fontsize=7, xytext=(4, 3),
+                        textcoords="offset points")
+        front, best = [], -math.inf                  # smallest area for the highest fmax so far
+        for _, r in g.sort_values([AREA, FMAX], ascending=[True, False]).iterrows():
+            if r[FMAX] > best:
+                front.append((r[AREA] * 1e-6, r[FMAX]))
+                best = r[FMAX]
+        ax.step(*zip(*front), where="post", color=style(pdk, array)["color"], alpha=0.8, lw=1.5,
+                ls="-" if pdk == sorted(set(df.pdk))[0] else "--")
+        ax.scatter(*zip(*front), s=140, facecolors="none", edgecolors=style(pdk, array)["color"], lw=1)
+    ax.set(xlabel="standard-cell area [mm^2] (log)", ylabel="fmax [MHz]")
+    ax.set_xscale("log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return True
+
+
+PLOTS = (
+    Plot("area_vs_bits", "Standard-cell area (synthesis, mm^2) vs basis-table bits, one line per PDK and array size. "
+         "Failed points are left out; routing channels are not in cell area (see die area).",
+         _vs_bits(AREA, "standard-cell area [mm^2]", 1e-6)),
+    Plot("die_area_vs_bits", "Die area (mm^2) vs table bits: the floorplan, routing channels and macro relief "
+         "included. Failed and synthesis-only points are left out.", _vs_bits(DIE, "die area [mm^2]", 1e-6)),
+    Plot("fmax_vs_bits", "fmax vs table bits (post-route where routed; pre-route for synthesis-only points). "
+         "Annotated: points whose post-route fmax falls >10% below their own pre-route fmax, with the cause the "
+         "metrics record. Failed points are left out.", _vs_bits(FMAX, "fmax [MHz]")),
+    Plot("area_delay_vs_bits", "Cell area x clock period (1/fmax) vs table bits; lower is better. Failed points "
+         "are left out.", _vs_bits("area_delay [um^2*ns]", "area x clock period [mm^2 ns]", 1e-6)),
+    Plot("normalized_vs_reference", "Cell area and fmax normalized to the 16-bit point of the same PDK and array "
+         "size, next to the KANtize 28 nm published ratios (stars, 16 and 3 bits only: the study gives no other "
+         "widths). Every normalized ratio inherits its 16-bit point: an annotated outlier there moves the whole "
+         "line.", _normalized),
+    Plot("pareto_area_fmax", "Cell area vs fmax, marker = PDK, colour = array size, labels = table bits; the "
+         "steps are each group's Pareto front (no other point of the group is both smaller and faster). "
+         "Failed points are left out.", _pareto),
+)
+
+
+def make_plots(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
+    """PNG + SVG of each plot of PLOTS; returns (PNG path, caption)."""
+    plots = []
+    for plot in PLOTS:
+        wide = plot.name == "normalized_vs_reference"
+        fig = plt.figure(figsize=(12, 5) if wide else (10, 5))
+        if plot.draw(df, fig):
+            fig.tight_layout()
+            for ext in ("png", "svg"):
+                fig.savefig(out / f"{plot.name}.{ext}", dpi=100, metadata={"Date": None} if ext == "svg" else None)
+            plots.append((out / f"{plot.name}.png", plot.caption))
+        plt.close(fig)
     return plots
 
 
+# ---------------------------------------------------------------- provenance
+
+def provenance(points: list[dict]) -> dict:
+    """What the page header says: the points' tool versions, commits and machines ('not recorded' for points
+    stored before they were recorded)."""
+    def values(get):
+        found = sorted({get(p) or "not recorded" for p in points})
+        return " / ".join(found) if found else "not recorded"
+    tools = sorted({t for p in points for t in p.get("tools", {})})
+    dates = sorted(p["finished"] for p in points if p.get("finished"))
+    run = (f"{dates[0]} .. {dates[-1]}" if dates[0] != dates[-1] else dates[0]) if dates else "not recorded"
+    if dates and len(dates) < len(points):
+        run += f" ({len(points) - len(dates)} points: not recorded)"
+    return {"commit": values(lambda p: p.get("commit")), "machine": values(lambda p: p.get("machine")), "run": run,
+            "tools": {t: values(lambda p, t=t: p.get("tools", {}).get(t)) for t in tools}}
+
+
+# ---------------------------------------------------------------- the page
+
 def _img(path: Path) -> str:
-    return f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" alt="{path.stem}">'
+    return (f'<img src="data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}" '
+            f'alt="{path.stem}">')
 
 
-def write_html(df: pd.DataFrame, plots: list[Path], out: Path, title: str) -> Path:
-    # os.path.relpath: Path.relative_to(walk_up=True) needs Python 3.12, the venv has 3.11
-    rel = lambda p: html.escape(os.path.relpath(Path(p).resolve(), out.resolve())) if p else ""  # noqa: E731
-    head = "".join(f"<th onclick='sortBy({i})'>{html.escape(c)}</th>" for i, c in enumerate(df.columns))
+def copy_point_files(pt: dict, out: Path) -> dict:
+    """Each point's files the page links to, under out/points/<key>/: its report folder is there already when
+    the sweep wrote it there; the worker log (in the build folder) is copied. Returns {label: relative path}."""
+    folder = out / "points" / pt["key"]
+    links = {}
+    log = Path(pt["log"]) if pt.get("log") else None
+    if log and not log.is_absolute():
+        log = out / log
+    dest = folder / "logs" / "worker.log"
+    if log and log.is_file() and log.resolve() != dest.resolve():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log, dest)
+    for label, f in (("summary", "summary.md"), ("log", "logs/worker.log"), ("die", "kan_array_die.png"),
+                     ("logs", "logs")):
+        if (folder / f).exists():
+            links[label] = f"points/{pt['key']}/{f}"
+    return links
+
+
+def _header(col: Column, df: pd.DataFrame) -> str:
+    if col.stage != "timing":
+        return col.label + (f" ({col.stage})" if col.stage else "")
+    stages = sorted({s for s in df.get("timing_stage", []) if s})
+    return col.label + (f" ({stages[0]})" if len(stages) == 1 else " (* = pre-route)" if stages else "")
+
+
+def _cell(col: Column, r: pd.Series, mixed_stage: bool) -> str:
+    v = r.get(col.csv)
+    text = human(v, col.scale) if isinstance(v, numbers.Number) and not isinstance(v, bool) else (
+        "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    if col.stage == "timing" and mixed_stage and r.get("timing_stage") == "pre-route" and text:
+        text += "*"
+    return text
+
+
+SCRIPT = """function sortBy(t,i){const rows=[...t.tBodies[0].rows];
+const dir=t.dataset.col==i&&t.dataset.dir=='a'?'d':'a';t.dataset.col=i;t.dataset.dir=dir;
+const num=s=>parseFloat(s.replace(/,/g,''));
+rows.sort((a,b)=>{const x=a.cells[i].innerText,y=b.cells[i].innerText,nx=num(x),ny=num(y);
+const c=isNaN(nx)||isNaN(ny)?x.localeCompare(y):nx-ny;return dir=='a'?c:-c});
+rows.forEach(r=>t.tBodies[0].appendChild(r))}
+document.querySelectorAll('table.sortable').forEach(t=>[...t.tHead.rows[0].cells].forEach((h,i)=>
+h.onclick=()=>sortBy(t,i)));"""
+STYLE = """body{font-family:sans-serif;margin:1em;max-width:1400px} table{border-collapse:collapse;font-size:12px}
+td,th{border:1px solid #ccc;padding:2px 6px} th{cursor:pointer;background:#eee} td.n{text-align:right}
+figure{margin:1.5em 0} figure img{width:100%} figcaption{font-size:13px;color:#333}
+dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:13px} dt{font-weight:bold}
+.full{overflow-x:auto}"""
+
+
+def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title: str, links: dict[str, dict],
+               prov: dict) -> Path:
+    stages = {s for s in df.get("timing_stage", []) if s} if not df.empty else set()
+    mixed = len(stages) > 1
+    cols = [c for c in HEADLINE if c.csv in df] if not df.empty else []
+    head = "".join(f"<th>{html.escape(_header(c, df))}</th>" for c in cols) + "<th>files</th>"
     body = []
     for _, r in df.iterrows():
-        cells = []
-        for c in df.columns:
-            v = r[c]
-            if c in ("log", "report_dir") and v:
-                cells.append(f"<td><a href='{rel(v)}'>{c}</a></td>")
-            else:
-                cells.append(f"<td>{html.escape(f'{v:.4g}' if isinstance(v, float) else str(v))}</td>")
-        die = Path(r["report_dir"]) / "die.png" if r.get("report_dir") else None
-        if die and die.exists():
-            cells.append(f"<td><a href='{rel(die)}'>die</a></td>")
+        cells = [f"<td class='{'n' if isinstance(r.get(c.csv), numbers.Number) else ''}'>"
+                 f"{html.escape(_cell(c, r, mixed))}</td>" for c in cols]
+        files = links.get(r.get("key"), {})
+        cells.append("<td>" + " ".join(f"<a href='{html.escape(files[k])}'>{k}</a>"
+                                       for k in ("summary", "log", "logs", "die") if k in files and not (k == "logs" and "log" in files)) + "</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
+    full_cols = [c for c in df.columns if c not in ("key",)]
+    full_head = "".join(f"<th>{html.escape(c)}</th>" for c in full_cols)
+    full_body = "".join("<tr>" + "".join(
+        f"<td>{html.escape(human(v) if isinstance(v, numbers.Number) and not isinstance(v, bool) else str(v))}</td>"
+        for v in (r[c] for c in full_cols)) + "</tr>" for _, r in df.iterrows())
+    commit = flow_commit()
+    written = (git_output("log", "-1", "--format=%cd", "--date=format:%Y-%m-%d", commit.split("+")[0])
+               if "dirty" not in commit else "")
+    tools = ", ".join(f"{t} {v}" for t, v in prov["tools"].items())
+    n_ok = int((df.status == "ok").sum()) if not df.empty else 0
+    figures = "".join(f"<figure>{_img(p)}<figcaption>{html.escape(c)}</figcaption></figure>" for p, c in plots)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:1em}} table{{border-collapse:collapse;font-size:12px}}
-td,th{{border:1px solid #ccc;padding:2px 5px}} th{{cursor:pointer;background:#eee}} img{{max-width:48%}}</style>
-<script>function sortBy(i){{const t=document.getElementById('r'),rows=[...t.tBodies[0].rows];
-const dir=t.dataset.col==i&&t.dataset.dir=='a'?'d':'a';t.dataset.col=i;t.dataset.dir=dir;
-rows.sort((a,b)=>{{const x=a.cells[i].innerText,y=b.cells[i].innerText,nx=parseFloat(x),ny=parseFloat(y);
-const c=isNaN(nx)||isNaN(ny)?x.localeCompare(y):nx-ny;return dir=='a'?c:-c}});
-rows.forEach(r=>t.tBodies[0].appendChild(r))}}</script></head><body>
-<h1>{html.escape(title)}</h1><p>{len(df)} points, {int((df.status == 'ok').sum())} ok.
-Reference: KANtize at 28 nm, 16 -> 3 bit table: -72% area, +50% fmax.</p>
-{''.join(_img(p) for p in plots)}
-<table id="r"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>"""
+<style>{STYLE}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<dl class="meta"><dt>points</dt><dd>{len(df)}, {n_ok} ok</dd>
+<dt>points run</dt><dd>{html.escape(prov['run'])}, at commit {html.escape(prov['commit'])}</dd>
+<dt>report written by</dt><dd>flow at commit {html.escape(commit)}{f' ({written})' if written else ''}</dd>
+<dt>machine</dt><dd>{html.escape(prov['machine'])}</dd>
+<dt>tools</dt><dd>{html.escape(tools) or 'not recorded'}</dd>
+<dt>timing</dt><dd>fmax = 1/(period - WNS), OpenSTA; {html.escape(', '.join(sorted(stages)) or 'none')}
+(post-route: router parasitics, propagated clock)</dd>
+<dt>reference</dt><dd>KANtize at 28 nm, 16 -> 3 bit table: -72% area, +50% fmax (published numbers)</dd></dl>
+<h2>Results</h2>
+<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
+<details><summary>All {len(full_cols)} columns per point (also in <a href="results.csv">results.csv</a>)</summary>
+<div class="full"><table class="sortable"><thead><tr>{full_head}</tr></thead><tbody>{full_body}</tbody></table></div>
+</details>
+<h2>Plots</h2>{figures}
+<script>{SCRIPT}</script></body></html>"""
     path = out / "index.html"
     path.write_text(page)
     return path
@@ -168,31 +472,83 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
         current.write_text(json.dumps(sorted(keys), indent=0) + "\n")
     elif current.exists():
         keys = set(json.loads(current.read_text()))
-    df = to_frame(load_points(points_dir, keys))
+    points = load_points(points_dir, keys)
+    from .physical import rewrite_report     # each point's summary.md and portable metrics.json, in this format
+    for pt in points:
+        if pt.get("key") and (out / "points" / pt["key"] / "metrics.json").is_file():
+            try:
+                rewrite_report(out / "points" / pt["key"])
+            except ConfigError as exc:     # a point stored under an older schema keeps its summary.md
+                print(f"warning: {pt['key']}: summary.md not rewritten ({exc})", file=sys.stderr)
+    links = {pt["key"]: copy_point_files(pt, out) for pt in points if pt.get("key")}
+    from .pdks import REPO
+    from .sweep import write_json_atomic
+    for pt in points:      # the stored results too: their logs are copied in, machine paths can go
+        if pt.get("key") and portable_tree(pt, REPO) != pt and (Path(points_dir) / f"{pt['key']}.json").is_file():
+            write_json_atomic(Path(points_dir) / f"{pt['key']}.json", portable_tree(pt, REPO))
+    df = to_frame(points)
+    if not df.empty:
+        df["log"] = [links.get(k, {}).get("log", "") for k in df.key]
     df.to_csv(out / "results.csv", index=False)
-    keep = [c for c in ("point", "status", "pdk", "array", "table_bits", "stop_after", "physical", AREA, FMAX,
-                        "cell_area_nand2 [NAND2]", "period_fo4 [FO4]", "model_score [%]", "model_score", "cells [cells]", "failed_nets [nets]",
-                        "area_norm_16b", "fmax_norm_16b", "runtime [s]", "error") if c in df]
+    keep = [c for c in ("point", "status", "pdk", "array", "table_bits", "stop_after", "physical", "timing_stage",
+                        AREA, DIE, FMAX, "cell_area_nand2 [NAND2]", "period_fo4 [FO4]", "model_score [%]",
+                        "model_score", "cells [cells]", "failed_nets [nets]", "area_norm_16b", "fmax_norm_16b",
+                        "error") if c in df]
     (out / "table.md").write_text(markdown_table(df[keep]) if keep else "")
     plots = make_plots(df, out) if not df.empty else []
-    write_html(df, plots, out, title)
+    write_html(df, plots, out, title, links, provenance(points))
     return df
 
 
-def compare(new_csv: Path, old_csv: Path, threshold: float) -> list[str]:
-    """Every numeric metric of a point present in both that moved by more than `threshold` (relative)."""
+# ---------------------------------------------------------------- compare
+
+@dataclass
+class Comparison:
+    moved: list[tuple[str, str, float, float, float]]   # point, column, before, after, relative change
+    status: list[tuple[str, str, str]]                   # point, before, after
+    added: list[str]
+    removed: list[str]
+    common: int
+
+    def table(self) -> str:
+        """Before / After / Delta as a markdown table (also readable in a terminal)."""
+        rows = [{"point": p, "metric": c, "before": human(b), "after": human(a),
+                 "delta": f"{a - b:+,.4g} ({d:+.1%})" if math.isfinite(d) else f"{a - b:+,.4g} (new nonzero)"}
+                for p, c, b, a, d in self.moved]
+        rows += [{"point": p, "metric": "status", "before": b, "after": a, "delta": ""} for p, b, a in self.status]
+        return markdown_table(pd.DataFrame(rows)) if rows else "(no metric moved)\n"
+
+
+def compare(new_csv: Path, old_csv: Path, threshold: float, runtime: bool = False) -> Comparison:
+    """Every numeric quality-of-results column of the points present in both that moved by more than `threshold`
+    (relative), whatever its Python/numpy type; runtime and tool-time columns only with `runtime`."""
     new, old = pd.read_csv(new_csv).set_index("point"), pd.read_csv(old_csv).set_index("point")
-    flags = []
-    for point in new.index.intersection(old.index):
+    common = new.index.intersection(old.index)
+    cmp = Comparison([], [], sorted(set(new.index) - set(old.index)), sorted(set(old.index) - set(new.index)),
+                     len(common))
+    skip = {"table_bits", "key"}
+    for point in common:
         for col in new.columns.intersection(old.columns):
+            if col in skip or (NOT_QOR.search(col) and not runtime):
+                continue
             a, b = new.at[point, col], old.at[point, col]
-            if col == "runtime [s]" or not all(isinstance(v, (int, float)) for v in (a, b)) or pd.isna(b):
+            if not (is_number(a) and is_number(b)):
                 continue
-            if b == 0 and a == 0:
+            a, b = float(a), float(b)
+            if a == b:
                 continue
-            change = (a - b) / abs(b) if b else float("inf")
+            change = (a - b) / abs(b) if b else math.inf
             if abs(change) > threshold:
-                flags.append(f"{point}: {col}: {b:.6g} -> {a:.6g} ({change:+.1%})")
-        if new.at[point, "status"] != old.at[point, "status"]:
-            flags.append(f"{point}: status: {old.at[point, 'status']} -> {new.at[point, 'status']}")
-    return flags
+                cmp.moved.append((point, col, b, a, change))
+        if "status" in new and "status" in old and new.at[point, "status"] != old.at[point, "status"]:
+            cmp.status.append((point, old.at[point, "status"], new.at[point, "status"]))
+    return cmp
+
+
+class NothingToCompare(FlowError):
+    exit_code = 2      # a comparison of nothing is bad input, not a pass
+
+
+def check_comparable(cmp: Comparison, new: Path, old: Path) -> None:
+    if not cmp.common:
+        raise NothingToCompare(f"{new} and {old}: no point in common (point names differ): nothing to compare")

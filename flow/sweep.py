@@ -37,7 +37,7 @@ from pathlib import Path
 from . import config as config_mod
 from .config import ConfigError
 from .pdks import REPO, resolve
-from .versions import tool_versions
+from .versions import flow_commit, machine, tool_versions
 
 @dataclasses.dataclass(frozen=True)
 class Point:
@@ -262,7 +262,9 @@ def _worker(job_path: str) -> int:
     result = {"key": job["key"], "name": job["name"], "axes": job["axes"], "config": job["config"],
               "status": res["status"], "error": res.get("error"), "metrics": res.get("metrics", {}),
               "report_dir": res.get("report_dir", job["report_dir"]), "log": str(Path(job["work"]) / "worker.log"),
-              "seconds": round(time.monotonic() - start, 2), "tools": tool_versions()}
+              "seconds": round(time.monotonic() - start, 2), "tools": tool_versions(),
+              "commit": flow_commit(), "machine": machine(),    # for the report's header
+              "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     write_json_atomic(Path(job["result"]), result)
     print(f"{job['name']}: {result['status']}" + (f" ({result['error']})" if result["error"] else ""))
     return 0

@@ -243,6 +243,7 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
     m.update({f"route_{k}": Metric(v.value, v.unit, v.tool, f"{placed.work.name}/{v.source}")
               for k, v in routed.metrics.items()})
     m["place_tries"] = Metric(tries, "", "flow", "")
+    m["place_relief"] = Metric(relief, "", "flow (last try at relief density, unbuffered, every layer)", "")
     m["runtime_synth"] = Metric(round(t1 - t0, 2), "s", "flow", "")
     m["runtime_place"] = Metric(round(place_s, 2), "s", "flow", "")
     m["runtime_route"] = Metric(round(route_s, 2), "s", "flow", "")
@@ -783,8 +784,7 @@ def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, wo
         "macro_cells_bspline": bm["place_cells"],
         "macro_cache_hits": Metric(int(pe_hit) + int(bs_hit), "of 2 macros", "flow", "build/.cache/macros"),
         "failed_nets": routed.metrics["failed_nets"],
-        "wirelength": routed.metrics["wirelength_um"],
-        "wirelength_um": routed.metrics["wirelength_um"],
+        "wirelength": routed.metrics["wirelength_um"],   # array-level nets only (the macros' wires not included)
         "macro_failed_nets": Metric(pm["route_failed_nets"].value + bm["route_failed_nets"].value, "nets",
                                     "qrouter 1.4",
                                     f"{pm['route_failed_nets'].source}, {bm['route_failed_nets'].source}"),
@@ -794,8 +794,16 @@ def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, wo
         m[f"postroute_{k}"] = v
         m[k] = Metric(v.value, v.unit, f"{v.tool} [postroute, hierarchical SPEF: macros rc2dly, array def_spef]",
                       v.source)
-    m["wns_ns"], m["tns_ns"], m["fmax_mhz"] = m["wns"], m["tns"], m["fmax"]
-    m["postroute_critical_path"] = timing["postroute_critical_path"]
+    for k in ("critical_path", "critical_arrival", "hold_slack"):
+        if f"postroute_{k}" in timing:
+            m[f"postroute_{k}"] = timing[f"postroute_{k}"]
+    for macro, mm in (("pe", pm), ("bspline", bm)):     # how hard the macro was to route
+        if "place_tries" in mm:
+            m[f"macro_place_tries_{macro}"] = mm["place_tries"]
+        # macros cached before place_relief existed: their placement folder says it (pnr-relief/)
+        m[f"macro_place_relief_{macro}"] = mm.get("place_relief") or Metric(
+            "pnr-relief/" in mm["place_cells"].source, "", "flow (placement folder pnr-relief/)",
+            mm["place_cells"].source)
     for step, s in times.items():
         m[f"runtime_{step}"] = Metric(round(s, 2), "s", "flow (wall clock)", "")
     return m

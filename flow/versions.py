@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import functools
+import os
+import platform
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
 from rtl_gen.generator import GENERATOR_VERSION
 
@@ -28,3 +31,35 @@ def tool_versions() -> dict[str, str]:
     found = dict(line.split(" ", 1) for line in res.stdout.splitlines() if " " in line)
     versions.update({pkg: found.get(pkg) or "missing" for pkg in DEBIAN_PACKAGES})
     return versions
+
+
+def git_output(*args: str) -> str:
+    try:
+        res = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+        return res.stdout.strip() if res.returncode == 0 else ""
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def flow_commit() -> str:
+    """Short commit of the code of this checkout: the last commit that changed anything outside reports/ (so a
+    committed report names the code that wrote it, and committing it changes nothing), `+dirty` with uncommitted
+    changes to tracked files outside reports/."""
+    commit = git_output("log", "-1", "--format=%h", "--abbrev=10", "--", ":(top)", ":(top,exclude)reports")
+    if not commit:
+        return "unknown (not a git checkout)"
+    # changed report files do not make the code dirty (rebuilding a committed report changes them)
+    changed = git_output("status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)reports")
+    return commit + ("+dirty" if changed else "")
+
+
+def machine() -> str:
+    """CPU model, cores, memory of this machine (recorded with each sweep point)."""
+    cpu = ""
+    try:
+        cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "")
+        mem = next((int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal")), 0)
+    except OSError:
+        mem = 0
+    return f"{cpu or platform.processor() or platform.machine()}, {os.cpu_count()} cores, {mem / 2**20:.1f} GiB"

@@ -43,7 +43,11 @@ def test_run_through_synth_with_verification(tmp_path, capsys):
     for step in ("rtl", "rtlsim", "synth", "gatesim", "sta_synth"):
         assert m[f"runtime_{step}"] > 0
     assert "place" not in " ".join(m) and m["version_pyosys"] == "0.70"
-    assert "| cell_area |" in (report / "summary.md").read_text()
+    summary = (report / "summary.md").read_text()
+    assert "| cell area |" in summary and "| DRC | not run |" in summary and "e+0" not in summary
+    assert "| worst hold slack | " in summary and "not recorded" not in summary.split("## Worst paths")[1].split(
+        "## Signoff")[0]                                   # pre-route setup and hold paths, all recorded
+    assert str(tmp_path) not in summary and str(tmp_path) not in (report / "metrics.json").read_text()
     assert (report / "kan_array_synth.vg").is_file() and (report / "logs/synth__yosys__yosys.log").is_file()
 
 
@@ -52,7 +56,7 @@ def test_missing_pdk_data_exits_2_with_the_install_hint(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1
     assert "pdk sky130hd: data not found" in err and str(tmp_path / "lambdapdk/sky130") in err
-    assert "flow pdk install sky130hd --from DIR" in err
+    assert "run `flow pdk install sky130hd` (downloads it; offline: add --from DIR) or pass --pdk-root DIR" in err
 
 
 def test_missing_tool_is_one_line_with_the_install_command(tmp_path, capsys, monkeypatch):

@@ -15,6 +15,7 @@ from flow.report import compare
 from flow.sweep import load_sweep
 
 from .conftest import FLOW, REPO
+from .test_report import check_report
 
 
 def sweep_cmd(sweep, out, *extra):
@@ -47,6 +48,12 @@ def test_sweep_runs_caches_and_reruns_only_changed_points(ci_sweep):
     assert area[2] < area[3] < area[8] < area[16]                              # the multiplier width drives the area
     for f in ("table.md", "index.html", "area_vs_bits.png", "area_vs_bits.svg", "fmax_vs_bits.png"):
         assert (out / name / f).exists(), f
+    # every link resolves inside the report (worker logs copied in from build/), no work-tree path written
+    links = check_report(out / name, [str(REPO), str(out)])
+    assert sum(h.endswith("/logs/worker.log") for h in links.hrefs) == 4
+    assert set(df.timing_stage) == {"pre-route"} and "fmax [MHz] (pre-route)" in links.headers
+    page = (out / name / "index.html").read_text()          # points now record where and when they ran
+    assert "<dt>machine</dt><dd>not recorded" not in page and "<dt>points run</dt><dd>not recorded" not in page
     runs = attempts(name)
     assert len(runs) == 4
 
@@ -115,7 +122,7 @@ def test_failing_point_is_recorded_and_the_others_finish(tmp_path):
         stored = [json.loads(p.read_text()) for p in (tmp_path / "r" / name / "points").glob("*.json")]
         failed = [r for r in stored if r["status"] == "failed"]
         assert len(failed) == 1 and failed[0]["log"].endswith("worker.log")
-        assert Path(failed[0]["log"]).exists()
+        assert (REPO / failed[0]["log"]).exists()             # stored relative to the work tree
     finally:
         shutil.rmtree(REPO / "build/sweeps" / name, ignore_errors=True)
 
@@ -172,5 +179,6 @@ def test_compare_flags_moved_metrics(tmp_path):
     new = old.assign(**{"cell_area [um^2]": [104.0, 260.0]})
     old.to_csv(tmp_path / "old.csv", index=False)
     new.to_csv(tmp_path / "new.csv", index=False)
-    assert compare(tmp_path / "new.csv", tmp_path / "old.csv", 0.05) == \
-        ["b: cell_area [um^2]: 200 -> 260 (+30.0%)"]
+    cmp = compare(tmp_path / "new.csv", tmp_path / "old.csv", 0.05)
+    assert [(p, c, b, a) for p, c, b, a, _ in cmp.moved] == [("b", "cell_area [um^2]", 200.0, 260.0)]
+    assert "| b | cell_area [um^2] | 200 | 260 | +60 (+30.0%) |" in cmp.table()

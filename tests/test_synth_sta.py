@@ -69,6 +69,12 @@ def test_opensta_fmax_is_consistent_with_wns(tiny, tmp_path):
     # I/O delays are 0, so the worst path, hence fmax, does not depend on the target period
     assert tight["preroute_fmax"].value == pytest.approx(slow["preroute_fmax"].value, rel=2e-3)
     assert 0 < slow["preroute_power_rough"].value < 10
+    # hold: ideal clock, registers feeding registers: a positive slack well under the period; the setup numbers
+    # above are still the setup ones (the hold reports come after them)
+    for m in (slow, tight):
+        assert 0 < m["preroute_hold_slack"].value < 2.0 and m["preroute_hold_slack"].unit == "ns"
+    assert slow["preroute_hold_slack"].value == tight["preroute_hold_slack"].value   # hold ignores the period
+    assert slow["preroute_critical_arrival"].value == pytest.approx(tight["preroute_critical_arrival"].value)
 
 
 def test_gate_netlist_simulates_bit_exact_and_a_broken_one_fails(tiny, tmp_path):

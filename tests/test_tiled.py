@@ -64,7 +64,10 @@ def test_tiled_routes_and_passes_gate_level_check(runs):
     assert m["physical_mode"].value == "tiled"
     assert m["failed_nets"].value == 0 and m["macro_failed_nets"].value == 0
     assert m["verify_gates_vectors"].value >= 200 and m["verify_gates_mismatches"].value == 0
-    assert m["wirelength_um"].value > 0 and m["wirelength_um"].unit == "um"
+    assert m["wirelength"].value > 0 and m["wirelength"].unit == "um"
+    assert not {"wirelength_um", "fmax_mhz", "wns_ns", "tns_ns"} & set(m)        # one name per metric
+    assert m["postroute_hold_slack"].unit == "ns" and m["postroute_critical_arrival"].value > 0
+    assert m["macro_place_tries_pe"].value >= 1 and m["macro_place_relief_bspline"].value in (True, False)
     # the die holds 4 PE macros and 2 B-spline macros plus channels
     assert m["die_area"].value > 4 * m["macro_area_pe"].value + 2 * m["macro_area_bspline"].value
     assert m["cells"].value == (4 * m["macro_cells_pe"].value + 2 * m["macro_cells_bspline"].value

@@ -45,7 +45,8 @@ def _number(pattern: str, text: str, what: str, report: Path) -> float:
 
 
 def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: str) -> Metrics:
-    """Metrics `<stage>_wns/_tns/_fmax/_arrival/_power` from an opensta.tcl report (ns, MHz, mW)."""
+    """Metrics `<stage>_wns/_tns/_fmax/_critical_arrival/_critical_path/_hold_slack/_power_rough` from an
+    opensta.tcl report (ns, MHz, mW); the setup reports come first, the hold ones after "kan-dse: hold checks"."""
     scale = _number(r"^kan-dse: sta time units per ns: ([0-9.eE+-]+)", text, "unit scale", report)
     if abs(scale - 1.0) > 1e-3:
         raise ToolFailed("static timing (opensta)", str(report), f"time unit is not ns (scale {scale})")
@@ -55,6 +56,7 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
     start = re.search(r"^Startpoint: (\S+)", text, re.M)
     end = re.search(r"^Endpoint: (\S+)", text, re.M)
     power = re.search(r"^Total\s+\S+\s+\S+\s+\S+\s+(\S+)", text, re.M)
+    hold = re.search(r"^kan-dse: hold checks$.*?^\s+(\S+)\s+slack \((?:MET|VIOLATED)", text, re.M | re.S)
     src = report.name
     metrics = {
         f"{stage}_wns": Metric(round(wns, 4), "ns", tool, src),
@@ -64,6 +66,9 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
         f"{stage}_critical_path": Metric(f"{start.group(1) if start else '?'} -> {end.group(1) if end else '?'}",
                                          "", tool, src),
     }
+    if hold:
+        metrics[f"{stage}_hold_slack"] = Metric(round(float(hold.group(1)), 4), "ns",
+                                                tool + " (worst hold path, report_checks -path_delay min)", src)
     if power:
         metrics[f"{stage}_power_rough"] = Metric(
             round(float(power.group(1)) * 1000.0, 6), "mW",

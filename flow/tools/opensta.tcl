@@ -18,6 +18,9 @@ set_output_delay 0 -clock ${clock} [all_outputs]
 report_checks -path_delay max -digits 4 -format full
 report_worst_slack -digits 4
 report_tns -digits 4
+# Hold: the worst min-delay path and its slack, after the setup reports (the wrapper reads the first ones as setup)
+puts "kan-dse: hold checks"
+report_checks -path_delay min -digits 4 -format full
 # Rough power: one global toggle rate, no simulation activity (this OpenSTA reads no SAIF/VCD).
 set_power_activity -global -activity ${activity} -duty 0.5
 report_power -digits 6

@@ -28,6 +28,7 @@ from ..pdks import PdkInfo
 from .die_plot import read_def
 from .liberty import _top_groups, cell_table
 from .spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
+from .yosys_synth import echo_to
 
 TEMPLATES = Path(__file__).with_name("qflow_pnr")
 QFLOW_BIN = Path("/usr/lib/qflow/bin")          # blifFanout, blif2Verilog, rc2dly (not on PATH in Debian)
@@ -188,7 +189,8 @@ def _to_blif(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, l
     old_tmp = os.environ.get("TMPDIR")
     os.environ["TMPDIR"] = str(work)             # Yosys caches parsed liberties there: keep runs apart
     try:
-        ys.run_pass(f"tee -q -a {log} script {script}", design)
+        with echo_to(log):
+            ys.run_pass(f"tee -q -a {log} script {script}", design)
     except Exception as exc:
         raise ToolFailed("place (netlist to BLIF)", str(log), str(exc).strip()[-200:]) from None
     finally:

@@ -11,6 +11,7 @@ Strategies: `delay` maps with ABC's default script at a delay target of the cloc
 """
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import multiprocessing
 import os
@@ -49,6 +50,22 @@ def _yosys():
 def yosys_version() -> str:
     from importlib import metadata
     return f"yosys {metadata.version('pyosys')} (pyosys)"
+
+
+@contextlib.contextmanager
+def echo_to(log: Path):
+    """Yosys run in-process echoes `-- Running command ... --` on fd 1 even under `tee -q`: send fd 1 to the end
+    of `log` meanwhile (the terminal shows only the flow's own lines), then restore it."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(log, "ab") as fh:
+        os.dup2(fh.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def _child(conn, tmpdir: Path, fn, args):
