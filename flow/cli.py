@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import time
@@ -11,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from . import config as config_mod
+from . import procs
 from .config import ConfigError
 from .errors import FlowError
 
@@ -115,23 +117,28 @@ def cmd_schema(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    import os
-
     from .report import write_report
-    from .sweep import load_sweep, run_sweep
+    from .sweep import cached_failure_hint, load_sweep, run_sweep
 
     start = time.monotonic()
     sweep = load_sweep(args.sweep, verify=not args.no_verify, pdk_root=args.pdk_root)
+    if args.partition and args.scheduler != "slurm":
+        raise ConfigError("--partition: a Slurm partition needs --scheduler slurm")
+    again = _command_line(args, drop=("--retry-failed", "--force"))
     results = run_sweep(sweep, Path(args.out), jobs=args.jobs or os.cpu_count() or 1, timeout=args.timeout,
                         force=args.force, retry_failed=args.retry_failed, verify=not args.no_verify,
-                        pdk_root=args.pdk_root, scheduler=args.scheduler)
+                        pdk_root=args.pdk_root, scheduler=args.scheduler, partition=args.partition,
+                        retry_hint=again)
     out = Path(args.out) / sweep.name
     write_report(out / "points", out, f"sweep {sweep.name}", keys={pt.key for pt in sweep.points})
     failed = {k: r for k, r in results.items() if r["status"] != "ok"}
     print(f"sweep {sweep.name}: {len(results)} points, {len(results) - len(failed)} ok, {len(failed)} failed, "
           f"{time.monotonic() - start:.1f} s; report: {out / 'index.html'}")
     for r in failed.values():
-        print(f"  FAILED {r['name']}: {r['error']} (log: {r['log']})")
+        print(f"  FAILED {r['name']}{' (cached)' if r.get('cached') else ''}: {r['error']} (log: {r['log']})")
+    cached = [r for r in failed.values() if r.get("cached")]
+    if cached:
+        print(f"  {cached_failure_hint(cached, again)}")
     return 1 if failed else 0
 
 
@@ -286,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-verify", action="store_true", help="skip the RTL and gate-level simulation of each point")
     p.add_argument("--scheduler", choices=("local", "slurm"), default="local",
                    help="SiliconCompiler scheduler of each point's steps (slurm: submit them to a Slurm cluster)")
+    p.add_argument("--partition", metavar="NAME", help="Slurm partition of the jobs (default: the cluster's default)")
     p.add_argument("--pdk-root", metavar="DIR", help="folder holding lambdapdk/<pdk>/... (see `flow pdk`)")
     p.add_argument("-o", "--out", "--output", dest="out", default="reports", metavar="DIR",
                    help="report root (default reports/)")
@@ -372,12 +380,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_line(args, drop: tuple[str, ...] = ()) -> str:
+    """The command as the user typed it (without the flags in `drop`), to print in a hint to run it again."""
+    return shlex.join(["flow", *(a for a in args.argv if a not in drop)])
+
+
+INTERRUPTIBLE = {"run": "the steps that finished are reused", "sweep": "the finished points are kept"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)
+    if args.command in INTERRUPTIBLE:
+        procs.interruptible()
     try:
         code = args.func(args)
         sys.stdout.flush()          # here, not at exit: a reader that went away surfaces as BrokenPipeError below
         return code
+    except procs.Interrupted as exc:
+        procs.kill_tree(os.getpid(), include_root=False)     # every worker and tool below us, wherever it got to
+        print(f"interrupted ({exc}): stopped every worker and tool; {INTERRUPTIBLE[args.command]}: resume with "
+              f"`{_command_line(args, drop=('--force',))}`", file=sys.stderr)
+        return exc.exit_code
     except FlowError as exc:            # ConfigError included: exit 2
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

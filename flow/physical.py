@@ -16,8 +16,6 @@ SPEF and the die picture.
 """
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib
 import json
 import shutil
@@ -30,7 +28,7 @@ from .errors import FlowError, ToolMissing
 from .metrics import Metric
 from .pdks import REPO, PdkInfo, resolve
 from .units import node_units
-from .versions import tool_versions
+from .versions import code_hash, tool_versions
 
 DESIGN = sc_tasks.TOP
 # (step, task class, verification only?, last stop_after level that still runs it)
@@ -99,7 +97,7 @@ def _library(pdk: PdkInfo):
 
 
 def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verify: bool, pdk_root=None,
-                  scheduler: str = "local"):
+                  scheduler: str = "local", queue: str | None = None):
     from siliconcompiler import ASIC, Design, Flowgraph
 
     design = Design(DESIGN)
@@ -134,18 +132,9 @@ def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verif
     proj.set("option", "quiet", True)
     if scheduler != "local":
         proj.set("option", "scheduler", "name", scheduler)
+    if queue:                          # the Slurm partition (else the cluster's default)
+        proj.set("option", "scheduler", "queue", queue)
     return proj, [s for s, _ in steps]
-
-
-@functools.cache
-def code_hash() -> str:
-    """sha256 of the flow's and the generator's sources and tool templates. SiliconCompiler reuses a node whose
-    settings are unchanged; with this among the settings, editing our own code reruns the nodes too."""
-    h = hashlib.sha256()
-    for path in sorted(p for d in ("flow", "rtl_gen") for p in (REPO / d).rglob("*")
-                       if p.suffix in (".py", ".ys", ".tcl", ".par", ".sh") and "__pycache__" not in p.parts):
-        h.update(path.relative_to(REPO).as_posix().encode() + path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def _as_set(found):
@@ -153,7 +142,7 @@ def _as_set(found):
 
 
 def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, jobname: str | None = None,
-               work_dir: Path | None = None, scheduler: str = "local") -> dict:
+               work_dir: Path | None = None, scheduler: str = "local", queue: str | None = None) -> dict:
     """Run one design point; returns {"metrics": {name: Metric.as_dict()}, "status": "ok"|"failed",
     "error": one line or None, "report_dir": str, "job_dir": str}. Missing PDK data or tools raise
     (PdkMissing exit 2, ToolMissing); a failing step returns status "failed" with its message."""
@@ -161,7 +150,7 @@ def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, j
     work_dir = Path(work_dir or REPO / "build" / cfg.name / "sc").resolve()
     jobname = jobname or cfg.name
     pdk = resolve(cfg.pdk, pdk_root)
-    proj, steps = build_project(cfg, pdk, work_dir, jobname, verify, pdk_root, scheduler)
+    proj, steps = build_project(cfg, pdk, work_dir, jobname, verify, pdk_root, scheduler, queue)
     check_tools(steps)
     job_dir = work_dir / DESIGN / jobname
     start = time.monotonic()
@@ -171,7 +160,7 @@ def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, j
     except Exception as exc:  # noqa: BLE001  SiliconCompiler raises on a failed node: find which one below
         error = f"siliconcompiler: {type(exc).__name__}: {exc}"
     wall = time.monotonic() - start
-    failure = _first_failure(job_dir, steps)
+    failure = _first_failure(job_dir, steps) or (error and _unfinished_step(job_dir, steps))
     if failure or error:
         error = failure or f"{error} (logs: {job_dir})"
     metrics = collect_metrics(proj, job_dir, jobname, steps, cfg, wall, pdk)
@@ -186,6 +175,25 @@ def _first_failure(job_dir: Path, steps: list[str]) -> str | None:
         if err.exists():
             return json.loads(err.read_text())["message"]
     return None
+
+
+def _unfinished_step(job_dir: Path, steps: list[str]) -> str | None:
+    """For a run that stopped without a step's own message (a node killed, or one that never started: a Slurm
+    job without this project's Python): the first step without a result, named with its logs' last line."""
+    from .slurm import node_logs
+
+    for step in steps:
+        if not (job_dir / step / "0" / "outputs" / f"{DESIGN}.pkg.json").exists():
+            logs = node_logs(job_dir, step)
+            last = _last_line(logs[-1]) if logs else ""
+            return (f"step {step} ended without a result" + (f": {last}" if last else "")
+                    + f" (logs: {', '.join(map(str, logs)) or job_dir / step})")
+    return None
+
+
+def _last_line(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
 
 
 def node_independent(metrics: dict[str, Metric], pdk: PdkInfo) -> dict[str, Metric]:

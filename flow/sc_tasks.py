@@ -129,10 +129,12 @@ class RtlTask(KanTask):
         return "rtl"
 
     def execute(self, node):
-        from rtl_gen.generator import GENERATOR_VERSION, write_rtl
+        from rtl_gen.generator import write_rtl
+
+        from .versions import code_hash
         path = write_rtl(self.cfg.params, node / "outputs")
         p = self.cfg.params
-        tool = f"kan_dse generator {GENERATOR_VERSION} (migen)"
+        tool = f"kan_dse generator, code {code_hash()} (migen)"
         return self._relative({"acc_width": Metric(p.acc_width, "bits", tool, str(path)),
                                "latency": Metric(p.latency, "cycles", tool, str(path))}, node)
 

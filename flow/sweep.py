@@ -15,9 +15,9 @@ A sweep file:
         set: {flow.stop_after: synth}
 
 Every point is one `flow.physical.run_config` (a SiliconCompiler run) in its own worker process. Its result is
-`reports/<sweep>/points/<key>.json`, written atomically, where key = hash(normalized config, generator version,
-tool versions, PDK data hashes, verify flag): an unchanged point is never run twice, a killed sweep keeps every
-finished point, a changed axis value reruns only the points it changes.
+`reports/<sweep>/points/<key>.json`, written atomically, where key = hash(normalized config, the code's hash
+(flow.versions.code_hash: flow/, rtl_gen/, kan/), tool versions, PDK data hashes, verify flag): an unchanged point is
+never run twice, a killed sweep keeps every finished point, a changed axis value or code reruns the points it changes.
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from pathlib import Path
 from . import config as config_mod
 from .config import ConfigError
 from .pdks import REPO, resolve
+from .procs import Interrupted, kill_worker
 from .versions import flow_commit, machine, tool_versions
 
 @dataclasses.dataclass(frozen=True)
@@ -118,93 +119,177 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 class Progress:
-    """One status line: done/failed/cached counts, running points and an ETA from finished run times."""
+    """What the sweep does, on stderr: a line at the start (points, cached, to run), a line naming each point that
+    finishes (ok, or FAILED with its reason), and on a terminal a status line redrawn under them."""
 
-    def __init__(self, total: int, stream=sys.stderr):
-        self.total, self.stream = total, stream
-        self.done = self.failed = self.cached = 0
+    def __init__(self, name: str, total: int, jobs: int, stream=None):
+        self.name, self.total, self.jobs = name, total, jobs
+        self.stream = stream or sys.stderr
+        self.ok = self.failed = self.cached = self.running = 0
         self.durations: list[float] = []
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
 
-    def update(self, running: int, jobs: int, event: str = "") -> None:
-        finished = self.done + self.failed + self.cached
-        left = self.total - finished
+    def start(self, cached: list[dict], to_run: int, retry_hint: str) -> None:
+        failures = [r for r in cached if r["status"] != "ok"]
+        self.cached = len(cached)
+        self.ok, self.failed = len(cached) - len(failures), len(failures)
+        self.note(f"sweep {self.name}: {self.total} points: {len(cached)} cached"
+                   + (f" ({len(failures)} of them failed)" if failures else "")
+                   + f", {to_run} to run, {min(self.jobs, to_run) if to_run else 0} at a time")
+        if failures:
+            self.note(cached_failure_hint(failures, retry_hint))
+        self._status()
+
+    def started(self) -> None:
+        self.running += 1
+        self._status()
+
+    def finished(self, result: dict, seconds: float) -> None:
+        self.running -= 1
+        self.durations.append(seconds)
+        if result["status"] == "ok":
+            self.ok += 1
+            what = f"ok     {result['name']} ({seconds:.1f} s)"
+        else:
+            self.failed += 1
+            what = f"FAILED {result['name']} ({seconds:.1f} s): {result.get('error')}"
+        self.note(f"[{self.ok + self.failed}/{self.total}] {what}")
+        self._status()
+
+    def interrupted(self, signame: str) -> None:
+        self.note(f"{signame}: stopping {self.running} running point(s) and every tool they started")
+
+    def status_text(self) -> str:
+        done = self.ok + self.failed
+        left = self.total - done
         eta = ""
         if self.durations and left:
             per = sum(self.durations) / len(self.durations)
-            eta = f" ETA {int(per * left / max(1, min(jobs, left)))}s"
+            eta = f" ETA {int(per * left / max(1, min(self.jobs, left)))}s"
         width = 24
-        bar = "#" * (width * finished // max(1, self.total))
-        line = (f"[{bar:<{width}}] {finished}/{self.total} done {self.done} failed {self.failed} "
-                f"cached {self.cached} running {running}{eta}")
-        if self.tty:
-            self.stream.write("\r" + line.ljust(100) + ("\n" if not left else ""))
-        elif event:
-            self.stream.write(f"{line}  {event}\n")
+        bar = "#" * (width * done // max(1, self.total))
+        return (f"[{bar:<{width}}] {done}/{self.total} ok {self.ok} failed {self.failed} (cached {self.cached}) "
+                f"running {self.running}{eta}")
+
+    def note(self, text: str) -> None:
+        """A line that stays (above the status line on a terminal)."""
+        self.stream.write(("\r\033[K" if self.tty else "") + text + "\n")
         self.stream.flush()
+
+    def _status(self) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K" + self.status_text())
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def cached_failure_hint(failures: list[dict], retry_hint: str) -> str:
+    """One line: how many stored results are failures, the first few named with their reason, and how to rerun."""
+    shown = "; ".join(f"{r['name']}: {str(r.get('error'))[:80]}" for r in failures[:3])
+    more = f"; and {len(failures) - 3} more" if len(failures) > 3 else ""
+    timeouts = sum(1 for r in failures if r.get("timeout_s") is not None)
+    longer = f" ({timeouts} timed out: give a longer --timeout too)" if timeouts else ""
+    return (f"{len(failures)} cached failure(s), not rerun ({shown}{more}); rerun them with: "
+            f"{retry_hint} --retry-failed{longer}")
+
+
+@dataclasses.dataclass
+class Attempt:
+    """One run of one point: its worker process (in a session of its own) and its work folder."""
+    point: Point
+    proc: subprocess.Popen
+    work: Path
+    start: float
+
+    def stop(self) -> None:
+        """Kill the worker and every tool below it; cancel its Slurm jobs (srun's death leaves them allocated)."""
+        from .slurm import cancel_jobs
+
+        kill_worker(self.proc)
+        cancel_jobs(self.work)
+        (self.work / "pid").unlink(missing_ok=True)
 
 
 def run_sweep(sweep: Sweep, out_root: Path, jobs: int, timeout: float | None = None, force: bool = False,
               retry_failed: bool = False, verify: bool = True, pdk_root: str | None = None,
-              scheduler: str = "local") -> dict:
-    """Run every point not already in the store; returns {key: result}."""
+              scheduler: str = "local", partition: str | None = None, retry_hint: str = "flow sweep",
+              stream=None) -> dict:
+    """Run every point not already in the store; returns {key: result} (cached results carry "cached": True).
+    SIGINT/SIGTERM (flow.procs.Interrupted) stop every running point and its tools, and propagate."""
     out = Path(out_root) / sweep.name
     store = out / "points"
     work_root = REPO / "build" / "sweeps" / sweep.name
+    progress = Progress(sweep.name, len(sweep.points), jobs, stream)
     results, todo = {}, []
     for pt in sweep.points:
-        cached = _read(store / f"{pt.key}.json")
+        cached = read_point(store / f"{pt.key}.json", pt.key, progress)
         if cached and not force and not (retry_failed and cached["status"] != "ok"):
-            results[pt.key] = cached
+            results[pt.key] = {**cached, "cached": True}
         else:
             todo.append(pt)
     for pt in todo:
-        _kill_stale_workers(work_root / pt.key)
-    progress = Progress(len(sweep.points))
-    progress.cached = len(results)
-    progress.update(0, jobs, "cached" if results else "")
-    running: dict[str, tuple[subprocess.Popen, Point, float, Path]] = {}
+        _stop_stale_workers(work_root / pt.key)
+    progress.start(list(results.values()), len(todo), retry_hint)
+    running: dict[str, Attempt] = {}
     queue = list(todo)
     try:
         while queue or running:
             while queue and len(running) < jobs:
                 pt = queue.pop(0)
-                running[pt.key] = _start(pt, work_root, store, verify, pdk_root, scheduler)
+                running[pt.key] = _start(pt, work_root, store, verify, pdk_root, scheduler, partition)
+                progress.started()
             time.sleep(0.2)
-            for key, (proc, pt, start, work) in list(running.items()):
-                elapsed = time.monotonic() - start
-                if proc.poll() is None and not (timeout and elapsed > timeout):
+            for key, att in list(running.items()):
+                elapsed = time.monotonic() - att.start
+                if att.proc.poll() is None and not (timeout and elapsed > timeout):
                     continue
-                if proc.poll() is None:
-                    _kill(proc)
-                    result = _failure(pt, f"timeout after {timeout:g} s", work, elapsed)
+                if att.proc.poll() is None:
+                    att.stop()
+                    result = _failure(att.point, f"timeout after {timeout:g} s", att.work, elapsed)
+                    result["timeout_s"] = timeout
                 else:
-                    result = _read(store / f"{key}.json")
-                    if not result or result.get("log") != str(work / "worker.log"):   # not this attempt's
-                        result = _failure(pt, f"worker exited with status {proc.returncode} and no result",
-                                          work, elapsed)
+                    att.stop()         # the worker is done: anything it left behind goes too
+                    result = read_point(store / f"{key}.json", key)
+                    if not result or result.get("log") != str(att.work / "worker.log"):   # not this attempt's
+                        result = _failure(att.point, f"worker exited with status {att.proc.returncode} and no "
+                                          "result", att.work, elapsed)
                 if result.get("status") != "ok":
                     write_json_atomic(store / f"{key}.json", result)
-                (work / "pid").unlink(missing_ok=True)
                 del running[key]
                 results[key] = result
-                progress.durations.append(elapsed)
-                if result["status"] == "ok":
-                    progress.done += 1
-                else:
-                    progress.failed += 1
-                progress.update(len(running), jobs, f"{pt.cfg.name}: {result['status']}")
+                progress.finished(result, elapsed)
+    except Interrupted as exc:
+        progress.interrupted(str(exc))
+        raise
     finally:
-        for proc, *_ in running.values():
-            _kill(proc)
+        for att in running.values():
+            att.stop()
+        progress.close()
     return results
 
 
-def _read(path: Path) -> dict | None:
+def read_point(path: Path, key: str, progress: Progress | None = None) -> dict | None:
+    """A stored point result, or None when there is none. An unreadable one (cut short, edited, another key's) is
+    reported, moved aside to <key>.json.corrupt and None: the point is computed again."""
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        data = json.loads(path.read_bytes().decode())
+        problem = None if isinstance(data, dict) and data.get("key") == key and data.get("status") in ("ok", "failed") \
+            else "not a point result of this key"
+    except FileNotFoundError:
         return None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem = f"{type(exc).__name__}: {str(exc)[:80]}"
+    if problem is None:
+        return data
+    if progress is not None:
+        progress.note(f"warning: {path}: unreadable stored result ({problem}): moved to {path.name}.corrupt, "
+                       "the point runs again")
+        os.replace(path, path.with_name(path.name + ".corrupt"))
+    return None
 
 
 def _failure(pt: Point, reason: str, work: Path, seconds: float) -> dict:
@@ -214,37 +299,38 @@ def _failure(pt: Point, reason: str, work: Path, seconds: float) -> dict:
             "tools": tool_versions()}
 
 
-def _start(pt: Point, work_root: Path, store: Path, verify: bool, pdk_root: str | None, scheduler: str):
+def _start(pt: Point, work_root: Path, store: Path, verify: bool, pdk_root: str | None, scheduler: str,
+           partition: str | None) -> Attempt:
+    from .slurm import job_environment
+
     work = work_root / pt.key / f"attempt-{os.getpid()}-{time.time_ns()}"
     work.mkdir(parents=True, exist_ok=True)
     job = {"key": pt.key, "name": pt.cfg.name, "axes": pt.axes, "config": pt.cfg.to_dict(), "work": str(work),
            "result": str(store / f"{pt.key}.json"), "report_dir": str(store / pt.key), "verify": verify,
-           "pdk_root": pdk_root, "scheduler": scheduler}
+           "pdk_root": pdk_root, "scheduler": scheduler, "partition": partition}
     (work / "job.json").write_text(json.dumps(job, indent=1))
-    log = open(work / "worker.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "flow.sweep", str(work / "job.json")], stdout=log,
-                            stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+    with open(work / "worker.log", "w") as log:
+        # a session of its own: a Ctrl-C at the terminal reaches the sweep, which stops the workers itself
+        proc = subprocess.Popen([sys.executable, "-m", "flow.sweep", str(work / "job.json")], stdout=log,
+                                stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True, env=job_environment())
     (work / "pid").write_text(str(proc.pid))
-    return proc, pt, time.monotonic(), work
+    return Attempt(pt, proc, work, time.monotonic())
 
 
-def _kill_stale_workers(point_work: Path) -> None:
-    """A sweep killed with SIGKILL leaves its workers running: stop them before the point is redone."""
+def _stop_stale_workers(point_work: Path) -> None:
+    """A sweep killed with SIGKILL leaves its workers running: stop them (and their Slurm jobs) before the point is
+    redone. The pid must still be that worker's (its command line names the attempt's job.json)."""
+    from .slurm import cancel_jobs
+
     for pid_file in point_work.glob("attempt-*/pid"):
         try:
-            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
-        except (ProcessLookupError, PermissionError, ValueError):
+            pid = int(pid_file.read_text())
+            if str(pid_file.parent / "job.json").encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.killpg(pid, signal.SIGKILL)      # not our child: its group is what we can reach
+        except (OSError, ValueError):
             pass
+        cancel_jobs(pid_file.parent)
         pid_file.unlink(missing_ok=True)
-
-
-def _kill(proc: subprocess.Popen) -> None:
-    """Kill the worker and every tool it started (its own process group)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
 
 
 def _worker(job_path: str) -> int:
@@ -256,7 +342,7 @@ def _worker(job_path: str) -> int:
     start = time.monotonic()
     try:
         res = run_config(cfg, Path(job["report_dir"]), verify=job["verify"], pdk_root=job["pdk_root"],
-                         work_dir=Path(job["work"]), scheduler=job["scheduler"])
+                         work_dir=Path(job["work"]), scheduler=job["scheduler"], queue=job.get("partition"))
     except Exception as exc:  # noqa: BLE001  any failure is recorded with its log, the sweep goes on
         res = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "metrics": {}}
     result = {"key": job["key"], "name": job["name"], "axes": job["axes"], "config": job["config"],

@@ -52,7 +52,7 @@ from .tools.yosys_synth import mapping_values, run_isolated_script, simulatable_
 from .versions import tool_versions
 
 HERE = Path(__file__).parent / "tools" / "tiled"
-# macro route retries (see _build_macro); a change here changes hardened macros: bump TILED_VERSION
+# macro route retries (see _build_macro); a change here changes hardened macros (and their key: code_hash)
 MACRO_SPARSE_DENSITY = 0.7
 MACRO_SPARSE_MAX_FAILED = 0.05    # of the nets
 MACRO_RELIEF_DENSITY = 0.3

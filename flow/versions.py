@@ -2,25 +2,37 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from rtl_gen.generator import GENERATOR_VERSION
-
 PYTHON_PACKAGES = ("pyosys", "siliconcompiler", "lambdapdk", "cocotb", "migen", "numpy")
 DEBIAN_PACKAGES = ("iverilog", "opensta", "graywolf", "qrouter", "qflow")
-# Bumped when the tiled flow changes what a hardened macro or a tiled result is (pins, keep-outs, floorplan):
-# it is part of every macro key and, through tool_versions(), of every sweep point's key.
-TILED_VERSION = "8"
+# The code a result comes from: the flow, the RTL generator and the model (golden model, quantization).
+CODE_ROOT = Path(__file__).resolve().parent.parent
+CODE_DIRS = ("flow", "rtl_gen", "kan")
+CODE_SUFFIXES = (".py", ".ys", ".tcl", ".par", ".sh")
+
+
+@functools.cache
+def code_hash() -> str:
+    """sha256 of this project's sources and tool templates (CODE_DIRS). It is part of every cache key (SiliconCompiler
+    node settings, sweep points, hardened macros) in place of hand-bumped versions: editing the code that produced
+    a result reruns it."""
+    h = hashlib.sha256()
+    for path in sorted(p for d in CODE_DIRS for p in (CODE_ROOT / d).rglob("*")
+                       if p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts and p.is_file()):
+        h.update(path.relative_to(CODE_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 @functools.cache
 def tool_versions() -> dict[str, str]:
-    """{tool: version}; a missing tool is recorded as 'missing', never guessed."""
-    versions = {"kan_dse_generator": GENERATOR_VERSION, "kan_dse_tiled": TILED_VERSION}
+    """{tool: version}; a missing tool is recorded as 'missing', never guessed. kan_dse_code is code_hash()."""
+    versions = {"kan_dse_code": code_hash()}
     for pkg in PYTHON_PACKAGES:
         try:
             versions[pkg] = metadata.version(pkg)

@@ -38,7 +38,6 @@ from migen.fhdl import verilog
 from . import golden
 from .params import KanParams
 
-GENERATOR_VERSION = "1"   # bump when the emitted Verilog changes for the same parameters
 TOP = "kan_array"
 
 
@@ -183,7 +182,7 @@ def generate_verilog(p: KanParams, table=None) -> str:
     `table` replaces the basis table, for fault-injection tests only: the golden model keeps the real one.
     """
     return "\n".join([
-        f"// KAN systolic array, generator version {GENERATOR_VERSION}\n"
+        "// KAN systolic array (rtl_gen)\n"
         f"// {p}\n",
         _convert(KanBspline(p, table), "kan_bspline"),
         _convert(KanPE(p), "kan_pe"),

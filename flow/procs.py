@@ -1,0 +1,108 @@
+"""Process trees: stop every worker and tool a command started, and turn SIGINT/SIGTERM into a clean exit.
+
+SiliconCompiler runs each node in a process of its own and each tool as a subprocess of that; a sweep runs each
+point in a worker of its own. Killing only the process we know leaves the rest running, re-parented to init. So a
+command marks itself a child subreaper (orphans come back to it, not to init), and a tree is stopped by freezing
+every process in it (SIGSTOP: none can fork or exit meanwhile), then SIGKILL to each. The tree is read from /proc.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. A BaseException, like KeyboardInterrupt, so `except Exception` blocks (ours and
+    SiliconCompiler's) do not record it as a failed step; unlike KeyboardInterrupt, SiliconCompiler does not
+    handle it itself."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.exit_code = 128 + signum          # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+
+
+def _raise_interrupted(signum, _frame):
+    # a second signal must not cut the cleanup short: ignore both from here on
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def interruptible() -> None:
+    """In the command's main process: SIGINT and SIGTERM raise Interrupted; orphans of our tools come back to us."""
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass   # not Linux: the process-group kill below still reaches tools that stay in their group
+
+
+def _processes() -> dict[int, tuple[int, int]]:
+    """{pid: (parent pid, process group)} of every process, from /proc/<pid>/stat (fields 4 and 5: after
+    `pid (comm) state`)."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue        # exited while we looked
+            fields = stat[stat.rindex(")") + 2:].split()
+            out[int(entry.name)] = (int(fields[1]), int(fields[2]))
+    return out
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (zombies included: they are gone once reaped)."""
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in _processes().items():
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_tree(pid: int, include_root: bool = True) -> set[int]:
+    """SIGKILL `pid` (unless include_root is False) and everything below it; returns the pids signalled."""
+    frozen: set[int] = set()
+    while True:                            # freeze until the tree stops growing: no fork escapes the list
+        tree = descendants(pid) | ({pid} if include_root else set())
+        new = tree - frozen
+        if not new:
+            break
+        for p in new:
+            _signal(p, signal.SIGSTOP)
+        frozen |= new
+    for p in frozen:
+        _signal(p, signal.SIGKILL)
+    return frozen
+
+
+def kill_worker(proc) -> None:
+    """A worker (subprocess.Popen) started in a session of its own, and everything it started: its tree while it
+    runs, then what is left of its process group below us (tools orphaned by an earlier death came back to us, the
+    subreaper). Its pid is only used while it is not reaped, so it cannot name a stranger's process."""
+    if proc.poll() is None:
+        kill_tree(proc.pid)
+    proc.wait()
+    mine = descendants(os.getpid())
+    for pid, (_, group) in _processes().items():
+        if group == proc.pid and pid in mine:
+            kill_tree(pid)
