@@ -26,7 +26,19 @@ class Interrupted(BaseException):
         self.exit_code = 128 + signum          # the shell's convention: 130 for SIGINT, 143 for SIGTERM
 
 
+_OWNER = [0]    # the pid that installed the handlers
+
+
 def _raise_interrupted(signum, _frame):
+    if os.getpid() != _OWNER[0]:
+        # a forked child (SiliconCompiler's node and manager processes) inherited this handler. A Ctrl-C reaches
+        # the whole foreground group: the command stops the child, which says nothing meanwhile. SIGTERM: as by
+        # default (SiliconCompiler's own handler, where it installs one, is not this one).
+        if signum == signal.SIGINT:
+            return
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     # a second signal must not cut the cleanup short: ignore both from here on
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -35,6 +47,7 @@ def _raise_interrupted(signum, _frame):
 
 def interruptible() -> None:
     """In the command's main process: SIGINT and SIGTERM raise Interrupted; orphans of our tools come back to us."""
+    _OWNER[0] = os.getpid()
     signal.signal(signal.SIGINT, _raise_interrupted)
     signal.signal(signal.SIGTERM, _raise_interrupted)
     try:

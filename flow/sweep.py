@@ -135,7 +135,7 @@ class Progress:
         self.ok, self.failed = len(cached) - len(failures), len(failures)
         self.note(f"sweep {self.name}: {self.total} points: {len(cached)} cached"
                    + (f" ({len(failures)} of them failed)" if failures else "")
-                   + f", {to_run} to run, {min(self.jobs, to_run) if to_run else 0} at a time")
+                   + f", {to_run} to run" + (f", {min(self.jobs, to_run)} at a time" if to_run else ""))
         if failures:
             self.note(cached_failure_hint(failures, retry_hint))
         self._status()
@@ -188,13 +188,12 @@ class Progress:
 
 
 def cached_failure_hint(failures: list[dict], retry_hint: str) -> str:
-    """One line: how many stored results are failures, the first few named with their reason, and how to rerun."""
-    shown = "; ".join(f"{r['name']}: {str(r.get('error'))[:80]}" for r in failures[:3])
-    more = f"; and {len(failures) - 3} more" if len(failures) > 3 else ""
+    """One line: how many stored results are failures (timeouts named with their limit) and how to rerun them."""
+    limits = sorted({r["timeout_s"] for r in failures if r.get("timeout_s") is not None})
     timeouts = sum(1 for r in failures if r.get("timeout_s") is not None)
-    longer = f" ({timeouts} timed out: give a longer --timeout too)" if timeouts else ""
-    return (f"{len(failures)} cached failure(s), not rerun ({shown}{more}); rerun them with: "
-            f"{retry_hint} --retry-failed{longer}")
+    why = (f" ({timeouts} of them timed out at --timeout {', '.join(f'{t:g}' for t in limits)} s: give a longer one)"
+           if timeouts else "")
+    return f"{len(failures)} cached failure(s), not rerun{why}: rerun them with `{retry_hint} --retry-failed`"
 
 
 @dataclasses.dataclass
@@ -205,13 +204,14 @@ class Attempt:
     work: Path
     start: float
 
-    def stop(self) -> None:
+    def stop(self) -> list[str]:
         """Kill the worker and every tool below it; cancel its Slurm jobs (srun's death leaves them allocated)."""
         from .slurm import cancel_jobs
 
         kill_worker(self.proc)
-        cancel_jobs(self.work)
+        cancelled = cancel_jobs(self.work)
         (self.work / "pid").unlink(missing_ok=True)
+        return cancelled
 
 
 def run_sweep(sweep: Sweep, out_root: Path, jobs: int, timeout: float | None = None, force: bool = False,
@@ -248,8 +248,9 @@ def run_sweep(sweep: Sweep, out_root: Path, jobs: int, timeout: float | None = N
                 if att.proc.poll() is None and not (timeout and elapsed > timeout):
                     continue
                 if att.proc.poll() is None:
-                    att.stop()
-                    result = _failure(att.point, f"timeout after {timeout:g} s", att.work, elapsed)
+                    cancelled = att.stop()
+                    jobs_note = f" (Slurm jobs {', '.join(cancelled)} cancelled)" if cancelled else ""
+                    result = _failure(att.point, f"timeout after {timeout:g} s{jobs_note}", att.work, elapsed)
                     result["timeout_s"] = timeout
                 else:
                     att.stop()         # the worker is done: anything it left behind goes too

@@ -16,6 +16,7 @@ import fnmatch
 import multiprocessing
 import os
 import re
+import signal
 import string
 import sys
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ def _child(conn, tmpdir: Path, fn, args):
     parallel runs apart) and echoes every command on fd 1 even under `tee -q` (the log has it all)."""
     tmpdir.mkdir(parents=True, exist_ok=True)
     os.environ["TMPDIR"] = str(tmpdir)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # a Ctrl-C is the command's to handle: it kills this child
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     try:
