@@ -108,6 +108,18 @@ def kill_tree(pid: int, include_root: bool = True) -> set[int]:
     return frozen
 
 
+def reap_children() -> None:
+    """Collect the exit status of our dead children (orphans of killed tools came to us, the subreaper), so no
+    zombie of ours outlives the command."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def kill_worker(proc) -> None:
     """A worker (subprocess.Popen) started in a session of its own, and everything it started: its tree while it
     runs, then what is left of its process group below us (tools orphaned by an earlier death came back to us, the

@@ -125,9 +125,9 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
     # one builder per macro: sweep points sharing a PE variant (2x2 and 4x4) wait for it instead of building it twice
     with open(CACHE / "macros" / f".{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        hit = (final / "macro.json").exists()
-        if not hit and (failed / "failure.json").exists():
-            f = json.loads((failed / "failure.json").read_text())
+        hit = _cache_entry(final / "macro.json") is not None
+        f = None if hit else _cache_entry(failed / "failure.json")
+        if f is not None:
             raise RouteIncomplete(f"macro {module} route (cached failure: delete {failed} to build it again)",
                                   f["log"], f["failed"], f["total"])
         if not hit:
@@ -156,6 +156,23 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
     for k in ("netlist", "spef", "def", "place_log", "route_log"):
         info[k] = final / info[k]
     return abstract, info, hit
+
+
+def _cache_entry(path: Path) -> dict | None:
+    """The JSON of a macro cache entry (macro.json, failure.json), or None where there is none. An unreadable one
+    (cut short, edited) is reported and its folder deleted: the macro is built again, never a crash."""
+    try:
+        data = json.loads(path.read_bytes().decode())
+        if isinstance(data, dict):
+            return data
+        problem = "not a JSON object"
+    except FileNotFoundError:
+        return None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem = f"{type(exc).__name__}: {str(exc)[:80]}"
+    print(f"warning: macro cache entry {path} is unreadable ({problem}): deleting {path.parent}, building it again")
+    shutil.rmtree(path.parent, ignore_errors=True)
+    return None
 
 
 def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, liberty: Path,

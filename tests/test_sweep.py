@@ -1,6 +1,7 @@
 """`flow sweep` on the ci sweep: parallel runs, cache hits, resume after SIGKILL, failing points, reports."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,12 @@ def test_sweep_runs_caches_and_reruns_only_changed_points(ci_sweep):
     first = subprocess.run(sweep_cmd(path, out, "--jobs", "2"), capture_output=True, text=True, cwd=REPO)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "4 points, 4 ok, 0 failed" in first.stdout
+    # not a terminal: a line at the start, then one line per finished point, named
+    lines = first.stderr.splitlines()
+    assert lines[0] == f"sweep {name}: 4 points: 0 cached, 4 to run, 2 at a time"
+    finished = [line for line in lines if re.match(r"\[\d/4\] ok     ", line)]
+    assert [line[:5] for line in finished] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
+    assert sorted(line.split()[2] for line in finished) == sorted(f"{name}-table_bits{b}" for b in (2, 3, 8, 16))
     df = pd.read_csv(out / name / "results.csv")
     assert sorted(df.table_bits) == [2, 3, 8, 16] and (df.status == "ok").all()
     area = df.set_index("table_bits")["cell_area [um^2]"]
@@ -59,6 +66,7 @@ def test_sweep_runs_caches_and_reruns_only_changed_points(ci_sweep):
 
     again = subprocess.run(sweep_cmd(path, out), capture_output=True, text=True, cwd=REPO)
     assert again.returncode == 0 and "4 points, 4 ok" in again.stdout
+    assert again.stderr.splitlines()[0] == f"sweep {name}: 4 points: 4 cached, 0 to run"
     assert attempts(name) == runs                                    # cache hit: no tool work at all
 
     path.write_text(path.read_text().replace("[2, 3, 8, 16]", "[2, 3, 4, 16]"))
@@ -141,10 +149,149 @@ def test_missing_pdk_data_stops_the_sweep_before_any_point(tmp_path):
     assert not (tmp_path / "r" / name).exists() and not (REPO / "build/sweeps" / name).exists()
 
 
-def test_timeout_kills_the_point(ci_sweep):
+def test_timeouts_are_cached_failures_with_a_hint_and_retry_failed_reruns_only_them(ci_sweep):
     path, name, out = ci_sweep
+    points = out / name / "points"
     res = subprocess.run(sweep_cmd(path, out, "--timeout", "0.5"), capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 1 and res.stdout.count("timeout after 0.5 s") == 4
+    assert res.stderr.count("FAILED ") == 4                                      # named, one line each
+    stored = {p: json.loads(p.read_text()) for p in points.glob("*.json")}
+    assert [r["timeout_s"] for r in stored.values()] == [0.5] * 4
+    # two points come back ok (their failure deleted), two stay cached failures
+    for p in sorted(stored)[:2]:
+        p.unlink()
+    again = subprocess.run(sweep_cmd(path, out, "--timeout", "600"), capture_output=True, text=True, cwd=REPO)
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert f"sweep {name}: 4 points: 2 cached (2 of them failed), 2 to run" in again.stderr
+    hint = ("2 cached failure(s), not rerun (2 of them timed out at --timeout 0.5 s: give a longer one): rerun them "
+            f"with `flow sweep {path} --out {out} --no-verify --timeout 600 --retry-failed`")
+    assert hint in again.stderr and hint in again.stdout
+    assert "4 points, 2 ok, 2 failed" in again.stdout and again.stdout.count("(cached): timeout after 0.5 s") == 2
+    before = attempts(name)
+    retry = subprocess.run(sweep_cmd(path, out, "--retry-failed"), capture_output=True, text=True, cwd=REPO)
+    assert retry.returncode == 0 and "4 points, 4 ok, 0 failed" in retry.stdout
+    assert "2 cached, 2 to run" in retry.stderr and len(attempts(name)) == len(before) + 2   # only the failures
+
+
+def _running(pid: int) -> bool:
+    """pid exists and is not a zombie (a dead process whose exit status init has not collected yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_sigterm_stops_every_process_and_the_rerun_resumes(ci_sweep):
+    """SIGTERM mid-sweep: exit 143 with one resume line, no process of the sweep left (its tree, its workers'
+    sessions, anything working in its folders); the rerun keeps the finished points and recomputes a corrupt one."""
+    from flow.procs import descendants
+
+    path, name, out = ci_sweep
+    points = out / name / "points"
+    work = REPO / "build/sweeps" / name
+    proc = subprocess.Popen(sweep_cmd(path, out, "--jobs", "2"), cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (list(points.glob("*.json")) and len(descendants(proc.pid)) > 2):
+        seen |= descendants(proc.pid)
+        time.sleep(0.05)
+    seen |= descendants(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stdout + stderr
+    assert stderr.strip().splitlines()[-1] == ("interrupted (SIGTERM): stopped every worker and tool; the finished "
+                                               f"points are kept: resume with `flow sweep {path} --out {out} "
+                                               "--no-verify --jobs 2`")
+    time.sleep(0.5)
+    alive = {pid for pid in seen if _running(pid)}
+    assert not alive, [Path(f"/proc/{p}/cmdline").read_bytes() for p in alive]
+    for pid_dir in Path("/proc").iterdir():                       # nothing runs in or for the sweep's folders
+        try:
+            cwd, cmd = os.readlink(pid_dir / "cwd"), (pid_dir / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if not pid_dir.name.isdigit() or not _running(int(pid_dir.name)):
+            continue
+        assert not cwd.startswith(str(work)) and name.encode() not in cmd, (pid_dir.name, cwd, cmd)
+    finished = {p.name: p.read_text() for p in points.glob("*.json")}
+    assert 1 <= len(finished) < 4
+    corrupt = sorted(finished)[0]
+    (points / corrupt).write_bytes(b'{"key": "cut sho')
+    res = subprocess.run(sweep_cmd(path, out, "--jobs", "2"), capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"sweep {name}: 4 points: {len(finished) - 1} cached, {5 - len(finished)} to run" in res.stderr
+    assert f"warning: {points / corrupt}: unreadable stored result (JSONDecodeError" in res.stderr
+    assert json.loads((points / corrupt).read_text())["status"] == "ok"
+    assert {p.name: p.read_text() for p in points.glob("*.json") if p.name in finished and p.name != corrupt} == \
+        {k: v for k, v in finished.items() if k != corrupt}
+
+
+def test_a_tool_killed_from_outside_fails_its_point_and_the_sweep_goes_on(tmp_path):
+    """SIGKILL to the Yosys process of one point: that point is recorded failed with its log, the other finishes."""
+    from flow.procs import descendants
+
+    name = f"kill-{os.getpid()}-{time.time_ns()}"
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text(f"name: {name}\nbase: {REPO / 'configs/tiny.yaml'}\nset: {{flow.stop_after: synth}}\n"
+                     "axes:\n  kan.table_bits: [2, 3]\n")
+    try:
+        proc = subprocess.Popen(sweep_cmd(sweep, tmp_path / "r", "--jobs", "1"), cwd=REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        killed = None
+        deadline = time.monotonic() + 120
+        while killed is None and time.monotonic() < deadline and proc.poll() is None:
+            for pid in descendants(proc.pid):
+                try:
+                    if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes():   # the Yosys runner
+                        os.kill(pid, signal.SIGKILL)
+                        killed = pid
+                        break
+                except OSError:
+                    pass
+            time.sleep(0.02)
+        stdout, stderr = proc.communicate(timeout=300)
+        assert killed, "no Yosys process seen"
+        assert proc.returncode == 1 and "2 points, 1 ok, 1 failed" in stdout, stdout + stderr
+        failed = [json.loads(p.read_text()) for p in (tmp_path / "r" / name / "points").glob("*.json")]
+        failed = [r for r in failed if r["status"] == "failed"]
+        assert len(failed) == 1
+        assert re.search(r"yosys ended the process \(exit status -9\) \(log: (\S+)\)", failed[0]["error"])
+        log = re.search(r"\(log: (\S+)\)", failed[0]["error"]).group(1)
+        assert "yosys ended the process (exit status -9)" in Path(log).read_text()
+        assert Path(failed[0]["log"]).is_file()
+    finally:
+        shutil.rmtree(REPO / "build/sweeps" / name, ignore_errors=True)
+
+
+def test_code_edit_reruns_the_point(tmp_path):
+    """The point key hashes the code (flow/, rtl_gen/, kan/): in a copy of the package, an unchanged rerun is a
+    cache hit; editing a flow module gives a new key and the point is computed again."""
+    from flow.pdks import resolve
+    copy = tmp_path / "pkg"
+    for d in ("flow", "rtl_gen", "kan", "configs"):
+        shutil.copytree(REPO / d, copy / d, ignore=shutil.ignore_patterns("__pycache__"))
+    sweep = copy / "one.yaml"
+    sweep.write_text("name: one\nbase: configs/tiny.yaml\nset: {flow.stop_after: synth}\naxes:\n  kan.table_bits: [2]\n")
+    env = {**os.environ, "PYTHONPATH": str(copy), "KAN_PDK_ROOT": str(resolve("sky130hd").extra["lambdapdk_root"]),
+           "KAN_CACHE": str(REPO / "build/.cache")}     # the unpacked liberty is keyed by its content: share it
+
+    def run():
+        res = subprocess.run([*FLOW, "sweep", str(sweep), "--out", str(tmp_path / "r"), "--no-verify"], cwd=copy,
+                             env=env, capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout + res.stderr
+        return res.stderr.splitlines()[0], sorted(p.name for p in (tmp_path / "r/one/points").glob("*.json"))
+
+    first, keys = run()
+    assert first == "sweep one: 1 points: 0 cached, 1 to run, 1 at a time" and len(keys) == 1
+    assert run() == ("sweep one: 1 points: 1 cached, 0 to run", keys)                # unchanged code: cache hit
+    with open(copy / "flow/tools/opensta.py", "a") as fh:
+        fh.write("\n# an edit\n")
+    edited, after = run()
+    assert edited == "sweep one: 1 points: 0 cached, 1 to run, 1 at a time"         # computed again
+    assert len(after) == 2 and keys[0] in after                                      # under a new key
+    assert len(list((copy / "build/sweeps/one").glob("*/attempt-*"))) == 2
 
 
 def test_sweep_file_errors_name_the_file_and_key(tmp_path):

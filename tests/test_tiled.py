@@ -352,3 +352,38 @@ def test_a_failed_macro_route_is_cached(tmp_path, monkeypatch):
     with pytest.raises(RouteIncomplete):
         tiled.harden(*args)
     assert len(builds) == 2 and not list(tmp_path.glob("macros/.tmp-*"))
+
+
+def test_a_corrupt_macro_cache_entry_is_built_again(tmp_path, monkeypatch, capsys):
+    """A macro cache entry cut short or edited (macro.json, failure.json) is reported and built again, never a
+    crash: the builder runs again for the key (here one that fails, so nothing else is needed)."""
+    from types import SimpleNamespace
+
+    import flow.tiled as tiled
+    from flow.errors import RouteIncomplete
+    from flow.tools.macro import MacroPins
+    builds = []
+
+    def failing_build(module, plan, cfg, pdk, liberty, text, free_layers, work, final):
+        builds.append(work)
+        raise RouteIncomplete("route", str(work / "route.log"), 3, 900)
+    monkeypatch.setattr(tiled, "CACHE", tmp_path)
+    monkeypatch.setattr(tiled, "_build_macro", failing_build)
+    cfg = load(REPO / "configs/b3.yaml", {"array": "2x2"})
+    args = ("kan_pe", MacroPins(rows=[], cols=[]), cfg, SimpleNamespace(name="sky130hd"), Path("x.lib"),
+            "module kan_pe(\n);\nendmodule\n", ("met5",))
+    with pytest.raises(RouteIncomplete):
+        tiled.harden(*args)
+    failed_dir = next(tmp_path.glob("macros/*.failed"))
+    (failed_dir / "failure.json").write_bytes(b'{"log": "/x", "fail')              # cut short
+    with pytest.raises(RouteIncomplete, match="^macro kan_pe route failed"):      # built again, not "cached failure"
+        tiled.harden(*args)
+    assert len(builds) == 2 and "failure.json is unreadable (JSONDecodeError" in capsys.readouterr().out
+    key = failed_dir.name.removesuffix(".failed")
+    shutil.rmtree(failed_dir)
+    (tmp_path / "macros" / key).mkdir()
+    (tmp_path / "macros" / key / "macro.json").write_bytes(b"\xff\xfe not json")  # a finished entry, garbled
+    with pytest.raises(RouteIncomplete, match="^macro kan_pe route failed"):
+        tiled.harden(*args)
+    assert len(builds) == 3 and "macro.json is unreadable (UnicodeDecodeError" in capsys.readouterr().out
+    assert not (tmp_path / "macros" / key).exists()

@@ -101,7 +101,10 @@ def _isolated(step: str, log: Path, work: Path, fn, *args):
     except EOFError:
         ok, value = False, None
     proc.join()
-    value = value if ok or value else f"yosys ended the process (exit status {proc.exitcode})"
+    if not ok and not value:
+        value = f"yosys ended the process (exit status {proc.exitcode})"
+        with open(log, "a") as fh:       # killed before or while writing its log: the log says what happened
+            fh.write(f"\n{value}\n")
     errors = re.findall(r"^ERROR: (.*)$", log.read_text(errors="replace"), re.M) if log.exists() else []
     if not ok or errors:   # pyosys does not always raise on a failed pass: its log says so
         raise ToolFailed(step, str(log), errors[-1] if errors else value)
