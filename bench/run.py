@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from flow import config as config_mod  # noqa: E402
 from flow.report import markdown_table  # noqa: E402
+from flow.procs import descendants, processes  # noqa: E402
 from kan.gpu import parse_shape  # noqa: E402  (torch-free)
 
 BENCH = Path(__file__).resolve().parent
@@ -156,21 +157,9 @@ class TreeSampler(threading.Thread):
         return int(statm[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20 if len(statm) > 1 else 0.0
 
     def _sample(self, now: float, dt: float):
-        parent = {}
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                stat = self._read(f"/proc/{d}/stat")
-                if stat:
-                    parent[int(d)] = int(stat.rsplit(")", 1)[1].split()[1])
-        tree, frontier = set(), [os.getpid()]
-        children: dict[int, list[int]] = {}
-        for pid, ppid in parent.items():
-            children.setdefault(ppid, []).append(pid)
-        while frontier:
-            pid = frontier.pop()
-            for c in children.get(pid, []):
-                tree.add(c)
-                frontier.append(c)
+        table = processes()
+        parent = {pid: ppid for pid, (ppid, _) in table.items()}
+        tree = descendants(os.getpid(), table)
         step_of, key_of = {}, {}
         for pid in sorted(tree):       # parents have smaller pids except after wrap-around; fixed below
             try:

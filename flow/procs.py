@@ -56,7 +56,7 @@ def interruptible() -> None:
         pass   # not Linux: the process-group kill below still reaches tools that stay in their group
 
 
-def _processes() -> dict[int, tuple[int, int]]:
+def processes() -> dict[int, tuple[int, int]]:
     """{pid: (parent pid, process group)} of every process, from /proc/<pid>/stat (fields 4 and 5: after
     `pid (comm) state`)."""
     out = {}
@@ -71,10 +71,10 @@ def _processes() -> dict[int, tuple[int, int]]:
     return out
 
 
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (zombies included: they are gone once reaped)."""
+def descendants(pid: int, table: dict[int, tuple[int, int]] | None = None) -> set[int]:
+    """Every process below `pid` (zombies included: they are gone once reaped), in `table` (default: now)."""
     children: dict[int, list[int]] = {}
-    for child, (parent, _) in _processes().items():
+    for child, (parent, _) in (processes() if table is None else table).items():
         children.setdefault(parent, []).append(child)
     found, todo = set(), [pid]
     while todo:
@@ -128,6 +128,6 @@ def kill_worker(proc) -> None:
         kill_tree(proc.pid)
     proc.wait()
     mine = descendants(os.getpid())
-    for pid, (_, group) in _processes().items():
+    for pid, (_, group) in processes().items():
         if group == proc.pid and pid in mine:
             kill_tree(pid)
