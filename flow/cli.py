@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import signal
 import sys
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 from . import config as config_mod
 from . import procs
 from .config import ConfigError
-from .errors import FlowError
+from .errors import FlowError, ToolMissing
 
 
 def _load(path: str, overrides: dict | None = None) -> config_mod.Config:
@@ -124,6 +125,8 @@ def cmd_sweep(args) -> int:
     sweep = load_sweep(args.sweep, verify=not args.no_verify, pdk_root=args.pdk_root)
     if args.partition and args.scheduler != "slurm":
         raise ConfigError("--partition: a Slurm partition needs --scheduler slurm")
+    if args.scheduler == "slurm" and not shutil.which("srun"):
+        raise ToolMissing("srun", "apt-get install -y slurm-client (on a login node of the cluster)")
     again = _command_line(args, drop=("--retry-failed", "--force"))
     results = run_sweep(sweep, Path(args.out), jobs=args.jobs or os.cpu_count() or 1, timeout=args.timeout,
                         force=args.force, retry_failed=args.retry_failed, verify=not args.no_verify,

@@ -34,7 +34,8 @@ def _free_port() -> int:
 
 
 class SlurmCluster:
-    """munged + slurmctld + slurmd on this machine. `env` is what a client (srun, squeue, flow) needs."""
+    """munged + slurmctld + slurmd on this machine, one node in two partitions: `main` (the cluster's default)
+    and `partition` (what --partition must select). `env` is what a client (srun, squeue, flow) needs."""
 
     def __init__(self, root: Path, partition: str = "kantest"):
         self.root, self.partition = Path(root), partition
@@ -84,7 +85,8 @@ JobCompLoc={self.jobcomp}
 InactiveLimit=60
 KillWait=2
 NodeName={self.host} CPUs={cpus} RealMemory={mem_mb} State=UNKNOWN
-PartitionName={self.partition} Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
+PartitionName=main Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
+PartitionName={self.partition} Nodes={self.host} Default=NO MaxTime=INFINITE State=UP
 """)
         subprocess.run(["slurmctld", "-f", str(self.conf)], check=True, env=self.env)
         subprocess.run(["slurmd", "-f", str(self.conf), "-N", self.host], check=True, env=self.env)
