@@ -37,7 +37,7 @@ from pathlib import Path
 from . import config as config_mod
 from .config import ConfigError
 from .pdks import REPO, resolve
-from .procs import Interrupted, kill_worker
+from .procs import kill_worker
 from .versions import flow_commit, machine, tool_versions
 
 @dataclasses.dataclass(frozen=True)
@@ -134,8 +134,8 @@ class Progress:
         self.cached = len(cached)
         self.ok, self.failed = len(cached) - len(failures), len(failures)
         self.note(f"sweep {self.name}: {self.total} points: {len(cached)} cached"
-                   + (f" ({len(failures)} of them failed)" if failures else "")
-                   + f", {to_run} to run" + (f", {min(self.jobs, to_run)} at a time" if to_run else ""))
+                  + (f" ({len(failures)} of them failed)" if failures else "")
+                  + f", {to_run} to run" + (f", {min(self.jobs, to_run)} at a time" if to_run else ""))
         if failures:
             self.note(cached_failure_hint(failures, retry_hint))
         self._status()
@@ -155,9 +155,6 @@ class Progress:
             what = f"FAILED {result['name']} ({seconds:.1f} s): {result.get('error')}"
         self.note(f"[{self.ok + self.failed}/{self.total}] {what}")
         self._status()
-
-    def interrupted(self, signame: str) -> None:
-        self.note(f"{signame}: stopping {self.running} running point(s) and every tool they started")
 
     def status_text(self) -> str:
         done = self.ok + self.failed
@@ -263,10 +260,7 @@ def run_sweep(sweep: Sweep, out_root: Path, jobs: int, timeout: float | None = N
                 del running[key]
                 results[key] = result
                 progress.finished(result, elapsed)
-    except Interrupted as exc:
-        progress.interrupted(str(exc))
-        raise
-    finally:
+    finally:                           # also on Interrupted (SIGINT/SIGTERM): the CLI prints the resume line
         for att in running.values():
             att.stop()
         progress.close()
@@ -288,7 +282,7 @@ def read_point(path: Path, key: str, progress: Progress | None = None) -> dict |
         return data
     if progress is not None:
         progress.note(f"warning: {path}: unreadable stored result ({problem}): moved to {path.name}.corrupt, "
-                       "the point runs again")
+                      "the point runs again")
         os.replace(path, path.with_name(path.name + ".corrupt"))
     return None
 
