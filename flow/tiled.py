@@ -5,7 +5,7 @@ the array-level nets.
    inputs / east outputs at the same y, north inputs / south outputs at the same x, broadcasts north) and
    routed by qrouter without the PDK's top layer, which stays free over the macro for the array router. Its
    LEF abstract, routed netlist, SPEF and DEF are cached under build/.cache/macros/<key>/ (key: the module's
-   Verilog, the PDK's liberty, the pin plan, synthesis options and every tool version), built in a temporary
+   Verilog, the PDK's liberty, the pin plan, synthesis options, tool versions, code_hash), built in a temporary
    folder and renamed into place when complete, so a sweep over array sizes hardens each variant once.
 2. Glue: kan_array is synthesized by Yosys with kan_pe/kan_bspline as black boxes. Its few hundred cells
    (input skew and output deskew registers, valid pipeline, the constant-zero partial sums of row 0) are

@@ -13,8 +13,8 @@ from .test_sweep import _running
 
 
 def test_ctrl_c_on_flow_run_stops_every_tool_and_the_rerun_resumes(tmp_path):
-    cmd = [*FLOW, "run", str(REPO / "configs/tiny.yaml"), "--stop-after", "synth", "--no-verify", "--out", str(tmp_path / "r"),
-           "--work", str(tmp_path / "w")]
+    cmd = [*FLOW, "run", str(REPO / "configs/tiny.yaml"), "--stop-after", "synth", "--no-verify",
+           "--out", str(tmp_path / "r"), "--work", str(tmp_path / "w")]
     # a session of its own, so that a Ctrl-C can be sent as a terminal sends it: to the whole process group
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
