@@ -37,7 +37,7 @@ from pathlib import Path
 from . import config as config_mod
 from .config import ConfigError
 from .pdks import REPO, resolve
-from .procs import kill_worker
+from .procs import kill_worker, processes
 from .versions import flow_commit, machine, tool_versions
 
 @dataclasses.dataclass(frozen=True)
@@ -314,17 +314,22 @@ def _start(pt: Point, work_root: Path, store: Path, verify: bool, pdk_root: str 
 
 def _stop_stale_workers(point_work: Path) -> None:
     """A sweep killed with SIGKILL leaves its workers running: stop them (and their Slurm jobs) before the point is
-    redone. The pid must still be that worker's (its command line names the attempt's job.json)."""
+    redone. A worker is stale when its sweep (the pid in attempt-<pid>-<ns>) is no longer its parent; its pid must
+    still be that worker's (its command line names the attempt's job.json)."""
     from .slurm import cancel_jobs
 
+    table = processes()
     for pid_file in point_work.glob("attempt-*/pid"):
+        attempt = pid_file.parent
         try:
             pid = int(pid_file.read_text())
-            if str(pid_file.parent / "job.json").encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if table.get(pid, (0,))[0] == int(attempt.name.split("-")[1]):
+                continue                        # its sweep is alive (another run of the same points): not ours
+            if str(attempt / "job.json").encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
                 os.killpg(pid, signal.SIGKILL)      # not our child: its group is what we can reach
-        except (OSError, ValueError):
+        except (OSError, ValueError, IndexError):
             pass
-        cancel_jobs(pid_file.parent)
+        cancel_jobs(attempt)
         pid_file.unlink(missing_ok=True)
 
 
