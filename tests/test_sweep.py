@@ -23,6 +23,12 @@ def sweep_cmd(sweep, out, *extra):
     return [*FLOW, "sweep", str(sweep), "--out", str(out), "--no-verify", *extra]
 
 
+def run_of(point_file: Path) -> tuple:
+    """What identifies the run that stored a point (the report rewrites the file's paths relative, not these)."""
+    d = json.loads(point_file.read_text())
+    return d["status"], d["seconds"], d.get("finished"), {k: m["value"] for k, m in d["metrics"].items()}
+
+
 def attempts(name):
     return sorted((REPO / "build/sweeps" / name).glob("*/attempt-*"))
 
@@ -85,11 +91,11 @@ def test_kill_and_resume_keeps_finished_points(ci_sweep):
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)                                 # no cleanup: the hard case
     proc.wait()
-    finished = {p.name: p.read_text() for p in points.glob("*.json")}
+    finished = {p.name: run_of(p) for p in points.glob("*.json")}
     assert 1 <= len(finished) < 4
     res = subprocess.run(sweep_cmd(path, out, "--jobs", "1"), capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert {p.name: p.read_text() for p in points.glob("*.json") if p.name in finished} == finished
+    assert {p.name: run_of(p) for p in points.glob("*.json") if p.name in finished} == finished
     assert len(list(points.glob("*.json"))) == 4
     assert not list(points.glob(".*.tmp"))                           # no half-written result
 
@@ -215,7 +221,7 @@ def test_sigterm_stops_every_process_and_the_rerun_resumes(ci_sweep):
         if not pid_dir.name.isdigit() or not _running(int(pid_dir.name)):
             continue
         assert not cwd.startswith(str(work)) and name.encode() not in cmd, (pid_dir.name, cwd)
-    finished = {p.name: p.read_text() for p in points.glob("*.json")}
+    finished = {p.name: run_of(p) for p in points.glob("*.json")}
     assert 1 <= len(finished) < 4
     corrupt = sorted(finished)[0]
     (points / corrupt).write_bytes(b'{"key": "cut sho')
@@ -224,7 +230,7 @@ def test_sigterm_stops_every_process_and_the_rerun_resumes(ci_sweep):
     assert f"sweep {name}: 4 points: {len(finished) - 1} cached, {5 - len(finished)} to run" in res.stderr
     assert f"warning: {points / corrupt}: unreadable stored result (JSONDecodeError" in res.stderr
     assert json.loads((points / corrupt).read_text())["status"] == "ok"
-    assert {p.name: p.read_text() for p in points.glob("*.json") if p.name in finished and p.name != corrupt} == \
+    assert {p.name: run_of(p) for p in points.glob("*.json") if p.name in finished and p.name != corrupt} == \
         {k: v for k, v in finished.items() if k != corrupt}
 
 

@@ -74,7 +74,6 @@ def _child(conn, tmpdir: Path, fn, args):
     parallel runs apart) and echoes every command on fd 1 even under `tee -q` (the log has it all)."""
     tmpdir.mkdir(parents=True, exist_ok=True)
     os.environ["TMPDIR"] = str(tmpdir)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # a Ctrl-C is the command's to handle: it kills this child
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     try:
@@ -83,6 +82,21 @@ def _child(conn, tmpdir: Path, fn, args):
         conn.send((False, f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+def _start_ignoring_ctrl_c(proc) -> None:
+    """Start the child with SIGINT ignored from its first instruction (an ignored signal stays ignored across exec,
+    and Python then installs no KeyboardInterrupt handler): a Ctrl-C at the terminal is the command's to handle
+    (it kills this child), not a traceback from the child's start-up."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:                      # not the main thread: nothing to change
+        proc.start()
+        return
+    try:
+        proc.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _isolated(step: str, log: Path, work: Path, fn, *args):
@@ -94,7 +108,7 @@ def _isolated(step: str, log: Path, work: Path, fn, *args):
     receiver, sender = ctx.Pipe(duplex=False)
     sys.stdout.flush()
     proc = ctx.Process(target=_child, args=(sender, work / "tmp", fn, args))
-    proc.start()
+    _start_ignoring_ctrl_c(proc)
     sender.close()
     try:
         ok, value = receiver.recv()
