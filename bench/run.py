@@ -32,7 +32,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from flow import config as config_mod  # noqa: E402
+from flow import pdks  # noqa: E402
 from flow.report import markdown_table  # noqa: E402
 from flow.procs import descendants, processes  # noqa: E402
 from kan.gpu import parse_shape  # noqa: E402  (torch-free)
@@ -42,7 +42,7 @@ OUT = REPO / "reports" / "bench"
 WORK = REPO / "build" / "bench"      # point stores, netlists, logs: not for git
 SECTIONS = ("speed", "sweep", "trend", "calib")
 OPTIONAL_SECTIONS = ("gpu",)         # needs the optional `gpu` group (torch); not part of the default run
-ALL_PDKS = ("sky130hd", "gf180mcu", "osu018")
+ALL_PDKS = pdks.BENCH    # the PDK records say which (flow/pdks.py)
 # SiliconCompiler steps of flow.physical grouped as the issue names them; other step names keep their own column
 STEP_GROUPS = {"rtl": "generation", "rtlsim": "verification", "gatesim": "verification", "synth": "synthesis",
                "place": "placement", "route": "routing", "sta_synth": "timing", "sta_route": "timing"}

@@ -30,9 +30,10 @@ import yaml
 
 from rtl_gen.params import KanParams
 
+from . import pdks
 from .errors import FlowError
 
-PDKS = ("sky130hd", "gf180mcu", "asap7", "osu018")
+PDKS = pdks.NAMES
 REPO = Path(__file__).resolve().parent.parent
 MAX_BYTES = 1 << 20        # a config is a few hundred bytes; anything near this is not one
 MAX_VALUES = 10_000        # YAML values after alias expansion: generous for a sweep, far below an alias bomb
@@ -281,6 +282,11 @@ def _cross_checks(cfg: Config, where: str) -> None:
     if k.grid > 1 << k.input_bits:
         raise ConfigError(f"{where}: kan.grid: must be <= 2^input_bits = {1 << k.input_bits}, so that every grid "
                           f"interval holds an input value (got {k.grid})")
+    why = pdks.unsupported(cfg.pdk, cfg.physical_mode)
+    if why and cfg.flow.stop_after != "synth":      # synthesis alone is the same in every mode
+        auto = f" (auto for a {cfg.array.rows}x{cfg.array.cols} array)" if cfg.flow.physical == "auto" else ""
+        raise ConfigError(f"{where}: flow.physical: must be flat on {cfg.pdk}, or stop_after synth: "
+                          f"{why} (got {cfg.physical_mode}{auto})")
     if cfg.model and not (REPO / cfg.model).is_file():
         raise ConfigError(f"{where}: model: must name a model.json relative to the repository, e.g. "
                           f"reports/models/digits/model.json (got {short(cfg.model)}: not found)")

@@ -5,6 +5,11 @@ Data folders, searched in this order (each holds `lambdapdk/<pdk>/...`, the lamb
   2. ~/.local/share/kan-dse/pdks/lambdapdk   (where `flow pdk install` puts data)
   3. ../shared/pdks/lambdapdk                (beside the checkout; CI uses it)
 osu018 comes from Debian's qflow-tech-osu018 package and needs no data folder.
+
+Everything the flow knows about one PDK is its record in RECORDS (the way ORFS keeps a platform config): library
+files, the cells it must know by name, the qflow P&R settings (PnrTech), the routing layers and the roles the
+tiled flow gives them (LayerRoles), and the physical modes it supports. Code elsewhere reads these fields, never
+a PDK's name.
 """
 from __future__ import annotations
 
@@ -32,25 +37,101 @@ class CellPin:
 
 
 @dataclass(frozen=True)
-class PdkInfo:
-    name: str                       # config name: sky130hd, gf180mcu, asap7, osu018
+class PnrTech:
+    """qflow P&R settings of one PDK (each value other than a default measured on these tools; why beside it)."""
+    par: str                        # GrayWolf parameter file: in flow/tools/qflow_pnr/, or an absolute path
+    layers: int                     # routing layers given to qrouter
+    density: float                  # default placement density for decongest (routability knob)
+    # blifFanout max latency per gate (ps) and max load (fF). Its defaults buffer high fanout and resize little:
+    # "-l 100 -c 20" (qflow's osu018 setting) doubled the tiny sky130hd design's cell area (4.9k -> 9.5k um^2).
+    fanout: str = "-l 1000 -c 30"
+    separator: str = ""             # between cell base name and drive strength ("" = none)
+    via_use: str = ""               # qrouter `via use` list
+    # rewrite the .info track offsets (pins half a pitch in): one value for every layer, or {layer: offset}
+    track_offset_um: float | dict[str, float] | None = None
+    # qrouter's copy of the tech LEF: {layer: "PITCH ... ; OFFSET ... ;"} replaces the layer's PITCH/OFFSET
+    # statements, and VIARULEs whose names match `drop_viarules` (a regex) are deleted
+    lef_pitches: tuple[tuple[str, str], ...] = ()
+    drop_viarules: str = ""
+    snap_x: bool = False            # put fill cells back on the .par's site grid (*gridOffsetX + k * *gridX)
+    stage2_passes: int = 6          # bounded `stage2 mask 90 effort 20` passes before the last `mask none`
+    max_layers: int | None = None   # every routing layer, for place(relief=True); None: `layers`
+
+
+@dataclass(frozen=True)
+class LayerRoles:
+    """Routing layers as the tech LEF names them, and the roles the tiled flow gives them."""
+    routing: tuple[str, ...]        # every routing layer, bottom up (a macro's LEF abstract blocks these)
+    pin_h: str                      # horizontal layer of a macro's west/east edge pins
+    pin_v: str                      # vertical layer of its north/south edge pins
+    row_tracks: str                 # horizontal layer whose tracks set the glue rows' offset and the macro's
+                                    # bottom/top edge grid lines (the cells' first metal)
+    free_top: bool = False          # the top layer stays empty inside macros, for the array router to cross them
+
+    @property
+    def cell_pins(self) -> str:
+        """The layer of the standard cells' signal pins (the lowest routing layer)."""
+        return self.routing[0]
+
+    @property
+    def free(self) -> tuple[str, ...]:
+        return (self.routing[-1],) if self.free_top else ()
+
+
+@dataclass(frozen=True)
+class PdkRecord:
+    """One PDK as the flow knows it. Paths are relative to <root>/lambdapdk/ (the lambdapdk repository layout),
+    or absolute for a PDK installed by Debian (`lambdapdk_class` None)."""
     library: str                    # standard-cell library name
     node_nm: int
-    liberty_files: tuple[Path, ...] # typical corner, as shipped (may be .gz, several for asap7)
-    tech_lef: Path | None           # None where the cell LEF carries the technology (osu018)
-    cell_lef: Path
+    liberty: tuple[str, ...]        # typical corner, as shipped (may be .gz, several for asap7)
+    tech_lef: str | None            # None where the cell LEF carries the technology (osu018)
+    cell_lef: str
     dont_use: tuple[str, ...]       # glob patterns kept out of synthesis and buffering
     buffer: CellPin
     clock_buffer: CellPin
     inverter: CellPin
     nand2: CellPin                  # area unit for NAND2-equivalents
+    tie_hi: CellPin | None          # None: constants tie to the power/ground nets
+    tie_lo: CellPin | None
+    fill: str
+    power: str
+    ground: str
+    pnr: PnrTech
+    layers: LayerRoles | None       # None: no layer roles set up, so no tiled flow
+    lambdapdk_class: str | None = None   # "module:Class" of the lambdapdk library, for SiliconCompiler
+    install: str = ""               # how to get the data where it does not come from a lambdapdk tree
+    # physical modes (flow.physical) this PDK cannot run, with the reason
+    unsupported: tuple[tuple[str, str], ...] = ()
+    # in bench/run.py's default PDK set (trend, calib). Not asap7: its tech LEF has no R/C, so a post-route
+    # column would hold unrouted timing, and the committed bench reports leave it out
+    bench: bool = True
+
+
+@dataclass(frozen=True)
+class PdkInfo:
+    """A PDK's record with its data files found (resolve)."""
+    name: str                       # config name: sky130hd, gf180mcu, asap7, osu018
+    library: str
+    node_nm: int
+    liberty_files: tuple[Path, ...]
+    tech_lef: Path | None
+    cell_lef: Path
+    dont_use: tuple[str, ...]
+    buffer: CellPin
+    clock_buffer: CellPin
+    inverter: CellPin
+    nand2: CellPin
     tie_hi: CellPin | None
     tie_lo: CellPin | None
     fill: str
     power: str
     ground: str
-    lambdapdk_class: str | None = None   # "module:Class" of the lambdapdk library, for SiliconCompiler
-    extra: dict = field(default_factory=dict, compare=False)  # tool-specific settings (P&R parameters)
+    pnr: PnrTech = field(compare=False)      # compare=False: asap7's holds a dict; the name decides it anyway
+    layers: LayerRoles | None = None
+    lambdapdk_class: str | None = None
+    lambdapdk_root: Path | None = None   # the data folder the files were found in (None: Debian's osu018)
+    unsupported: tuple[tuple[str, str], ...] = ()
 
 
 def _lambdapdk_roots(pdk_root: str | Path | None) -> list[Path]:
@@ -59,9 +140,8 @@ def _lambdapdk_roots(pdk_root: str | Path | None) -> list[Path]:
     return [Path(explicit)] if explicit else [USER_PDK_ROOT / "lambdapdk", SHARED_PDK_ROOT]
 
 
-# Paths below are relative to <root>/lambdapdk/ (the layout of the lambdapdk repository).
-_LAMBDA = {
-    "sky130hd": dict(
+RECORDS = {
+    "sky130hd": PdkRecord(
         library="sky130_fd_sc_hd", node_nm=130,
         liberty=("sky130/libs/sky130hd/nldm/sky130_fd_sc_hd__tt_025C_1v80.lib.gz",),
         tech_lef="sky130/base/apr/sky130_fd_sc.tlef", cell_lef="sky130/libs/sky130hd/lef/sky130_fd_sc_hd_merged.lef",
@@ -77,8 +157,12 @@ _LAMBDA = {
         nand2=CellPin("sky130_fd_sc_hd__nand2_1", ("A", "B"), "Y"),
         tie_hi=CellPin("sky130_fd_sc_hd__conb_1", (), "HI"), tie_lo=CellPin("sky130_fd_sc_hd__conb_1", (), "LO"),
         fill="sky130_fd_sc_hd__fill_1", power="VPWR", ground="VGND",
+        pnr=PnrTech(par="sky130hd.par", layers=6, density=0.5, separator="_",
+                    via_use="L1M1_PR M1M2_PR M2M3_PR M3M4_PR M4M5_PR", snap_x=True),
+        layers=LayerRoles(("li1", "met1", "met2", "met3", "met4", "met5"), pin_h="met3", pin_v="met2",
+                          row_tracks="met1", free_top=True),
         lambdapdk_class="lambdapdk.sky130.libs.sky130sc:Sky130_SCHDLibrary"),
-    "gf180mcu": dict(
+    "gf180mcu": PdkRecord(
         library="gf180mcu_fd_sc_mcu9t5v0", node_nm=180,
         liberty=("gf180/libs/gf180mcu_fd_sc_mcu9t5v0/nldm/gf180mcu_fd_sc_mcu9t5v0__tt_025C_5v00.lib.gz",),
         tech_lef="gf180/base/apr/gf180mcu_5LM_1TM_9K_9t_tech.lef",
@@ -92,8 +176,12 @@ _LAMBDA = {
         tie_hi=CellPin("gf180mcu_fd_sc_mcu9t5v0__tieh", (), "Z"),
         tie_lo=CellPin("gf180mcu_fd_sc_mcu9t5v0__tiel", (), "ZN"),
         fill="gf180mcu_fd_sc_mcu9t5v0__fill_1", power="VDD", ground="VSS",
+        pnr=PnrTech(par="gf180mcu.par", layers=4, density=0.75, separator="_", track_offset_um=0.28,
+                    max_layers=5),
+        layers=LayerRoles(("Metal1", "Metal2", "Metal3", "Metal4", "Metal5"), pin_h="Metal3", pin_v="Metal2",
+                          row_tracks="Metal1"),
         lambdapdk_class="lambdapdk.gf180.libs.gf180mcu:GF180_MCU_9T_5LMLibrary"),
-    "asap7": dict(
+    "asap7": PdkRecord(
         library="asap7sc7p5t_rvt", node_nm=7,
         liberty=tuple(f"asap7/libs/asap7sc7p5t_rvt/nldm/asap7sc7p5t_{g}_RVT_TT_nldm.lib.gz"
                       for g in ("INVBUF", "AO", "OA", "SEQ", "SIMPLE")),
@@ -106,42 +194,75 @@ _LAMBDA = {
         nand2=CellPin("NAND2xp5_ASAP7_75t_R", ("A", "B"), "Y"),
         tie_hi=CellPin("TIEHIx1_ASAP7_75t_R", (), "H"), tie_lo=CellPin("TIELOx1_ASAP7_75t_R", (), "L"),
         fill="FILLERxp5_ASAP7_75t_R", power="VDD", ground="VSS",
-        lambdapdk_class="lambdapdk.asap7.libs.asap7sc7p5t:ASAP7SC7p5RVT"),
+        # M1 pins sit on the 0.054 um gate pitch, not the 0.036 um track pitch; the wide power VIARULEs would be
+        # used for signals and make every flop's D and CLK unroutable
+        pnr=PnrTech(par="asap7.par", layers=5, density=0.5, fanout="-l 100 -c 5", separator="x",
+                    track_offset_um={"M1": 0.027, "M2": 0.018},
+                    lef_pitches=(("M1", "PITCH 0.054 ; OFFSET 0.0 ;"), ("M2", "PITCH 0.036 ; OFFSET 0.0 ;"),
+                                 ("M3", "PITCH 0.054 ; OFFSET 0.0 ;"), ("M4", "PITCH 0.072 ; OFFSET 0.0 ;"),
+                                 ("M5", "PITCH 0.054 ; OFFSET 0.0 ;"), ("M6", "PITCH 0.072 ; OFFSET 0.0 ;"),
+                                 ("M7", "PITCH 0.108 ; OFFSET 0.0 ;"), ("M8", "PITCH 0.108 ; OFFSET 0.0 ;"),
+                                 ("M9", "PITCH 0.108 ; OFFSET 0.0 ;")),
+                    drop_viarules=r"widePWR"),
+        layers=None, bench=False,
+        lambdapdk_class="lambdapdk.asap7.libs.asap7sc7p5t:ASAP7SC7p5RVT",
+        unsupported=(("tiled", "no macro pin layers are set up for asap7 (its flat flow routes, the tiled one was "
+                               "never tried)"),)),
+    "osu018": PdkRecord(
+        library="osu018_stdcells", node_nm=180, liberty=(f"{OSU018_DIR}/osu018_stdcells.lib",), tech_lef=None,
+        cell_lef=f"{OSU018_DIR}/osu018_stdcells.lef", dont_use=("LATCH", "TBUF*", "DFFNEG*", "CLKBUF*"),
+        buffer=CellPin("BUFX2", ("A",), "Y"), clock_buffer=CellPin("CLKBUF1", ("A",), "Y"),
+        inverter=CellPin("INVX1", ("A",), "Y"), nand2=CellPin("NAND2X1", ("A", "B"), "Y"),
+        tie_hi=None, tie_lo=None, fill="FILL", power="vdd", ground="gnd",
+        pnr=PnrTech(par=f"{OSU018_DIR}/osu018.par", layers=4, density=0.6),
+        layers=LayerRoles(("metal1", "metal2", "metal3", "metal4"), pin_h="metal3", pin_v="metal2",
+                          row_tracks="metal1"),
+        install="apt-get install -y qflow-tech-osu018"),
 }
+NAMES = tuple(RECORDS)
+BENCH = tuple(n for n, r in RECORDS.items() if r.bench)
+LAMBDAPDK = tuple(n for n, r in RECORDS.items() if r.lambdapdk_class)
+
+
+def unsupported(name: str, mode: str) -> str:
+    """Why PDK `name` cannot run physical mode `mode` ('' when it can)."""
+    return dict(RECORDS[name].unsupported).get(mode, "") if name in RECORDS else ""
+
+
+def names_supporting(mode: str) -> tuple[str, ...]:
+    return tuple(n for n in RECORDS if not unsupported(n, mode))
+
+
+def _info(name: str, record: PdkRecord, base: Path, root: Path | None) -> PdkInfo:
+    fields = {f: getattr(record, f) for f in PdkInfo.__dataclass_fields__ if hasattr(record, f)}
+    fields.update(liberty_files=tuple(base / f for f in record.liberty),
+                  tech_lef=base / record.tech_lef if record.tech_lef else None, cell_lef=base / record.cell_lef)
+    return PdkInfo(name=name, lambdapdk_root=root, **fields)
 
 
 def resolve(name: str, pdk_root: str | Path | None = None) -> PdkInfo:
     """The library's data, or PdkMissing naming the PDK, the paths searched and the fix."""
-    if name == "osu018":
-        lib = OSU018_DIR / "osu018_stdcells.lib"
+    if name not in RECORDS:
+        raise PdkMissing(f"pdk {name!r}: unknown; known: {', '.join(RECORDS)}")
+    spec = RECORDS[name]
+    if not spec.lambdapdk_class:
+        lib = Path(spec.liberty[0])
         if not lib.exists():
-            raise PdkMissing(f"pdk osu018: {lib} not found: install it with "
-                             f"`apt-get install -y qflow-tech-osu018`")
-        return PdkInfo(
-            name="osu018", library="osu018_stdcells", node_nm=180, liberty_files=(lib,), tech_lef=None,
-            cell_lef=OSU018_DIR / "osu018_stdcells.lef", dont_use=("LATCH", "TBUF*", "DFFNEG*", "CLKBUF*"),
-            buffer=CellPin("BUFX2", ("A",), "Y"), clock_buffer=CellPin("CLKBUF1", ("A",), "Y"),
-            inverter=CellPin("INVX1", ("A",), "Y"), nand2=CellPin("NAND2X1", ("A", "B"), "Y"),
-            tie_hi=None, tie_lo=None, fill="FILL", power="vdd", ground="gnd")
-    if name not in _LAMBDA:
-        raise PdkMissing(f"pdk {name!r}: unknown; known: {', '.join([*_LAMBDA, 'osu018'])}")
-    spec = dict(_LAMBDA[name])
+            raise PdkMissing(f"pdk {name}: {lib} not found: install it with `{spec.install}`")
+        return _info(name, spec, Path("/"), None)
     roots = _lambdapdk_roots(pdk_root)
     for root in roots:
         base = root / "lambdapdk"
-        files = [base / f for f in (*spec["liberty"], spec["tech_lef"], spec["cell_lef"])]
+        files = [base / f for f in (*spec.liberty, spec.tech_lef, spec.cell_lef)]
         if all(f.exists() for f in files):
             break
     else:
-        first = roots[0] / "lambdapdk" / spec["liberty"][0]
+        first = roots[0] / "lambdapdk" / spec.liberty[0]
         also = f" and in {', '.join(str(r) for r in roots[1:])}" if roots[1:] else ""
         raise PdkMissing(f"pdk {name}: data not found (looked for {first}{also}): run "
                          f"`flow pdk install {name}` (downloads it; offline: add --from DIR) or pass --pdk-root "
-                         f"DIR (a folder holding lambdapdk/{spec['liberty'][0].split('/')[0]}/...)")
-    liberty = spec.pop("liberty")
-    return PdkInfo(name=name, liberty_files=tuple(base / f for f in liberty),
-                   tech_lef=base / spec.pop("tech_lef"), cell_lef=base / spec.pop("cell_lef"),
-                   extra={"lambdapdk_root": str(root)}, **spec)
+                         f"DIR (a folder holding lambdapdk/{spec.liberty[0].split('/')[0]}/...)")
+    return _info(name, spec, base, root)
 
 
 def install(name: str, source: str | Path | None = None, dest: str | Path | None = None) -> tuple[Path, int]:
@@ -151,13 +272,13 @@ def install(name: str, source: str | Path | None = None, dest: str | Path | None
     import hashlib
     import shutil
 
-    if name not in _LAMBDA:
-        raise PdkMissing(f"pdk {name!r}: nothing to install (osu018 comes with `apt-get install -y "
-                         f"qflow-tech-osu018`); known: {', '.join(_LAMBDA)}")
-    spec = _LAMBDA[name]
+    if name not in LAMBDAPDK:
+        others = "; ".join(f"{n} comes with `{r.install}`" for n, r in RECORDS.items() if n not in LAMBDAPDK)
+        raise PdkMissing(f"pdk {name!r}: nothing to install ({others}); known: {', '.join(LAMBDAPDK)}")
+    spec = RECORDS[name]
     src, dst = Path(source or SHARED_PDK_ROOT).resolve(), Path(dest or USER_PDK_ROOT / "lambdapdk")
-    top = spec["liberty"][0].split("/")[0]
-    needed = [src / "lambdapdk" / f for f in (*spec["liberty"], spec["tech_lef"], spec["cell_lef"])]
+    top = spec.liberty[0].split("/")[0]
+    needed = [src / "lambdapdk" / f for f in (*spec.liberty, spec.tech_lef, spec.cell_lef)]
     missing = [f for f in needed if not f.is_file()]
     if missing:
         raise PdkMissing(f"pdk {name}: {missing[0]} not found: --from must name a folder holding "
@@ -198,7 +319,7 @@ def manifest(path: Path = MANIFEST) -> dict[str, tuple[int, str]]:
 def lambdapdk_archive_url() -> str:
     """The archive lambdapdk itself declares for its installed version: its `lambdapdk` dataroot (a GitHub
     archive folder plus the version tag), fetched as <path><tag>.tar.gz as SiliconCompiler's HTTP resolver does."""
-    module, cls = _LAMBDA["sky130hd"]["lambdapdk_class"].split(":")
+    module, cls = RECORDS["sky130hd"].lambdapdk_class.split(":")
     import importlib
     lib = getattr(importlib.import_module(module), cls)()
     path, tag = lib.get("dataroot", "lambdapdk", "path"), lib.get("dataroot", "lambdapdk", "tag")
@@ -249,11 +370,11 @@ def download(name: str, url: str | None = None, dest: str | Path | None = None, 
     import urllib.error
     import urllib.request
 
-    if name not in _LAMBDA:
-        raise PdkMissing(f"pdk {name!r}: nothing to download (osu018 comes with `apt-get install -y "
-                         f"qflow-tech-osu018`); known: {', '.join(_LAMBDA)}")
+    if name not in LAMBDAPDK:
+        others = "; ".join(f"{n} comes with `{r.install}`" for n, r in RECORDS.items() if n not in LAMBDAPDK)
+        raise PdkMissing(f"pdk {name!r}: nothing to download ({others}); known: {', '.join(LAMBDAPDK)}")
     stream = stream or sys.stderr
-    top = _LAMBDA[name]["liberty"][0].split("/")[0]
+    top = RECORDS[name].liberty[0].split("/")[0]
     wanted = {rel: sd for rel, sd in manifest().items() if rel.startswith(top + "/")}
     url = url or os.environ.get("KAN_PDK_URL") or lambdapdk_archive_url()
     if not url:
@@ -327,10 +448,10 @@ def download(name: str, url: str | None = None, dest: str | Path | None = None, 
 def listing(pdk_root: str | Path | None = None) -> list[tuple[str, str, str]]:
     """(pdk, library, where its data resolves or why not) for `flow pdk list`."""
     rows = []
-    for name in (*_LAMBDA, "osu018"):
+    for name in RECORDS:
         try:
             info = resolve(name, pdk_root)
             rows.append((name, info.library, str(info.liberty_files[0].parent)))
         except PdkMissing as exc:
-            rows.append((name, _LAMBDA.get(name, {}).get("library", "osu018_stdcells"), f"MISSING: {exc}"))
+            rows.append((name, RECORDS[name].library, f"MISSING: {exc}"))
     return rows

@@ -87,7 +87,7 @@ def _library(pdk: PdkInfo):
         return lib
     module, cls = pdk.lambdapdk_class.split(":")
     lib = getattr(importlib.import_module(module), cls)()
-    lib.set_dataroot("lambdapdk", str(Path(pdk.extra["lambdapdk_root"]) / "lambdapdk"), clobber=True)
+    lib.set_dataroot("lambdapdk", str(pdk.lambdapdk_root / "lambdapdk"), clobber=True)
     if not lib.get("asic", "pdk"):   # gf180 5LM offers 9K and 11K top metal, no default: the one our tech LEF is
         from siliconcompiler import PDK
         lef = pdk.tech_lef.name.lower()

@@ -39,14 +39,14 @@ from rtl_gen.params import KanParams
 from .config import Config
 from .errors import FlowError, RouteIncomplete, ToolFailed
 from .metrics import Metric, Metrics
-from .pdks import PdkInfo, resolve
+from .pdks import LayerRoles, PdkInfo, resolve
 from .tools import floorplan as fp
 from .tools import qflow_pnr, window_route
 from .tools.def_spef import write_spef
-from .tools.die_plot import read_def, render_die
+from .tools.die_plot import render_die
+from .tools.lefdef import def_tracks, floating_ports, read_def, routes_of, routing_layers, specials_of
 from .tools.liberty import CACHE, cell_table, prepared_liberty
-from .tools.macro import (PIN_LAYERS, Abstract, MacroPins, PlacedPin, def_tracks, edge_keepouts, floating_ports,
-                          place_edge_pins, write_lef)
+from .tools.macro import Abstract, MacroPins, PlacedPin, edge_keepouts, place_edge_pins, write_lef
 from .tools.opensta import run_sta
 from .tools.yosys_synth import mapping_values, run_isolated_script, simulatable_netlist, synthesize
 from .versions import tool_versions
@@ -185,8 +185,8 @@ def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, libe
         # Pins lined up with another macro's (the PE's with the B-spline unit's) need the die to reach the top
         # one; qflow sizes a square die from the cell area and the density, so lower the density to match
         # (place_edge_pins names the macro if even the lowest density is too short).
-        density = max(0.1, (density or qflow_pnr.tech(pdk).density) * shortfall ** 2 * 0.95)
-    pins = place_edge_pins(placed.def_path, module, plan, pdk.name)
+        density = max(0.1, (density or pdk.pnr.density) * shortfall ** 2 * 0.95)
+    pins = place_edge_pins(placed.def_path, module, plan, pdk.layers)
     # The macro's wires stay inside its die (a frame of obstructions half a micron outside it on every layer)
     # and off `free_layers` (the array router may cross the macro there).
     layout = read_def(placed.def_path)
@@ -194,9 +194,9 @@ def _place_macro(netlist: Path, module: str, plan: MacroPins, pdk: PdkInfo, libe
     frame = [(x0 - 5, y0 - 5, x0 - 0.5, y1 + 5), (x1 + 0.5, y0 - 5, x1 + 5, y1 + 5),
              (x0 - 5, y0 - 5, x1 + 5, y0 - 0.5), (x0 - 5, y1 + 0.5, x1 + 5, y1 + 5)]
     obstructions = [f"obstruction {a:g} {b:g} {c:g} {d:g} {layer}"
-                    for layer in PIN_LAYERS[pdk.name][2] for a, b, c, d in frame]
+                    for layer in pdk.layers.routing for a, b, c, d in frame]
     obstructions += [f"obstruction {x0 - 1:g} {y0 - 1:g} {x1 + 1:g} {y1 + 1:g} {layer}" for layer in free_layers]
-    obstructions += edge_keepouts(placed.def_path, pins, pdk.name, [f for f in (pdk.tech_lef, pdk.cell_lef) if f])
+    obstructions += edge_keepouts(placed.def_path, pins, pdk.layers, [f for f in (pdk.tech_lef, pdk.cell_lef) if f])
     return placed, pins, obstructions
 
 
@@ -206,7 +206,7 @@ def _height_shortfall(def_path: Path, plan: MacroPins, pdk: PdkInfo) -> float | 
     if not plan.row_y:
         return None
     _, y0, _, y1 = read_def(def_path).die
-    step = def_tracks(Path(def_path).read_text())[("Y", PIN_LAYERS[pdk.name][0])][2]
+    step = def_tracks(Path(def_path).read_text())[("Y", pdk.layers.pin_h)][2]
     need = max(plan.row_y) + 4 * step
     return None if y1 >= need else (y1 - y0) / (need - y0)
 
@@ -250,7 +250,7 @@ def _build_macro(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, libert
             route_s += time.perf_counter() - t
     for src, dst in ((routed.netlist, "macro.v"), (routed.spef, "macro.spef"), (routed.def_path, "macro.def")):
         shutil.copy(src, work / dst)
-    abstract = write_lef(work / "macro.def", module, pins, _directions(text), pdk.name, work / "macro.lef",
+    abstract = write_lef(work / "macro.def", module, pins, _directions(text), pdk.layers, work / "macro.lef",
                          free_layers)
     src = str(final)
     m = {"synth_cell_area": syn.metrics["cell_area"], "synth_cells": syn.metrics["cells"]}
@@ -416,15 +416,15 @@ class ArrayNetlist:
 
 # ---------------------------------------------------------------- floorplan of the array
 
-def _io_pins(p: KanParams, insts: dict, die, tracks, layers) -> dict[str, tuple[str, int, int]]:
+def _io_pins(p: KanParams, insts: dict, die, tracks, layers: LayerRoles) -> dict[str, tuple[str, int, int]]:
     """Top-level pins on the die edge, each on the track where its net leads: x west of its row's B-spline
     x pin, load_data north above its column's load_in pin, y south below the last row's psum_out pin,
     the control ports stacked on the west edge from the bottom."""
-    h_layer, v_layer, _ = layers
+    h_layer, v_layer = layers.pin_h, layers.pin_v
     sx = next(st for d, l, st, _ in tracks if d == "X" and l == v_layer)
     sy = next(st for d, l, st, _ in tracks if d == "Y" and l == h_layer)
     x0, y0, x1, y1 = die
-    xl, yb = fp._align(x0, sx) + sx, fp._align(y0, sy) + sy      # one track inside the die edge
+    xl, yb = fp.align_up(x0, sx) + sx, fp.align_up(y0, sy) + sy      # one track inside the die edge
     yt = (y1 // sy) * sy - sy
     pins: dict[str, tuple] = {}
     A, n, c = p.acc_width, p.input_bits, p.coef_bits
@@ -447,10 +447,10 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
                     liberty: Path) -> tuple[fp.Floorplan, dict]:
     u = pe.units
     dims = fp.cell_dims(pdk.cell_lef, u)
-    layers = PIN_LAYERS[pdk.name]
+    layers = pdk.layers
     _, _, tracks = fp.grid_steps(pe.tracks)
-    sx = next(st for d, l, st, _ in tracks if d == "X" and l == layers[1])
-    sy = next(st for d, l, st, _ in tracks if d == "Y" and l in ("met1", "Metal1", "metal1"))
+    sx = next(st for d, l, st, _ in tracks if d == "X" and l == layers.pin_v)
+    sy = next(st for d, l, st, _ in tracks if d == "Y" and l == layers.row_tracks)
     row_h = dims[pdk.buffer.cell][1]
     site, offset = (sx, row_h), (sx // 2, sy // 2)
     cells = {i: fp.Inst(i, t, width=dims[t][0], height=dims[t][1]) for i, t, _ in net.cells if t not in net.macros}
@@ -470,7 +470,7 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
             r = regions[s]
             length = (r[3] - r[1]) if s == "W" else (r[2] - r[0])
             if s == "W":     # rows run across a west strip: its width holds the area at the density, plus margin
-                new[s] = fp._align(int(area * u * u / GLUE_DENSITY / max(length, 1)) + 4 * row_h, sx) if area else 0
+                new[s] = fp.align_up(int(area * u * u / GLUE_DENSITY / max(length, 1)) + 4 * row_h, sx) if area else 0
             else:
                 new[s] = fp.strip_thickness(area, length, u, GLUE_DENSITY, row_h)
         if new == strips:
@@ -478,7 +478,7 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
         strips = new
     u_track = sx / u
     mirrored = {t for t in {c.cell for c in cells.values()}
-                if fp.x_mirrored(pdk.cell_lef, t, u_track, u_track / 2, PIN_LAYERS[pdk.name][2][0])}
+                if fp.x_mirrored(pdk.cell_lef, t, u_track, u_track / 2, layers.cell_pins)}
     rows = []
     for s in sorted(strips):
         members = [cells[c] for c in sorted(cells) if side[c] == s]
@@ -535,7 +535,7 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
     open or shorts remain: the caller then routes everything again without the windows; the window stats)."""
     windowed, parts, specials, stats = window_route.preroute(plan, nets, pdk, lefs, work / "windows", cell,
                                                              halo=int(WINDOW_HALO_UM * plan.units))
-    layers, vias = window_route.lef_layers([f for f in (pdk.tech_lef, pdk.cell_lef) if f])
+    layers, vias = routing_layers([f for f in (pdk.tech_lef, pdk.cell_lef) if f])
     pitch = (min(st for d, _, st, _ in plan.tracks if d == "X"), min(st for d, _, st, _ in plan.tracks if d == "Y"))
     repaired: set[str] = set()
     # a long net routed in pieces: a full-die run routes its spine (the pins no piece holds and the first pin of
@@ -577,10 +577,10 @@ def _route_windowed(plan: fp.Floorplan, top_v: Path, lefs: list[Path], nets: dic
         if failed:
             raise RouteIncomplete("array route (full die)", str(folder / "route.log"), len(failed), len(group))
         text = out.read_text()
-        for n, r in window_route.routes_of(text).items():
+        for n, r in routes_of(text).items():
             if n in group:
                 routes[n] = "\n  NEW ".join(filter(None, (r, piece_wires.get(n))))
-        for n, r in window_route.specials_of(text).items():
+        for n, r in specials_of(text).items():
             if n in group:
                 patches[n] = " NEW ".join(filter(None, (patches.get(n), r)))
 
@@ -655,8 +655,6 @@ def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: in
                                       "route/route_windowed.log")}
 
 
-# ---------------------------------------------------------------- timing and verification
-
 # ---------------------------------------------------------------- the flow
 
 def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> dict:
@@ -668,7 +666,7 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
     work.mkdir(parents=True, exist_ok=True)
     rtl_text = generate_verilog(p)
     (work / "kan_array.v").write_text(rtl_text)
-    free = (PIN_LAYERS[pdk.name][2][-1],) if pdk.name == "sky130hd" else ()
+    free = pdk.layers.free
     times: dict[str, float] = {}
 
     t = time.perf_counter()
@@ -696,7 +694,6 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
                          fp.array_pitch(pe, bs, CHANNEL_UM))
     times["route_top"] = time.perf_counter() - t
 
-    t = time.perf_counter()
     netlist = work / "kan_array_tiled.v"
     netlist.write_text(top_v.read_text() + "\n" + pe_info["netlist"].read_text() + "\n"
                        + bs_info["netlist"].read_text())

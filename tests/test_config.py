@@ -129,3 +129,32 @@ def test_grid_limit_is_where_the_input_range_ends(write_yaml, tmp_path):
     path = write_yaml("kan: {grid: 17, degree: 3, input_bits: 4, table_depth: 16}\narray: 1x1\n")
     assert_error(path, f"{path}: kan.grid: must be <= 2^input_bits = 16, so that every grid interval holds an "
                        "input value (got 17)")
+
+
+def test_a_pdk_and_mode_that_cannot_work_is_refused_at_load(write_yaml, tmp_path):
+    """asap7 has no layer roles for the tiled flow: a 4x4 point (auto = tiled) is refused before any tool runs,
+    with the reason; flat, and synthesis alone (the same in every mode), are accepted."""
+    path = write_yaml("array: 4x4\npdk: asap7\n")
+    assert_error(path, f"{path}: flow.physical: must be flat on asap7, or stop_after synth: no macro pin layers are set "
+                       "up for asap7 (its flat flow routes, the tiled one was never tried) (got tiled (auto for a 4x4 "
+                       "array))")
+    assert config.load(path, {"flow.physical": "flat"}).physical_mode == "flat"
+    assert config.load(path, {"flow.stop_after": "synth"}).physical_mode == "tiled"
+    res = subprocess.run([*FLOW, "run", "configs/b3.yaml", "--pdk", "asap7", "--out", str(tmp_path / "r"), "--work",
+                          str(tmp_path / "w")], capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.count("\n") == 1 and "configs/b3.yaml: flow.physical: must be flat on asap7" in res.stderr
+    assert not (tmp_path / "r").exists() and not (tmp_path / "w").exists()
+
+
+def test_every_pdk_record_names_its_tiled_layers_or_says_why_not():
+    from flow import pdks
+    for name, rec in pdks.RECORDS.items():
+        if rec.layers is None:
+            assert pdks.unsupported(name, "tiled"), name
+            continue
+        assert not pdks.unsupported(name, "tiled"), name
+        layers = rec.layers
+        assert {layers.pin_h, layers.pin_v, layers.row_tracks} <= set(layers.routing), name
+    assert pdks.names_supporting("tiled") == ("sky130hd", "gf180mcu", "osu018")
+    assert [n for n in pdks.NAMES if pdks.RECORDS[n].layers and pdks.RECORDS[n].layers.free] == ["sky130hd"]

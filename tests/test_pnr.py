@@ -9,7 +9,8 @@ import pytest
 from flow import config, pdks
 from flow.errors import ToolMissing
 from flow.tools import qflow_pnr
-from flow.tools.die_plot import read_def, render_die
+from flow.tools.die_plot import render_die
+from flow.tools.lefdef import read_def
 from flow.tools.liberty import prepared_liberty
 from flow.tools.spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
 from rtl_gen.generator import write_rtl
@@ -60,7 +61,7 @@ def test_tiny_sky130_places_and_routes_with_zero_failed_nets(tiny_sky130):
     assert r["failed_nets"].value == 0 and r["routed_nets"].value > 500
     assert 300 < m["cells"].value < 1000 and m["buffers"].value > 0
     # utilization follows the requested density (decongest pads cells with fill)
-    assert m["density"].value == qflow_pnr.TECH["sky130hd"].density == 0.5
+    assert m["density"].value == pdks.resolve("sky130hd").pnr.density == 0.5
     assert 40 < m["utilization"].value < 60
     assert m["core_area_um2"].value <= m["die_area_um2"].value
     assert m["cell_area_um2"].unit == "um^2" and m["cell_area_um2"].source.startswith("top.def")
@@ -145,8 +146,8 @@ def test_tiny_routes_on_other_pdks(pdk_name, tmp_path):
     placed = qflow_pnr.place(netlist, "kan_array", pdk, lib, tmp_path / "place")
     routed = qflow_pnr.route(placed, pdk, tmp_path / "route")
     assert routed.metrics["failed_nets"].value == 0 and routed.metrics["routed_nets"].value > 400
-    assert placed.metrics["density"].value == qflow_pnr.TECH[pdk_name].density
-    assert abs(placed.metrics["utilization"].value - 100 * qflow_pnr.TECH[pdk_name].density) < 15
+    assert placed.metrics["density"].value == pdks.resolve(pdk_name).pnr.density
+    assert abs(placed.metrics["utilization"].value - 100 * pdks.resolve(pdk_name).pnr.density) < 15
     assert spef_summary(routed.spef)["unfixed_nodes"] == 0
 
 
@@ -267,19 +268,16 @@ def test_missing_tool_names_it(tmp_path, monkeypatch):
     assert err.value.tool == "graywolf" and "apt-get install -y graywolf" in str(err.value)
 
 
-def test_bad_density_and_unsupported_pdk_are_user_errors(tmp_path):
+def test_bad_density_is_a_user_error(tmp_path):
     pdk = pdks.resolve("sky130hd")
     with pytest.raises(qflow_pnr.PnrInputError, match="density 1.5 out of range") as err:
         qflow_pnr.place(tmp_path / "x.v", "kan_array", pdk, tmp_path / "x.lib", tmp_path / "w", density=1.5)
     assert err.value.exit_code == 2
-    asap7 = pdks.resolve("asap7")
-    if "asap7" not in qflow_pnr.TECH:
-        with pytest.raises(qflow_pnr.PnrInputError, match="asap7"):
-            qflow_pnr.place(tmp_path / "x.v", "kan_array", asap7, tmp_path / "x.lib", tmp_path / "w")
 
 
 def test_die_raster_draws_cells_outlines_fill_and_wires_where_they_are():
-    from flow.tools.die_plot import CELL, EDGE, FILL_CELL, DefLayout, raster
+    from flow.tools.die_plot import CELL, EDGE, FILL_CELL, raster
+    from flow.tools.lefdef import DefLayout
     layout = DefLayout(units=1000, die=(0, 0, 10000, 5000), placements=[("A", 1000, 1000), ("F", 5000, 3000)],
                        segments=[("met1", 0, 4000, 10000, 4000), ("met2", 8000, 0, 8000, 5000)])
     img, step = raster(layout, {"A": (2.0, 2.0), "F": (1.0, 1.0)}, "F", [(1, 0, 0), (0, 0, 1)], pixels=100)
@@ -288,3 +286,10 @@ def test_die_raster_draws_cells_outlines_fill_and_wires_where_they_are():
     assert tuple(img[35, 55]) == FILL_CELL and tuple(img[5, 5]) == (255, 255, 255)
     assert tuple(img[40, 50]) == (255, 0, 0) and tuple(img[10, 80]) == (0, 0, 255)
     assert tuple(img[40, 80]) == (0, 0, 255)                  # met2 is drawn over met1
+
+
+def test_fill_cells_snap_to_the_par_files_site_grid():
+    """The site grid that fill cells are put back on is the GrayWolf .par's (one place for it): sky130hd's
+    cells sit at x = 0.23 + 0.46k um, 200 DEF units per um."""
+    assert pdks.RECORDS["sky130hd"].pnr.snap_x
+    assert qflow_pnr.par_grid_x((qflow_pnr.TEMPLATES / pdks.RECORDS["sky130hd"].pnr.par).read_text()) == (46, 92)

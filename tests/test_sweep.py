@@ -110,7 +110,7 @@ def _broken_sky130_root(root):
         real = resolve("sky130hd")
     except PdkMissing as exc:
         pytest.skip(str(exc))
-    base = Path(real.extra["lambdapdk_root"]) / "lambdapdk"
+    base = real.lambdapdk_root / "lambdapdk"
     for f in (real.tech_lef, real.cell_lef, *real.liberty_files):
         dst = root / "lambdapdk" / Path(f).relative_to(base)
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import pytest
 
 from flow.config import load
 from flow.errors import FlowError, ToolFailed
-from flow.pdks import PdkMissing, resolve
+from flow.pdks import RECORDS, PdkMissing, resolve
 
 REPO = Path(__file__).resolve().parent.parent
 NEEDED = ("graywolf", "qrouter", "sta", "iverilog")
@@ -220,7 +220,7 @@ def test_bad_pin_plan_is_a_clear_error(tmp_path):
     copy = tmp_path / "top.def"
     copy.write_text(pe_def.read_text())
     with pytest.raises(FlowError, match=r"macro kan_x: pin plan does not match"):
-        place_edge_pins(copy, "kan_x", MacroPins(rows=[("nope", None)], cols=[]), "sky130hd")
+        place_edge_pins(copy, "kan_x", MacroPins(rows=[("nope", None)], cols=[]), RECORDS["sky130hd"].layers)
 
 
 def test_array_spef_covers_every_net_and_opensta_reads_it(runs):
@@ -283,7 +283,7 @@ def test_edge_keepouts_leave_a_gap_only_at_the_pins(tmp_path):
                    "TRACKS Y 0 DO 31 STEP 136 LAYER met3 ;\nEND DESIGN\n")
     pins = {"a": PlacedPin("a", "W", "met3", 0, 1360), "b": PlacedPin("b", "N", "met2", 920, 4080)}
     rects = [(float(a), float(b), float(c), float(d), layer) for a, b, c, d, layer in
-             (line.split()[1:] for line in edge_keepouts(die, pins, "sky130hd", [pdk.tech_lef, pdk.cell_lef]))]
+             (line.split()[1:] for line in edge_keepouts(die, pins, pdk.layers, [pdk.tech_lef, pdk.cell_lef]))]
 
     def covered(x, y, layer, halo):   # a point within `halo` um of a blockage on `layer`
         return any(l == layer and a - halo < x < c + halo and b - halo < y < d + halo for a, b, c, d, l in rects)
@@ -310,11 +310,11 @@ def test_first_pins_sit_one_track_inside_the_core(tmp_path):
     die.with_suffix(".obs").write_text("obstruction -2.3 -2.04 36.0 -0.06 li1\nobstruction -2.3 -0.06 0.0 35.0 met2\n"
                                        "obstruction 0.0 -2.04 34.0 -0.06 met3\nobstruction -2.3 -2.04 0.0 35.0 li1\n")
     pins = place_edge_pins(die, "m", MacroPins(rows=[("a", None), ("b", None)], cols=[("c", None)], spacing=3),
-                           "sky130hd")
+                           RECORDS["sky130hd"].layers)
     assert (pins["a"].y, pins["b"].y, pins["c"].x) == (136, 136 + 3 * 136, 92)
     die.with_suffix(".obs").unlink()       # no margin file: the die corner bounds the core, 2 tracks in as before
     pins = place_edge_pins(die, "m", MacroPins(rows=[("a", None), ("b", None)], cols=[("c", None)], spacing=3),
-                           "sky130hd")
+                           RECORDS["sky130hd"].layers)
     assert (pins["a"].y, pins["c"].x) == (0, -184)
 
 

@@ -1,6 +1,7 @@
 """Windowed array routing (flow/tools/window_route.py): window choice, DEF route text, clipping and the grid
 short check, on hand-written routes (no tools); the tiled tests route real arrays through it."""
-from flow.tools.window_route import assign, candidate_windows, clip, elements, grid_conflicts, routes_of
+from flow.tools.lefdef import route_elements, routes_of
+from flow.tools.window_route import assign, candidate_windows, clip, grid_conflicts
 
 ROUTED = """NETS 2 ;
 - a
@@ -21,7 +22,7 @@ VIAS = {"M1M2_PR": ("met1", "met2")}
 def test_routes_are_read_with_wildcards_resolved():
     routes = routes_of(ROUTED)
     assert sorted(routes) == ["a", "b"]
-    assert elements(routes["a"]) == [("met1", "", [(100, 68), (460, 68)], "M1M2_PR"),
+    assert route_elements(routes["a"]) == [("met1", "", [(100, 68), (460, 68)], "M1M2_PR"),
                                      ("met2", "", [(460, 68), (460, 340), (470, 340)], "")]
 
 
@@ -29,7 +30,7 @@ def test_clip_keeps_the_part_inside_and_vias_inside():
     a = routes_of(ROUTED)["a"]
     assert clip(a, (0, 0, 300, 1000)) == "met1 ( 100 68 ) ( 300 68 )"
     inside = clip(a, (400, 0, 1000, 200))
-    assert elements(inside) == [("met1", "", [(400, 68), (460, 68)], ""), ("met1", "", [(460, 68)], "M1M2_PR"),
+    assert route_elements(inside) == [("met1", "", [(400, 68), (460, 68)], ""), ("met1", "", [(460, 68)], "M1M2_PR"),
                                 ("met2", "", [(460, 68), (460, 200)], "")]
     assert clip(a, (2000, 2000, 3000, 3000)) == ""
 
@@ -77,11 +78,11 @@ def test_bigger_windows_come_in_levels_up_to_half_the_die():
 def test_cut_leaves_a_hole_where_the_spine_meets_a_piece():
     from flow.tools.window_route import cut
     route = "met1 ( 0 68 ) ( 1000 * ) M1M2_PR\n  NEW met2 ( 1000 68 ) ( * 500 )"
-    assert elements(cut(route, (400, 0, 600, 100))) == [
+    assert route_elements(cut(route, (400, 0, 600, 100))) == [
         ("met1", "", [(0, 68), (399, 68)], ""), ("met1", "", [(601, 68), (1000, 68)], ""),
         ("met1", "", [(1000, 68)], "M1M2_PR"), ("met2", "", [(1000, 68), (1000, 500)], "")]
     # the via at (1000, 68) is in the hole: gone with the wire around it
-    assert elements(cut(route, (900, 0, 1100, 200))) == [("met1", "", [(0, 68), (899, 68)], ""),
+    assert route_elements(cut(route, (900, 0, 1100, 200))) == [("met1", "", [(0, 68), (899, 68)], ""),
                                                           ("met2", "", [(1000, 201), (1000, 500)], "")]
 
 

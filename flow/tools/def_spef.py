@@ -35,10 +35,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .die_plot import DefLayout, _routes, _section, read_def
+from .lefdef import DefLayout, RoutedDef, lef_layers, lef_macros, lef_vias, read_routed_def
 from .liberty import pin_directions
-
-_RECT = re.compile(r"RECT\s+(?:MASK\s+\d+\s+)?(-?[0-9.]+)\s+(-?[0-9.]+)\s+(-?[0-9.]+)\s+(-?[0-9.]+)")
 
 
 @dataclass(frozen=True)
@@ -55,64 +53,26 @@ class LayerRC:
         return length * (self.width * (self.cpersq or 0.0) + 2 * (self.edge or 0.0))
 
 
-def _number(pattern: str, text: str) -> float | None:
-    m = re.search(pattern, text, re.M)
-    return float(m.group(1)) if m else None
-
-
 @functools.cache
 def tech_rc(lef: Path) -> tuple[dict[str, LayerRC], dict[str, float], dict[str, float]]:
     """(routing layers, cut layer R {layer: ohm}, via R {via: ohm}) of one LEF (tech LEF, or a cell LEF
     that holds the technology as osu018's does). A cut layer without a RESISTANCE of its own takes that of the
     first VIA through it that states one (gf180mcu: R on the VIAs only), for the vias a router generates."""
-    text = Path(lef).read_text(errors="replace")
     layers, cuts, vias = {}, {}, {}
-    for name, body in re.findall(r"^\s*LAYER\s+(\S+)\s*$(.*?)^\s*END\s+\1\s*$", text, re.S | re.M):
-        kind = re.search(r"^\s*TYPE\s+(\w+)", body, re.M)
-        kind = kind.group(1).upper() if kind else ""
-        if kind == "ROUTING":
-            layers[name] = LayerRC(_number(r"^\s*WIDTH\s+([0-9.eE+-]+)\s*;", body) or 0.0,
-                                   _number(r"^\s*RESISTANCE\s+RPERSQ\s+([0-9.eE+-]+)", body),
-                                   _number(r"^\s*CAPACITANCE\s+CPERSQDIST\s+([0-9.eE+-]+)", body),
-                                   _number(r"^\s*EDGECAPACITANCE\s+([0-9.eE+-]+)", body))
-        elif kind == "CUT":
-            r = _number(r"^\s*RESISTANCE\s+([0-9.eE+-]+)\s*;", body)
-            if r is not None:
-                cuts[name] = r
-    for name, body in re.findall(r"^\s*VIA\s+(\S+)[^\n]*$(.*?)^\s*END\s+\1\s*$", text, re.S | re.M):
-        r = _number(r"^\s*RESISTANCE\s+([0-9.eE+-]+)\s*;", body)
-        via_layers = re.findall(r"^\s*LAYER\s+(\S+)\s*;", body, re.M)
+    for name, layer in lef_layers(Path(lef)).items():
+        if layer.kind == "ROUTING":
+            layers[name] = LayerRC(layer.width or 0.0, layer.rpersq, layer.cpersq, layer.edge)
+        elif layer.kind == "CUT" and layer.resistance is not None:
+            cuts[name] = layer.resistance
+    for name, via in lef_vias(Path(lef)).items():
+        r = via.resistance
         if r is None:
-            r = next((cuts[l] for l in via_layers if l in cuts), None)
-        elif (cut := next((l for l in via_layers if l not in layers), None)) is not None:
+            r = next((cuts[l] for l in via.layers if l in cuts), None)
+        elif (cut := next((l for l in via.layers if l not in layers), None)) is not None:
             cuts.setdefault(cut, r)
         if r is not None:
             vias[name] = r
     return layers, cuts, vias
-
-
-@dataclass(frozen=True)
-class LefPin:
-    direction: str               # INPUT OUTPUT INOUT ("" when the LEF states none)
-    x: float                     # um from the macro's origin: centre of the pin's first rectangle
-    y: float
-
-
-@functools.cache
-def lef_macros(lef: Path) -> dict[str, tuple[float, float, dict[str, LefPin]]]:
-    """{macro: (width, height, {pin: LefPin})} of the MACROs of a LEF (cells or hardened blocks)."""
-    text = Path(lef).read_text(errors="replace")
-    out = {}
-    for name, body in re.findall(r"^MACRO\s+(\S+)\s*$(.*?)^END\s+\1\s*$", text, re.S | re.M):
-        size = re.search(r"^\s*SIZE\s+([0-9.]+)\s+BY\s+([0-9.]+)", body, re.M)
-        pins = {}
-        for pin, pbody in re.findall(r"^\s*PIN\s+(\S+)\s*$(.*?)^\s*END\s+\1\s*$", body, re.S | re.M):
-            d = re.search(r"^\s*DIRECTION\s+(\w+)", pbody, re.M)
-            r = _RECT.search(pbody)
-            x0, y0, x1, y1 = map(float, r.groups()) if r else (0.0, 0.0, 0.0, 0.0)
-            pins[pin] = LefPin(d.group(1).upper() if d else "", (x0 + x1) / 2, (y0 + y1) / 2)
-        out[name] = (float(size.group(1)) if size else 0.0, float(size.group(2)) if size else 0.0, pins)
-    return out
 
 
 def _orient(x: float, y: float, w: float, h: float, orient: str) -> tuple[float, float]:
@@ -133,44 +93,10 @@ def spef_name(name: str) -> str:
     return "".join(c if _SAFE.fullmatch(c) else "\\" + c for c in base) + bit
 
 
-@dataclass
-class _Def:
-    units: int
-    die: tuple[int, int, int, int]
-    components: dict[str, str]
-    locations: dict[str, tuple[int, int, str]]
-    pins: dict[str, tuple[float, float, str]]                    # top-level pin -> x um, y um, DIRECTION
-    nets: list[tuple[str, list[tuple[str, str]], DefLayout]]     # net, [(instance|PIN, pin)], its routes
-    vias: dict[str, list[str]]                                   # the VIAS section: via -> its layers
-
-
-def _read(path: Path) -> _Def:
-    """The parts of a DEF a SPEF needs: read_def's placement, then per net its connections and (with
-    die_plot._routes, as macro.net_segments does) its routed segments and vias."""
-    text = Path(path).read_text()
-    layout = read_def(path)
-    u = layout.units
-    pins = {}
-    for name, body in re.findall(r"^\s*-\s+(\S+)\s+\+\s+NET\s+\S+(.*?);", _section(text, "PINS"), re.S | re.M):
-        p = re.search(r"(?:PLACED|FIXED)\s+\(\s*(-?\d+)\s+(-?\d+)\s*\)", body)
-        d = re.search(r"DIRECTION\s+(\w+)", body)
-        pins[name] = (int(p.group(1)) / u if p else 0.0, int(p.group(2)) / u if p else 0.0,
-                      d.group(1).upper() if d else "")
-    nets = []
-    for name, body in re.findall(r"^\s*-\s+(\S+)(.*?)(?=^\s*-\s|\Z)", _section(text, "NETS"), re.S | re.M):
-        conns = re.split(r"\s\+\s*\w", body, maxsplit=1)[0]     # the connections come before any `+ ...`
-        seg = DefLayout(units=u, die=layout.die)
-        _routes(body, seg)
-        nets.append((name, re.findall(r"\(\s*(\S+)\s+(\S+)\s*\)", conns), seg))
-    vias = {name: re.findall(r"\+\s*(?:RECT|POLYGON)\s+(\S+)", body)
-            for name, body in re.findall(r"^\s*-\s+(\S+)(.*?);", _section(text, "VIAS"), re.S | re.M)}
-    return _Def(u, layout.die, layout.components, layout.locations, pins, nets, vias)
-
-
 @functools.cache
-def _macro_ports(path: Path, mtime: float) -> tuple[_Def, dict[str, tuple[list[tuple[str, str]], DefLayout]]]:
+def _macro_ports(path: Path, mtime: float) -> tuple[RoutedDef, dict[str, tuple[list[tuple[str, str]], DefLayout]]]:
     """A hardened macro's routed DEF and {port: (the cell pins its net reaches inside, that net's routes)}."""
-    d = _read(path)
+    d = read_routed_def(path)
     ports = {}
     for _, conns, seg in d.nets:
         for inst, pin in conns:
@@ -213,7 +139,7 @@ def write_spef(routed_def: Path, lefs: list[Path], liberty: Path | None, out: Pa
     (nets without a driver: a top input PIN or an output pin), missing (layers without R or C, vias without
     R, pins not found), no_rc (the LEFs have no R/C at all: connections only), runtime_s."""
     t0 = time.perf_counter()
-    top = _read(Path(routed_def))
+    top = read_routed_def(Path(routed_def))
     u = top.units
     layers, cuts, vias, cells = {}, {}, {}, {}
     for lef in lefs:
@@ -235,8 +161,9 @@ def write_spef(routed_def: Path, lefs: list[Path], liberty: Path | None, out: Pa
 
     def cell_pin(cell: str, pin: str, x: float, y: float, orient: str) -> tuple[float, float, str]:
         """(x, y, I|O|B) of a pin of `cell` placed at (x, y) um with `orient`."""
-        w, h, pins = cells.get(cell, (0.0, 0.0, {}))
-        p = pins.get(pin)
+        macro = cells.get(cell)
+        w, h = (macro.width, macro.height) if macro else (0.0, 0.0)
+        p = macro.pins.get(pin) if macro else None
         if p is None:
             missing.add(f"pin {cell}/{pin} not in the LEFs")
         px, py = _orient(p.x, p.y, w, h, orient) if p else (w / 2, h / 2)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .die_plot import macro_sizes
+from .lefdef import POINT, lef_macros, section
 from .macro import Abstract
 
 
@@ -46,7 +46,8 @@ class Floorplan:
     site: tuple[int, int] = (0, 0)                   # site width, row height
 
 
-def _align(value: int, step: int) -> int:
+def align_up(value: int, step: int) -> int:
+    """The smallest multiple of `step` at or above `value`."""
     return -(-value // step) * step
 
 
@@ -62,7 +63,7 @@ def array_pitch(pe: Abstract, bs: Abstract, channel_um: float) -> tuple[int, int
     ax, ay, _ = grid_steps(pe.tracks)
     ch = int(channel_um * pe.units)
     # rows are as tall as the taller macro: a B-spline unit placed with relief can outgrow the PE
-    return _align(pe.width + ch, ax), _align(max(pe.height, bs.height) + ch, ay)
+    return align_up(pe.width + ch, ax), align_up(max(pe.height, bs.height) + ch, ay)
 
 
 def plan_array(rows: int, cols: int, pe: Abstract, bs: Abstract, strips: dict[str, int], channel_um: float,
@@ -75,10 +76,10 @@ def plan_array(rows: int, cols: int, pe: Abstract, bs: Abstract, strips: dict[st
     west = edge + strips.get("W", 0)
     south = edge + strips.get("S", 0)
     # a macro's location is its die corner; its DEF origin must be aligned: origin = corner - die lower-left
-    bs_ox = _align(west + ch - bs.die[0], ax)
-    pe_ox0 = _align(bs_ox + bs.die[2] + ch - pe.die[0], ax)
+    bs_ox = align_up(west + ch - bs.die[0], ax)
+    pe_ox0 = align_up(bs_ox + bs.die[2] + ch - pe.die[0], ax)
     pitch_x, pitch_y = array_pitch(pe, bs, channel_um)
-    pe_oy_last = _align(south + ch - pe.die[1], ay)
+    pe_oy_last = align_up(south + ch - pe.die[1], ay)
     insts: dict[str, Inst] = {}
     for i in range(rows):
         oy = pe_oy_last + (rows - 1 - i) * pitch_y
@@ -90,8 +91,8 @@ def plan_array(rows: int, cols: int, pe: Abstract, bs: Abstract, strips: dict[st
                                         pe.width, pe.height, pe, (ox, oy))
     x_end = max(m.x + m.width for m in insts.values()) + ch
     y_top = max(m.y + m.height for m in insts.values()) + ch
-    width = _align(x_end + edge, ax)
-    height = _align(y_top + strips.get("N", 0) + edge, ay)
+    width = align_up(x_end + edge, ax)
+    height = align_up(y_top + strips.get("N", 0) + edge, ay)
     regions = {"W": (edge, edge, west, height - edge), "S": (west, edge, width - edge, south),
                "N": (west, y_top, width - edge, height - edge)}
     return (0, 0, width, height), insts, regions
@@ -137,25 +138,22 @@ def x_mirrored(cell_lef: Path, cell: str, pitch_um: float, phase_um: float, laye
     """Whether `cell` is better mirrored in x: the orientation whose signal pins on `layer` hold a vertical track
     (cell-relative x = phase + k*pitch) farthest inside their rectangles. Cells sit on every site phase in
     the flat flow too, but graywolf also flips them; a dfxtp_1's D pin is unreachable unflipped (measured)."""
-    text = Path(cell_lef).read_text(errors="replace")
-    body = re.search(rf"^MACRO {re.escape(cell)}\s*$(.*?)^END {re.escape(cell)}\s*$", text, re.S | re.M).group(1)
-    width = float(re.search(r"SIZE\s+([0-9.]+)", body).group(1))
-    pins = re.findall(r"^\s*PIN\s+(\S+)(.*?)^\s*END\s+\1", body, re.S | re.M)
+    macro = lef_macros(Path(cell_lef))[cell]
+    width = macro.width
 
     def score(mirror: bool) -> float:
         worst = math.inf
-        for name, pin in pins:
-            if re.search(r"USE\s+(POWER|GROUND)", pin):
+        for pin in macro.pins.values():
+            if pin.use in ("POWER", "GROUND"):
                 continue
             best = -math.inf
-            for sect in re.findall(rf"LAYER\s+{layer}\s*;(.*?)(?=LAYER|END)", pin, re.S):
-                for x0, _, x1, _ in re.findall(r"RECT\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", sect):
-                    lo, hi = sorted((width - float(x1), width - float(x0)) if mirror else (float(x0), float(x1)))
-                    k = math.ceil((lo - phase_um) / pitch_um - 1e-9)
-                    while phase_um + k * pitch_um <= hi + 1e-9:
-                        g = phase_um + k * pitch_um
-                        best = max(best, min(g - lo, hi - g))
-                        k += 1
+            for _, x0, _, x1, _ in (r for r in pin.rects if r[0] == layer):
+                lo, hi = sorted((width - x1, width - x0) if mirror else (x0, x1))
+                k = math.ceil((lo - phase_um) / pitch_um - 1e-9)
+                while phase_um + k * pitch_um <= hi + 1e-9:
+                    g = phase_um + k * pitch_um
+                    best = max(best, min(g - lo, hi - g))
+                    k += 1
             worst = min(worst, best)
         return worst
     return score(True) > score(False) + 1e-9
@@ -171,13 +169,13 @@ def legalize(cells: list[Inst], targets: dict[str, tuple], region: tuple, site: 
     x0, y0, x1, y1 = region
     first = max(0, -(-(y0 - offset[1]) // rh))
     row_ys = [offset[1] + k * rh for k in range(first, (y1 - offset[1]) // rh) if offset[1] + (k + 1) * rh <= y1]
-    sx0 = offset[0] + _align(max(x0 - offset[0], 0), sw)
+    sx0 = offset[0] + align_up(max(x0 - offset[0], 0), sw)
     cursor = {y: sx0 for y in row_ys}
     for cell in sorted(cells, key=lambda c: (targets[c.name][0], targets[c.name][1], c.name)):
         tx, ty = targets[cell.name]
         best = None
         for y in row_ys:
-            x = max(cursor[y], sx0 + _align(max(int(tx - cell.width / 2) - sx0, 0), sw))
+            x = max(cursor[y], sx0 + align_up(max(int(tx - cell.width / 2) - sx0, 0), sw))
             if x + cell.width > x1:
                 x = cursor[y]
                 if x + cell.width > x1:
@@ -204,7 +202,7 @@ def strip_thickness(area_um2: float, length: int, units: int, density: float, ro
 
 
 def cell_dims(cell_lef: Path, units: int) -> dict[str, tuple[int, int]]:
-    return {m: (round(w * units), round(h * units)) for m, (w, h) in macro_sizes(cell_lef).items()}
+    return {m: (round(c.width * units), round(c.height * units)) for m, c in lef_macros(Path(cell_lef)).items()}
 
 
 def _special_route(route: str) -> str:
@@ -232,7 +230,7 @@ def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, s
     out.append("")
     for d, layer, step, _ in plan.tracks:
         lo, hi = (x0, x1) if d == "X" else (y0, y1)
-        start = _align(lo, step)
+        start = align_up(lo, step)
         out.append(f"TRACKS {d} {start} DO {(hi - start) // step + 1} STEP {step} LAYER {layer} ;")
     out += ["", f"COMPONENTS {len(insts)} ;"]
     for inst in sorted(insts, key=lambda i: i.name):
@@ -263,35 +261,27 @@ def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, s
     return Path(fp)
 
 
-_POINT = re.compile(r"\(\s*(-?\d+|\*)\s+(-?\d+|\*)((?:\s+-?\d+)?)\s*\)")
-
-
 def _shift(text: str, dx: int, dy: int) -> str:
-    return _POINT.sub(lambda m: f"( {m[1] if m[1] == '*' else int(m[1]) + dx} "
-                                f"{m[2] if m[2] == '*' else int(m[2]) + dy}{m[3]} )", text)
-
-
-def _body(text: str, name: str) -> str:
-    m = re.search(rf"^{name}\s+\d+\s*;\n(.*?)^END {name}", text, re.S | re.M)
-    return m.group(1) if m else ""
+    return POINT.sub(lambda m: f"( {m[1] if m[1] == '*' else int(m[1]) + dx} "
+                               f"{m[2] if m[2] == '*' else int(m[2]) + dy}{m[3]} )", text)
 
 
 def merge_def(top_def: Path, routed_top: Path, macro_defs: dict[str, Path], plan: Floorplan, out: Path) -> Path:
     """One DEF of the whole array: the routed array level plus every macro's cells and wires moved to its
     instance (names prefixed `<instance>/`). For the picture and for inspection; each macro keeps its own DEF."""
     top = Path(routed_top).read_text()
-    comps = [l for l in _body(top, "COMPONENTS").splitlines() if l.strip()
+    comps = [l for l in section(top, "COMPONENTS").splitlines() if l.strip()
              and not any(l.split()[1] == i for i in plan.insts if plan.insts[i].macro)]
-    nets = [_body(top, "NETS").rstrip()]
-    n_nets = len(re.findall(r"^-\s", _body(top, "NETS"), re.M))
+    nets = [section(top, "NETS").rstrip()]
+    n_nets = len(re.findall(r"^-\s", section(top, "NETS"), re.M))
     for name, inst in sorted(plan.insts.items()):
         if not inst.macro:
             continue
         text = macro_defs[inst.macro.name].read_text()
         dx, dy = inst.origin
-        body = _shift(_body(text, "COMPONENTS"), dx, dy)
+        body = _shift(section(text, "COMPONENTS"), dx, dy)
         comps += [re.sub(r"^-\s+(\S+)", rf"- {name}/\1", l) for l in body.splitlines() if l.strip()]
-        nb = _body(text, "NETS")
+        nb = section(text, "NETS")
         n_nets += len(re.findall(r"^-\s", nb, re.M))
         nb = re.sub(r"^-\s+(\S+)", rf"- {name}/\1", nb, flags=re.M)
         nb = re.sub(r"\(\s*(?!PIN\b)(\S+)\s+(\S+)\s*\)", lambda m: m[0] if m[1] in "*-0123456789"

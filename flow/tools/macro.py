@@ -15,12 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import FlowError
-from .die_plot import DefLayout, _routes, read_def
+from ..pdks import LayerRoles
+from .lefdef import DefLayout, def_tracks, floating_ports, layer_rule, net_segments, read_def
 
-# (horizontal pin layer for west/east, vertical pin layer for north/south, every routing layer bottom-up)
-PIN_LAYERS = {"sky130hd": ("met3", "met2", ("li1", "met1", "met2", "met3", "met4", "met5")),
-              "gf180mcu": ("Metal3", "Metal2", ("Metal1", "Metal2", "Metal3", "Metal4", "Metal5")),
-              "osu018": ("metal3", "metal2", ("metal1", "metal2", "metal3", "metal4"))}
 PIN_HALF = 14           # half side of a pin's square in DEF units, as qflow's place2def writes pins
 
 
@@ -76,15 +73,9 @@ class Abstract:
         return self.die[3] - self.die[1]
 
 
-def def_tracks(text: str) -> dict[tuple[str, str], tuple[int, int, int]]:
-    """{(X|Y, layer): (start, count, step)} from a DEF's TRACKS statements."""
-    return {(d, layer): (int(float(s)), int(n), int(st)) for d, s, n, st, layer in re.findall(
-        r"^TRACKS\s+([XY])\s+(-?[0-9.]+)\s+DO\s+(\d+)\s+STEP\s+(\d+)\s+LAYER\s+(\S+)\s*;", text, re.M)}
-
-
-def place_edge_pins(def_path: Path, macro: str, plan: MacroPins, pdk_name: str) -> dict[str, PlacedPin]:
+def place_edge_pins(def_path: Path, macro: str, plan: MacroPins, layers: LayerRoles) -> dict[str, PlacedPin]:
     """Rewrite the PINS of a placed DEF by `plan`; every pin of the DEF must be in the plan and vice versa."""
-    h_layer, v_layer, _ = PIN_LAYERS[pdk_name]
+    h_layer, v_layer = layers.pin_h, layers.pin_v
     text = Path(def_path).read_text()
     layout = read_def(def_path)
     x0, y0, x1, y1 = layout.die
@@ -98,7 +89,7 @@ def place_edge_pins(def_path: Path, macro: str, plan: MacroPins, pdk_name: str) 
     existing = re.findall(r"^-\s+(\S+)\s+\+\s+NET", pins_text.group(1), re.M)
     # the edge grid lines: vertical tracks at x0/x1 ends, horizontal tracks at the y ends
     x_first, x_last = xs, xs + (nx - 1) * sx
-    yh = tracks.get(("Y", "met1")) or tracks.get(("Y", "Metal1")) or (ys, ny, sy)
+    yh = tracks.get(("Y", layers.row_tracks)) or (ys, ny, sy)
     y_first, y_last = yh[0], yh[0] + (yh[1] - 1) * yh[2]
     placed: dict[str, PlacedPin] = {}
     core_x0, core_y0 = core_origin(def_path, layout)
@@ -161,23 +152,7 @@ def _first_inner_track(start: int, step: int, core: int) -> int:
     return max(2, -(-(core + step - start) // step))
 
 
-def layer_rule(lefs: list[Path], layer: str) -> tuple[float, float]:
-    """(minimum WIDTH, minimum SPACING) in um of a routing layer, from the first LEF that defines it
-    (SPACING, or the narrowest-width column of a SPACINGTABLE as sky130's)."""
-    for lef in lefs:
-        block = re.search(rf"^\s*LAYER\s+{re.escape(layer)}\s*$(.*?)^\s*END\s+{re.escape(layer)}\s*$",
-                          Path(lef).read_text(errors="replace"), re.S | re.M)
-        if block is None:
-            continue
-        width = re.search(r"^\s*WIDTH\s+([0-9.]+)\s*;", block.group(1), re.M)
-        spacing = (re.search(r"^\s*SPACING\s+([0-9.]+)\s*;", block.group(1), re.M)
-                   or re.search(r"SPACINGTABLE.*?WIDTH\s+0(?:\.0*)?\s+([0-9.]+)", block.group(1), re.S))
-        if width and spacing:
-            return float(width.group(1)), float(spacing.group(1))
-    raise FlowError(f"layer {layer}: no WIDTH and SPACING in {', '.join(map(str, lefs))}")
-
-
-def edge_keepouts(def_path: Path, pins: dict[str, PlacedPin], pdk_name: str, lefs: list[Path]) -> list[str]:
+def edge_keepouts(def_path: Path, pins: dict[str, PlacedPin], layers: LayerRoles, lefs: list[Path]) -> list[str]:
     """qrouter obstructions that keep a macro's own wires off its edge grid lines on the pin layers, except
     where a pin sits. The LEF abstract turns a pin net's wires on that line into more of the pin and any
     other net's into blockage; the array router then failed to reach a pin next to such a jog (5 of 14 sky130hd
@@ -188,13 +163,16 @@ def edge_keepouts(def_path: Path, pins: dict[str, PlacedPin], pdk_name: str, lef
     x0, y0, x1, y1 = (v / u for v in layout.die)
     tracks = def_tracks(Path(def_path).read_text())
     grid = {d: min(st for (dd, _), (_, _, st) in tracks.items() if dd == d) / u for d in "XY"}
-    h_layer, v_layer, _ = PIN_LAYERS[pdk_name]
+    h_layer, v_layer = layers.pin_h, layers.pin_v
     out = []
     for side, (a0, a1), band in (("W", (y0, y1), (x0 - 0.5, x0)), ("E", (y0, y1), (x1, x1 + 0.5)),
                                  ("S", (x0, x1), (y0 - 0.5, y0)), ("N", (x0, x1), (y1, y1 + 0.5))):
         along = "Y" if side in "WE" else "X"
         for layer in (h_layer, v_layer):
-            width, spacing = layer_rule(lefs, layer)
+            rule = layer_rule(lefs, layer)
+            if rule is None:
+                raise FlowError(f"layer {layer}: no WIDTH and SPACING in {', '.join(map(str, lefs))}")
+            width, spacing = rule
             gap = width / 2 + spacing + 0.25 * (grid[along] - spacing)
             at = sorted((p.y if along == "Y" else p.x) / u for p in pins.values()
                         if p.side == side and p.layer == layer)
@@ -209,32 +187,15 @@ def edge_keepouts(def_path: Path, pins: dict[str, PlacedPin], pdk_name: str, lef
     return out
 
 
-def net_segments(routed_def: Path) -> dict[str, list[tuple[str, int, int, int, int]]]:
-    """{net: [(layer, x0, y0, x1, y1)]} of the routed wires of a DEF."""
-    nets = re.search(r"^NETS\s+\d+\s*;\n(.*?)^END NETS", Path(routed_def).read_text(), re.S | re.M).group(1)
-    out = {}
-    for name, body in re.findall(r"^-\s+(\S+)(.*?)(?=^-\s|\Z)", nets, re.S | re.M):
-        layout = DefLayout(units=1, die=(0, 0, 0, 0))
-        _routes(body, layout)
-        out[name] = layout.segments
-    return out
-
-
-def floating_ports(routed_def: Path) -> set[str]:
-    """Ports whose net connects to nothing inside the macro (e.g. sys_rst of a reset-less PE)."""
-    nets = re.search(r"^NETS\s+\d+\s*;\n(.*?)^END NETS", Path(routed_def).read_text(), re.S | re.M).group(1)
-    return set(re.findall(r"^-\s+\S+\s*\(\s*PIN\s+(\S+)\s*\)\s*;", nets, re.M))
-
-
 def write_lef(routed_def: Path, macro: str, pins: dict[str, PlacedPin], directions: dict[str, str],
-              pdk_name: str, out: Path, free_layers: tuple[str, ...] = ()) -> Abstract:
+              layers: LayerRoles, out: Path, free_layers: tuple[str, ...] = ()) -> Abstract:
     """LEF abstract of a routed macro: SIZE of the die, each pin as a rectangle from its edge to the blockage,
     OBS over the die on every routing layer except `free_layers` (kept empty inside the macro for the array
     router). Coordinates are relative to the die's lower-left corner."""
     layout = read_def(routed_def)
     u = layout.units
     x0, y0, x1, y1 = layout.die
-    layers = [layer for layer in PIN_LAYERS[pdk_name][2] if layer not in free_layers]
+    blocked = [layer for layer in layers.routing if layer not in free_layers]
     used_free = sorted({s[0] for s in layout.segments} & set(free_layers))
     if used_free:
         raise FlowError(f"macro {macro}: {routed_def} uses {', '.join(used_free)}, which was to stay free")
@@ -272,7 +233,7 @@ def write_lef(routed_def: Path, macro: str, pins: dict[str, PlacedPin], directio
         lines += [f"  PIN {name}", f"    DIRECTION {directions.get(name, 'INPUT')} ;", "    USE SIGNAL ;",
                   "    PORT", f"      LAYER {p.layer} ;", *rects, "    END", f"  END {name}"]
     lines.append("  OBS")
-    for layer in layers:
+    for layer in blocked:
         lines += [f"    LAYER {layer} ;", f"      {rect(x0 + ring, y0 + ring, x1 - ring, y1 - ring)}"]
         lines += [f"      {rect(*r)}" for r in ring_obs.get(layer, [])]
     lines += ["  END", f"END {macro}", "", "END LIBRARY", ""]

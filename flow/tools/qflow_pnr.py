@@ -6,7 +6,7 @@ arrangepins -> blifanno (placement may re-assign buffer-tree sinks) -> blif2Veri
 structural netlist whose net and instance names the router and the SPEF use.
 route(): qrouter with a bounded script (route.tcl) -> routed DEF + .rc -> rc2dly (net names it would overflow on
 lengthened) -> SPEF fixed for OpenSTA.
-The settings per PDK (TECH below, .par files in qflow_pnr/) are the ones measured in the toolchain notes.
+The settings per PDK are its record's `pnr` (flow/pdks.py) and the .par file it names (qflow_pnr/).
 All these tools are single-threaded.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import FlowError, RouteIncomplete, ToolFailed, ToolMissing
 from ..metrics import Metric, Metrics
 from ..pdks import PdkInfo
-from .die_plot import read_def
+from .lefdef import read_def
 from .liberty import _top_groups, cell_table
 from .spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
 from .yosys_synth import echo_to
@@ -42,47 +42,6 @@ DESIGN = "top"                                   # file stem of every intermedia
 class PnrInputError(FlowError):
     """A P&R request the flow cannot serve (unsupported PDK, density out of range): a user error."""
     exit_code = 2
-
-
-@dataclass(frozen=True)
-class PnrTech:
-    """P&R technology settings for one PDK (measured; see /work/shared/notes/toolchain.md)."""
-    par: str                        # GrayWolf parameter file: in qflow_pnr/, or an absolute path (osu018: Debian's)
-    layers: int                     # routing layers given to qrouter
-    density: float                  # default placement density for decongest (routability knob)
-    # blifFanout max latency per gate (ps) and max load (fF). Its defaults buffer high fanout and resize little:
-    # "-l 100 -c 20" (qflow's osu018 setting) doubled the tiny sky130hd design's cell area (4.9k -> 9.5k um^2).
-    fanout: str = "-l 1000 -c 30"
-    separator: str = ""             # between cell base name and drive strength ("" = none)
-    via_use: str = ""               # qrouter `via use` list
-    # rewrite the .info track offsets (pins half a pitch in): one value for every layer, or {layer: offset}
-    track_offset_um: float | dict[str, float] | None = None
-    # qrouter's copy of the tech LEF: {layer: "PITCH ... ; OFFSET ... ;"} replaces the layer's PITCH/OFFSET
-    # statements, and VIARULEs whose names match `drop_viarules` (a regex) are deleted
-    lef_pitches: tuple[tuple[str, str], ...] = ()
-    drop_viarules: str = ""
-    snap_x: tuple[int, int] | None = None    # (offset, pitch) in DEF units: put fill cells back on sites
-    stage2_passes: int = 6          # bounded `stage2 mask 90 effort 20` passes before the last `mask none`
-    max_layers: int | None = None   # every routing layer, for place(relief=True); None: `layers`
-
-
-TECH = {
-    "sky130hd": PnrTech(par="sky130hd.par", layers=6, density=0.5, separator="_",
-                        via_use="L1M1_PR M1M2_PR M2M3_PR M3M4_PR M4M5_PR", snap_x=(46, 92)),
-    "osu018": PnrTech(par="/usr/share/qflow/tech/osu018/osu018.par", layers=4, density=0.6),
-    "gf180mcu": PnrTech(par="gf180mcu.par", layers=4, density=0.75, separator="_",
-                        track_offset_um=0.28, max_layers=5),
-    # M1 pins sit on the 0.054 um gate pitch, not the 0.036 um track pitch; the wide power VIARULEs would be
-    # used for signals and make every flop's D and CLK unroutable (toolchain notes, asap7 section)
-    "asap7": PnrTech(par="asap7.par", layers=5, density=0.5, fanout="-l 100 -c 5", separator="x",
-                     track_offset_um={"M1": 0.027, "M2": 0.018},
-                     lef_pitches=(("M1", "PITCH 0.054 ; OFFSET 0.0 ;"), ("M2", "PITCH 0.036 ; OFFSET 0.0 ;"),
-                                  ("M3", "PITCH 0.054 ; OFFSET 0.0 ;"), ("M4", "PITCH 0.072 ; OFFSET 0.0 ;"),
-                                  ("M5", "PITCH 0.054 ; OFFSET 0.0 ;"), ("M6", "PITCH 0.072 ; OFFSET 0.0 ;"),
-                                  ("M7", "PITCH 0.108 ; OFFSET 0.0 ;"), ("M8", "PITCH 0.108 ; OFFSET 0.0 ;"),
-                                  ("M9", "PITCH 0.108 ; OFFSET 0.0 ;")),
-                     drop_viarules=r"widePWR"),
-}
 
 
 @dataclass
@@ -104,12 +63,6 @@ class RouteResult:
     netlist: Path           # the netlist matching the routed DEF and the SPEF
     metrics: Metrics
     log: Path
-
-
-def tech(pdk: PdkInfo) -> PnrTech:
-    if pdk.name not in TECH:
-        raise PnrInputError(f"pdk {pdk.name!r}: no qflow P&R settings; expected one of {', '.join(TECH)}")
-    return TECH[pdk.name]
 
 
 def _tool(name: str) -> str:
@@ -211,7 +164,7 @@ def _lefs(pdk: PdkInfo, tech_lef: Path | None = None) -> list[Path]:
 def router_tech_lef(pdk: PdkInfo, work: Path) -> Path | None:
     """The tech LEF the qflow tools read: the PDK's, or a copy in `work` with the PnrTech's pitch, offset and
     VIARULE fixes (asap7)."""
-    t = tech(pdk)
+    t = pdk.pnr
     if not (t.lef_pitches or t.drop_viarules):
         return pdk.tech_lef
     # LEF 5.8 properties are multi-line quoted strings that addspacers.tcl's parser misreads (it then drops the
@@ -230,6 +183,11 @@ def router_tech_lef(pdk: PdkInfo, work: Path) -> Path | None:
     out = Path(work) / f"qrouter_{pdk.tech_lef.name}"
     out.write_text(text)
     return out
+
+
+def par_grid_x(par: str) -> tuple[int, int]:
+    """(*gridOffsetX, *gridX) of a GrayWolf .par text: the cell site grid in DEF units."""
+    return tuple(int(re.search(rf"^\*{key}\s*:\s*(-?\d+)", par, re.M).group(1)) for key in ("gridOffsetX", "gridX"))
 
 
 def _snap_components(def_path: Path, offset: int, pitch: int) -> None:
@@ -253,7 +211,7 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     layer. blifFanout splits a net of more than 16 sinks into buffered groups before placement, so each group
     spans the whole block; measured on the 16-bit sky130hd B-spline unit at density 0.35: 241 failed nets
     unbuffered vs 337 buffered, and 0 unbuffered at 0.15."""
-    t = tech(pdk)
+    t = pdk.pnr
     layers = (t.max_layers or t.layers) if relief else t.layers
     fanout = "-l 5000 -c 1000 -F 1000" if relief else t.fanout
     density = t.density if density is None else density
@@ -325,7 +283,7 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     if (work / f"{DESIGN}.obsx").exists():
         (work / f"{DESIGN}.obsx").replace(work / f"{DESIGN}.obs")
     if t.snap_x:
-        _snap_components(def_path, *t.snap_x)
+        _snap_components(def_path, *par_grid_x(par))
     run("arrangepins", [*_script("arrangepins.tcl"), DESIGN])
     if (work / f"{DESIGN}_mod.def").exists():
         (work / f"{DESIGN}_mod.def").replace(def_path)
@@ -374,7 +332,7 @@ def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extr
     `passes`: rip-up passes (default the PDK's), then the last unmasked one unless `last_pass` is False;
     `delays`: write the RC file (qrouter's write_delays; it crashed on a 16x16 array's clock spine);
     `ignore`: nets of the DEF qrouter leaves unrouted (their pins stay reserved for them)."""
-    t = tech(pdk)
+    t = pdk.pnr
     layers = placed.layers or t.layers
     routed_def, rc = work / f"{DESIGN}_route.def", work / f"{DESIGN}_route.rc"
     obs = placed.work / f"{DESIGN}.obs"

@@ -18,7 +18,6 @@ pins it took 61 s).
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from ..errors import ToolFailed
 from . import floorplan as fp
 from . import qflow_pnr
+from .lefdef import route_elements, routes_of, specials_of
 
 Box = tuple[int, int, int, int]       # x0, y0, x1, y1 in DEF units
 PIECE_MIN_PINS = 8                    # a net too long for a window is routed in pieces from this many pins
@@ -129,43 +129,12 @@ def assign(boxes: dict[str, Box], windows: list[Box], halo: int) -> dict[int, li
     return out
 
 
-# ---------------------------------------------------------------- routes in DEF text
-
-_PT = re.compile(r"\(\s*(-?\d+|\*)\s+(-?\d+|\*)(?:\s+-?\d+)?\s*\)")
-
-
-def routes_of(def_text: str) -> dict[str, str]:
-    """{net: the text after `+ ROUTED`} of a routed DEF's NETS section."""
-    body = re.search(r"^NETS \d+ ;\n(.*?)^END NETS", def_text, re.S | re.M).group(1)
-    out = {}
-    for block in re.split(r"^- ", body, flags=re.M)[1:]:
-        name, _, rest = block.partition("\n")
-        m = re.search(r"\+ ROUTED (.*?)\s*;\s*$", rest, re.S)
-        if m:
-            out[name.strip()] = m.group(1)
-    return out
-
-
-def elements(route: str) -> list[tuple[str, str, list[tuple[int, int]], str]]:
-    """`+ ROUTED` text -> [(layer, width or '', absolute points, via or '')]."""
-    out = []
-    for part in re.split(r"\s+NEW\s+", route.strip()):
-        m = re.match(r"(\S+)\s+(\d+\s+)?(.*)$", part, re.S)
-        layer, width, rest = m.group(1), (m.group(2) or "").strip(), m.group(3)
-        pts, x, y = [], None, None
-        for px, py in _PT.findall(rest):
-            x = x if px == "*" else int(px)
-            y = y if py == "*" else int(py)
-            pts.append((x, y))
-        via = _PT.sub("", rest).split()
-        out.append((layer, width, pts, via[-1] if via else ""))
-    return out
-
+# ---------------------------------------------------------------- routes in DEF text (read by lefdef)
 
 def clip(route: str, w: Box) -> str:
     """The parts of a route inside window `w`, as `+ ROUTED` text ('' if none)."""
     out = []
-    for layer, width, pts, via in elements(route):
+    for layer, width, pts, via in route_elements(route):
         wd = f"{width} " if width else ""
         for (ax, ay), (bx, by) in zip(pts, pts[1:]):
             lo_x, hi_x, lo_y, hi_y = max(min(ax, bx), w[0]), min(max(ax, bx), w[2]), max(min(ay, by), w[1]), \
@@ -180,7 +149,7 @@ def clip(route: str, w: Box) -> str:
 def cut(route: str, box: Box) -> str:
     """A route without its parts inside `box` (the rest as `+ ROUTED` text, '' if none)."""
     out = []
-    for layer, width, pts, via in elements(route):
+    for layer, width, pts, via in route_elements(route):
         wd = f"{width} " if width else ""
         for (ax, ay), (bx, by) in zip(pts, pts[1:]):
             lo, hi = (min(ax, bx), max(ax, bx)) if ay == by else (min(ay, by), max(ay, by))
@@ -198,7 +167,7 @@ def cut(route: str, box: Box) -> str:
 
 
 def _bbox(route: str) -> Box:
-    pts = [p for _, _, ps, _ in elements(route) for p in ps]
+    pts = [p for _, _, ps, _ in route_elements(route) for p in ps]
     return min(p[0] for p in pts), min(p[1] for p in pts), max(p[0] for p in pts), max(p[1] for p in pts)
 
 
@@ -322,12 +291,6 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     return routed, parts, specials, WindowStats(runs, len(parts), repaired, time.perf_counter() - t0)
 
 
-def specials_of(def_text: str) -> dict[str, str]:
-    """{net: text after `+ ROUTED`} of a routed DEF's SPECIALNETS section (qrouter's pin stubs and patches)."""
-    m = re.search(r"^SPECIALNETS \d+ ;\n(.*?)^END SPECIALNETS", def_text, re.S | re.M)
-    return routes_of(f"NETS 0 ;\n{m.group(1)}END NETS") if m else {}
-
-
 def add_specials(def_path: Path, specials: dict[str, str]) -> Path:
     """Write qrouter's pin stubs and patches ({net: `+ ROUTED` text}) as the DEF's SPECIALNETS section."""
     if specials:
@@ -352,7 +315,7 @@ def grid_conflicts(def_text: str, pitch: tuple[int, int], layers: list[str], via
         if other != net:
             clashes.append((layer, x, y, other, net))
     for net, route in routes_of(def_text).items():
-        for layer, _, pts, via in elements(route):
+        for layer, _, pts, via in route_elements(route):
             for (ax, ay), (bx, by) in zip(pts, pts[1:]):
                 if ay == by and ay % py == 0:
                     for x in range(-(-min(ax, bx) // px) * px, max(ax, bx) + 1, px):
@@ -365,17 +328,3 @@ def grid_conflicts(def_text: str, pitch: tuple[int, int], layers: list[str], via
                     if v_layer in layers:
                         take(v_layer, pts[-1][0], pts[-1][1], net)
     return clashes
-
-
-def lef_layers(lefs: list[Path]) -> tuple[list[str], dict[str, tuple[str, ...]]]:
-    """(routing layers bottom up, {via: its routing layers}) from the LEFs."""
-    layers: list[str] = []
-    vias: dict[str, tuple[str, ...]] = {}
-    for lef in lefs:
-        text = Path(lef).read_text(errors="replace")
-        for name in re.findall(r"^\s*LAYER (\S+)\s*\n\s*TYPE ROUTING", text, re.M):
-            if name not in layers:
-                layers.append(name)
-        for name, body in re.findall(r"^\s*VIA (\S+)(?: DEFAULT)?\s*\n(.*?)^\s*END \1", text, re.S | re.M):
-            vias[name] = tuple(dict.fromkeys(re.findall(r"^\s*LAYER (\S+)", body, re.M)))
-    return layers, {v: tuple(x for x in ls if x in layers) for v, ls in vias.items()}
