@@ -54,7 +54,7 @@ class LefPin:
 class LefMacro:
     width: float                 # um (0 without a SIZE)
     height: float
-    pins: dict[str, LefPin] = field(compare=False)
+    pins: dict[str, LefPin]
 
 
 def _number(pattern: str, text: str) -> float | None:
