@@ -134,7 +134,7 @@ def nearest_strip(point: tuple[float, float], regions: dict[str, tuple]) -> str:
     return min(sorted(regions), key=lambda k: dist(regions[k]))
 
 
-def x_mirrored(cell_lef: Path, cell: str, pitch_um: float, phase_um: float, layer: str = "li1") -> bool:
+def x_mirrored(cell_lef: Path, cell: str, pitch_um: float, phase_um: float, layer: str) -> bool:
     """Whether `cell` is better mirrored in x: the orientation whose signal pins on `layer` hold a vertical track
     (cell-relative x = phase + k*pitch) farthest inside their rectangles. Cells sit on every site phase in
     the flat flow too, but graywolf also flips them; a dfxtp_1's D pin is unreachable unflipped (measured)."""
