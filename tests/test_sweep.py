@@ -281,7 +281,7 @@ def test_code_edit_reruns_the_point(tmp_path):
     sweep = copy / "one.yaml"
     sweep.write_text("name: one\nbase: configs/tiny.yaml\nset: {flow.stop_after: synth}\n"
                      "axes:\n  kan.table_bits: [2]\n")
-    env = {**os.environ, "PYTHONPATH": str(copy), "KAN_PDK_ROOT": str(resolve("sky130hd").extra["lambdapdk_root"]),
+    env = {**os.environ, "PYTHONPATH": str(copy), "KAN_PDK_ROOT": str(resolve("sky130hd").lambdapdk_root),
            "KAN_CACHE": str(REPO / "build/.cache")}     # the unpacked liberty is keyed by its content: share it
 
     def run():
