@@ -1,0 +1,379 @@
+"""Activity-annotated power with Debian OpenSTA 2.0.17 (`sta`): internal, switching, leakage and total power of
+a routed netlist, from the toggles of a gate-level simulation (a VCD), at the config's clock.
+
+What 2.0.17 gets wrong and what this module does about it (../shared/notes/power.md has the measurements):
+- Internal power is 0 on sky130hd (the liberty names its default operating conditions before defining them, so
+  no voltage) and on gf180mcu (no default operating conditions): `power_liberty` names them after the group.
+- 2.0.17 counts the internal energy of clock pins twice (measured: a flop's clock pin 8.14 uW where the liberty
+  gives 4.07 uW at 100 MHz): `power_liberty` halves the internal_power tables of clock pins. Output arcs and
+  data inputs come out right as they are (a buffer's output arc and a flop's D pin match the hand calculation
+  from the tables within 0.01%; tests/test_power.py), so they are left alone. Conditional (`when`) groups were
+  not checked separately.
+- `set_power_activity -pins` fails (`get_pins_error`) and `sta::set_power_pin_activity` values are overwritten
+  by the activity propagation that every report_power runs (each driver pin gets its cell function evaluated
+  on its inputs' activities). `power_liberty` makes every output pin's function the pin itself, so propagation
+  keeps the annotated value of each driver pin and copies it to the net's load pins. Timing arcs are untouched.
+- No read_vcd/read_saif: `vcd_activity` streams the VCD (never loaded whole) and counts the toggles and the
+  time high of every net in the measured window; every driving cell pin gets `sta::set_power_pin_activity`
+  and every input port `set_power_activity -input_ports` (never -global: it overrides every per-pin value).
+- A crash or early stop of sta (seen at exit after long Tcl loops) must not pass for a result: the script's last
+  line prints SENTINEL and a run without it fails with its log.
+Zero-delay simulation has no glitches, so switching and internal power are lower bounds.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import string
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ToolFailed
+from ..metrics import Metric, Metrics
+from .liberty import CACHE, pin_directions
+from .opensta import sta_version
+
+HERE = Path(__file__).parent
+SENTINEL = "kan-dse: power complete"
+LIBERTY_VERSION = "2"      # of the edits below: part of the cached file's name
+
+
+# ---------------------------------------------------------------- liberty
+
+_TOKEN = re.compile(r'/\*.*?\*/|"(?:\\.|[^"\\])*"|[{}]', re.S)
+_HEAD = re.compile(r'(\w+)\s*\(\s*"?([^")]*?)"?\s*\)\s*$')
+
+
+def power_liberty(liberty: Path) -> Path:
+    """The liberty as 2.0.17 computes power from it correctly (module docstring), cached by content."""
+    text = Path(liberty).read_text(errors="replace")
+    digest = hashlib.sha256(text.encode() + LIBERTY_VERSION.encode()).hexdigest()[:16]
+    out = CACHE / "liberty" / f"{Path(liberty).stem.split('-')[0]}-power-{digest}.lib"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(fix_liberty(text))
+        tmp.replace(out)
+    return out
+
+
+@dataclass
+class _Group:
+    kind: str
+    name: str
+    start: int                          # of the body (after "{")
+    end: int = 0                        # of the closing "}"
+    children: list = field(default_factory=list)
+
+
+def _groups(text: str) -> list[_Group]:
+    """Every group `kind (name) { ... }` as a tree (the library group first), braces outside comments/strings."""
+    root, stack = _Group("", "", 0), []
+    stack.append(root)
+    for m in _TOKEN.finditer(text):
+        if m.group(0) == "{":
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            head = _HEAD.search(text[line_start:m.start()].rstrip()) or _HEAD.search(
+                text[max(0, m.start() - 200):m.start()].rstrip())
+            g = _Group(head.group(1) if head else "", head.group(2) if head else "", m.end())
+            stack[-1].children.append(g)
+            stack.append(g)
+        elif m.group(0) == "}":
+            stack.pop().end = m.start()
+    return root.children
+
+
+def _own_text(text: str, g: _Group) -> str:
+    """The body of `g` without its child groups (its own attributes)."""
+    parts, pos = [], g.start
+    for c in g.children:
+        head = text.rfind("\n", pos, c.start) + 1
+        parts.append(text[pos:head])
+        pos = c.end + 1
+    parts.append(text[pos:g.end])
+    return "".join(parts)
+
+
+def _attr(own: str, name: str) -> str | None:
+    m = re.search(rf'^\s*{name}\s*:\s*"?([^";]*)"?\s*;', own, re.M)
+    return m.group(1).strip() if m else None
+
+
+def fix_liberty(text: str) -> str:
+    """Default operating conditions named after their group; internal energy tables of clock pins halved; every
+    output pin's function made the pin itself (module docstring)."""
+    edits: list[tuple[int, int, str]] = []          # (start, end, replacement) in `text`
+    lib = _groups(text)[0]
+    own = _own_text(text, lib)
+    conds = [g for g in lib.children if g.kind == "operating_conditions"]
+    default = re.search(r'^[ \t]*default_operating_conditions\s*:\s*"?([^";]*)"?\s*;[ \t]*\n?', text[:lib.end], re.M)
+    if conds:
+        name = default.group(1).strip() if default and default.start() < lib.end else conds[0].name
+        if name not in {g.name for g in conds}:
+            name = conds[0].name
+        if default:
+            edits.append((default.start(), default.end(), ""))
+        edits.append((conds[-1].end + 1, conds[-1].end + 1, f'\n    default_operating_conditions : "{name}";'))
+    del own
+    for cell in (g for g in lib.children if g.kind == "cell"):
+        for pin in (g for g in cell.children if g.kind == "pin"):
+            pin_own = _own_text(text, pin)
+            direction = _attr(pin_own, "direction")
+            clock = (_attr(pin_own, "clock") or "").lower() == "true"
+            if direction == "output":
+                func = re.search(r'^(\s*function\s*:\s*)"[^"]*"', text[pin.start:pin.end], re.M)
+                if func and func.start() + pin.start < (pin.children[0].start if pin.children else pin.end):
+                    s = pin.start + func.start()
+                    edits.append((s, pin.start + func.end(), f'{func.group(1)}"{pin.name}"'))
+            for pwr in (g for g in pin.children if g.kind == "internal_power"):
+                if clock:
+                    for table in pwr.children:
+                        for v in re.finditer(r"values\s*\((.*?)\)\s*;", text[table.start:table.end], re.S):
+                            s, e = table.start + v.start(1), table.start + v.end(1)
+                            halved = re.sub(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?",
+                                            lambda n: f"{float(n.group(0)) / 2:.10g}", text[s:e])
+                            edits.append((s, e, halved))
+    out, pos = [], 0
+    for s, e, new in sorted(edits):
+        out.append(text[pos:s])
+        out.append(new)
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- VCD
+
+@dataclass
+class VcdActivity:
+    nets: dict[str, tuple[float, float]]    # net -> (toggles per clock cycle, fraction of the window high)
+    cycles: float                           # clock cycles in the window
+    toggles: int                            # all toggles counted
+
+
+def vcd_activity(vcd: Path, prefix: str, start_ps: float, end_ps: float, period_ps: float) -> VcdActivity:
+    """Stream `vcd` and count, for every net under scope `prefix` (e.g. "kan_array.gates"), the 0<->1 changes at
+    times in [start_ps, end_ps) and the time it is 1 there. Names are relative to `prefix`, deeper scopes joined
+    by "/" (hierarchical instance paths as OpenSTA writes them); vector variables give one name per bit."""
+    scale = 1.0                      # ps per VCD time unit
+    names: dict[str, list[tuple[str, int]]] = {}     # id -> [(name, width)]
+    scope: list[str] = []
+    with open(vcd) as fh:
+        for line in fh:
+            tok = line.split()
+            if not tok:
+                continue
+            if tok[0] == "$timescale":
+                spec = " ".join(tok[1:]) if len(tok) > 1 else next(fh).strip()
+                m = re.match(r"(\d+)\s*(s|ms|us|ns|ps|fs)", spec)
+                scale = int(m.group(1)) * {"s": 1e12, "ms": 1e9, "us": 1e6, "ns": 1e3, "ps": 1.0, "fs": 1e-3}[m.group(2)]
+            elif tok[0] == "$scope":
+                scope.append(tok[2].lstrip("\\"))
+            elif tok[0] == "$upscope":
+                scope.pop()
+            elif tok[0] == "$var":
+                path = ".".join(scope)
+                if path == prefix or path.startswith(prefix + "."):
+                    rel = path[len(prefix) + 1:].replace(".", "/")
+                    ref = " ".join(tok[4:-1])
+                    name = ref.split(" [")[0].strip().lstrip("\\")
+                    width = int(tok[2])
+                    bits = re.search(r"\[(\d+):(\d+)\]", ref[len(name):] if "[" in ref[len(name):] else "")
+                    full = f"{rel}/{name}" if rel else name
+                    if width == 1:
+                        names.setdefault(tok[3], []).append((full, 1))
+                    else:
+                        lo = int(bits.group(2)) if bits else 0
+                        names.setdefault(tok[3], []).append((full, width, lo))  # type: ignore[arg-type]
+            elif tok[0] == "$enddefinitions":
+                break
+        value: dict[str, str] = {}
+        since: dict[str, float] = {}
+        toggles: dict[str, list[int]] = {i: [0] * v[0][1] for i, v in names.items()}
+        high: dict[str, list[float]] = {i: [0.0] * v[0][1] for i, v in names.items()}
+        t0, t1 = start_ps / scale, end_ps / scale
+        now = 0.0
+
+        def settle(ident: str, new: str) -> None:
+            old = value.get(ident)
+            width = len(toggles[ident])
+            new = new.rjust(width, "0" if new[0] in "01" else new[0])[-width:]
+            if old is not None:
+                a, b = max(since[ident], t0), min(now, t1)
+                if b > a:
+                    for k, ch in enumerate(reversed(old)):
+                        if ch == "1":
+                            high[ident][k] += b - a
+                if t0 <= now < t1:
+                    for k, (o, n) in enumerate(zip(reversed(old), reversed(new))):
+                        if o != n and o in "01" and n in "01":
+                            toggles[ident][k] += 1
+            value[ident], since[ident] = new, now
+
+        for line in fh:
+            c = line[:1]
+            if c == "#":
+                now = float(line[1:])
+                if now >= t1:
+                    break
+            elif c in "01xzXZ":
+                ident = line[1:].strip()
+                if ident in toggles:
+                    settle(ident, c.lower())
+            elif c in "bB":
+                bits, ident = line[1:].split()
+                if ident in toggles:
+                    settle(ident, bits.lower())
+        now = t1
+        for ident, val in value.items():           # the time high up to the window's end
+            a, b = max(since[ident], t0), t1
+            if b > a:
+                for k, ch in enumerate(reversed(val)):
+                    if ch == "1":
+                        high[ident][k] += b - a
+    cycles = (end_ps - start_ps) / period_ps
+    span = t1 - t0
+    nets: dict[str, tuple[float, float]] = {}
+    total = 0
+    for ident, entries in names.items():
+        for entry in entries:
+            full, width = entry[0], entry[1]
+            lo = entry[2] if len(entry) > 2 else 0
+            for k in range(width):
+                name = full if width == 1 else f"{full}[{lo + k}]"
+                nets[name] = (toggles[ident][k] / cycles, high[ident][k] / span)
+                total += toggles[ident][k]
+    return VcdActivity(nets, cycles, total)
+
+
+# ---------------------------------------------------------------- netlist
+
+_MODULE = re.compile(r"^\s*module\s+(\S+)\s*\(.*?\);(.*?)^\s*endmodule", re.S | re.M)
+_INST = re.compile(r"^\s*(\\\S+|[A-Za-z_]\w*)\s+(\\\S+\s|[A-Za-z_][\w$]*)\s*\((.*?)\)\s*;", re.S | re.M)
+_CONN = re.compile(r"\.(\w+)\s*\(\s*(\\\S+\s|[^()\s]*)\s*\)")
+_KEYWORDS = {"input", "output", "inout", "wire", "reg", "assign", "module", "endmodule"}
+
+
+def driver_pins(netlist: Path, top: str, liberty: Path) -> dict[str, list[str]]:
+    """{net: [driving leaf cell pins]} of the structural `netlist` (flat, or hierarchical over modules defined in
+    the same file: names then carry the instance path, `pe_0_0/net`, `pe_0_0/u1/Y`), output pins by the
+    liberty's pin directions."""
+    modules = {m.group(1).lstrip("\\"): m.group(2) for m in _MODULE.finditer(Path(netlist).read_text())}
+    dirs = pin_directions(liberty)
+    out: dict[str, list[str]] = {}
+
+    def walk(module: str, path: str, ports: dict[str, str]) -> None:
+        for inst in _INST.finditer(modules[module]):
+            kind, name = inst.group(1).lstrip("\\"), inst.group(2).strip().lstrip("\\")
+            if kind in _KEYWORDS:
+                continue
+            conns = {p: n.strip().lstrip("\\") for p, n in _CONN.findall(inst.group(3))}
+            if kind in modules:
+                walk(kind, f"{path}{name}/", {p: ports.get(n, f"{path}{n}") for p, n in conns.items() if n})
+            elif kind in dirs:
+                for pin, net in conns.items():
+                    if net and dirs[kind].get(pin) == "output":
+                        out.setdefault(ports.get(net, f"{path}{net}"), []).append(f"{path}{name}/{pin}")
+
+    walk(top, "", {})
+    return out
+
+
+# ---------------------------------------------------------------- OpenSTA
+
+@dataclass
+class PowerResult:
+    metrics: Metrics
+    report: Path
+    annotated_pins: int
+    readback: dict[str, tuple[float, float, str]]      # pin -> (activity per s, duty, origin) when asked
+
+
+def _sta_name(name: str) -> str:
+    return name.replace("{", "\\{").replace("}", "\\}")
+
+
+def write_activity(path: Path, activity: dict[str, tuple[float, float]], drivers: dict[str, list[str]],
+                   input_ports: list[str]) -> tuple[int, list[str]]:
+    """The Tcl lines annotating every input port and every driving cell pin with its net's activity per clock
+    period and duty. -> (pins annotated, nets with a driver but no activity in the VCD)."""
+    lines, pins, missing = [], 0, []
+    for port in input_ports:
+        if port in activity:
+            a, d = activity[port]
+            lines.append(f"set_power_activity -input_ports [get_ports {{{_sta_name(port)}}}] "
+                         f"-activity {a:.8g} -duty {d:.6g}")
+    for net, driven in sorted(drivers.items()):
+        if net not in activity:
+            missing.append(net)
+            continue
+        a, d = activity[net]
+        for pin in driven:
+            lines.append(f"sta::set_power_pin_activity [get_pins {{{_sta_name(pin)}}}] {a:.8g} {d:.6g}")
+            pins += 1
+    path.write_text("\n".join(lines) + "\n")
+    return pins, missing
+
+
+def run_power(netlist: Path, top: str, liberty: Path, work: Path, period_ns: float,
+              activity: dict[str, tuple[float, float]], input_ports: list[str],
+              spefs: list[tuple[str | None, Path]] = (), clock: str = "sys_clk",
+              readback: list[str] = (), instances: dict[str, list[str]] | None = None) -> PowerResult:
+    """Annotate and report power (W from sta, reported in mW). `liberty` is the PDK's prepared liberty: the
+    power copy is made here. `readback` pins print their activity as OpenSTA holds it after report_power;
+    `instances` {group: [leaf instances]} adds one report_power -instances per group (metrics power_<group>)."""
+    tool = sta_version()
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    lib = power_liberty(liberty)
+    drivers = driver_pins(netlist, top, liberty)
+    act_file = work / "activity.tcl"
+    pins, missing = write_activity(act_file, activity, drivers, input_ports)
+    script, report = work / "power.tcl", work / "power.log"
+    reads = "\n".join(f"read_spef -path {i} {Path(f).resolve()}" if i else f"read_spef {Path(f).resolve()}"
+                      for i, f in spefs)
+    groups = instances or {}
+    inst_lines = "\n".join(f'puts "kan-dse: instances {g}"\nreport_power -instances [get_cells {{'
+                           + " ".join(_sta_name(i) for i in cells) + "}] -digits 8"
+                           for g, cells in groups.items() if cells)
+    back = "\n".join(f'puts "kan-dse: activity {p} [get_property [get_pins {{{_sta_name(p)}}}] activity]"'
+                     for p in readback)
+    values = dict(liberty=lib, netlist=Path(netlist).resolve(), top=top, clock=clock, period=f"{period_ns:g}",
+                  spef=reads or "# no parasitics", activity=act_file, instances=inst_lines, readback=back,
+                  propagate="set_propagated_clock [all_clocks]" if spefs else "# no parasitics: ideal clock")
+    script.write_text(string.Template((HERE / "power.tcl").read_text()).substitute(values))
+    with open(report, "w") as log:
+        res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
+                             cwd=work)
+    text = report.read_text(errors="replace")
+    errors = re.findall(r"^Error: (.*)$|^Warning: (.*Creating black box.*)$", text, re.M)
+    errors = [a or b for a, b in errors]
+    if res.returncode or errors or SENTINEL not in text:
+        why = errors[0] if errors else (f"exit status {res.returncode}" if res.returncode else "")
+        raise ToolFailed("power (opensta)", str(report), (why + ", " if why else "")
+                         + f"the run stopped before its last line ({SENTINEL!r})" if SENTINEL not in text else why)
+    total = re.search(r"^Total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", text, re.M)
+    if not total:
+        raise ToolFailed("power (opensta)", str(report), "no Total line in report_power")
+    internal, switching, leakage, whole = (float(v) * 1e3 for v in total.groups())   # W -> mW
+    src = report.name
+    metrics: Metrics = {
+        "power_internal": Metric(internal, "mW", tool + " report_power (VCD activity per pin)", src),
+        "power_switching": Metric(switching, "mW", tool + " report_power (VCD activity per pin)", src),
+        "power_leakage": Metric(leakage, "mW", tool + " report_power", src),
+        "power_total": Metric(whole, "mW", tool + " report_power (VCD activity per pin)", src),
+        "power_annotated_pins": Metric(pins, "pins", "flow.tools.power (driving cell pins annotated)", act_file.name),
+        "power_unannotated_nets": Metric(len(missing), "nets", "flow.tools.power (driven nets absent from the VCD)",
+                                         act_file.name),
+    }
+    for g in groups:
+        block = re.search(rf"^kan-dse: instances {re.escape(g)}\n(.*?)(?=^kan-dse: |\Z)", text, re.M | re.S)
+        rows = re.findall(r"^\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s*$", block.group(1), re.M) if block else []
+        value = sum(float(r[3]) for r in rows if re.fullmatch(r"[-+0-9.eE]+", r[3])) * 1e3
+        metrics[f"power_{g}"] = Metric(value, "mW", tool + f" report_power -instances ({g}: "
+                                       f"{len(groups[g])} cells)", src)
+    back_values = {m.group(1): (float(m.group(2)), float(m.group(3)), m.group(4)) for m in re.finditer(
+        r"^kan-dse: activity (\S+) (\S+) (\S+) (\S+)", text, re.M)}
+    return PowerResult(metrics, report, pins, back_values)

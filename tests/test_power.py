@@ -1,0 +1,187 @@
+"""Activity-annotated power (flow/tools/power.py): a hand calculation from the liberty tables, VCD toggle counts,
+OpenSTA reading back every annotated pin, and the failure of a run that stops early."""
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flow.errors import ToolFailed
+from flow.pdks import resolve
+from flow.tools import power
+from flow.tools.liberty import prepared_liberty
+
+pytestmark = pytest.mark.skipif(shutil.which("sta") is None, reason="OpenSTA (apt-get install -y opensta) missing")
+
+BUF, FLOP = "sky130_fd_sc_hd__buf_2", "sky130_fd_sc_hd__dfxtp_1"
+NETLIST = f"""module t (a, clk, d, y, q);
+input a; input clk; input d; output y; output q;
+{BUF} u1 ( .A(a), .X(y) );
+{FLOP} u2 ( .CLK(clk), .D(d), .Q(q) );
+endmodule
+"""
+WIRE_PF = 0.0042902380        # a load index of the buffer's power table: the lookup needs no load interpolation
+# (a 1 mOhm wire to the port: OpenSTA reduces a net's parasitics from its driver through the resistors)
+SPEF = f"""*SPEF "IEEE 1481-1998"
+*DESIGN "t"
+*DATE "x"
+*VENDOR "x"
+*PROGRAM "x"
+*VERSION "x"
+*DESIGN_FLOW "x"
+*DIVIDER /
+*DELIMITER :
+*BUS_DELIMITER []
+*T_UNIT 1 NS
+*C_UNIT 1 PF
+*R_UNIT 1 OHM
+*L_UNIT 1 HENRY
+
+*PORTS
+y O
+
+*D_NET y {WIRE_PF}
+*CONN
+*P y O
+*I u1:X O
+*CAP
+1 y {WIRE_PF}
+*RES
+1 u1:X y 0.001
+*END
+"""
+
+
+def _cell(text: str, cell: str) -> str:
+    start = text.index(f'cell ("{cell}")')
+    return text[start:text.index("\n    cell (", start + 10)]
+
+
+def _table(block: str, kind: str) -> tuple[list[float], list[float] | None, list[list[float]]]:
+    body = block[block.index(kind):]
+    body = body[:body.index("}")]
+    nums = lambda s: [float(v) for v in s.replace("\\", "").replace('"', "").replace("\n", " ").split(",")]  # noqa
+    i1 = nums(re.search(r'index_1\("([^"]*)"\)', body).group(1))
+    i2 = re.search(r'index_2\("([^"]*)"\)', body)
+    rows = [nums(r) for r in re.findall(r'"([^"]*)"', re.search(r"values\((.*?)\);", body, re.S).group(1))]
+    return i1, nums(i2.group(1)) if i2 else None, rows
+
+
+def _at_slew_zero(i1: list[float], column: list[float]) -> float:
+    """Linear extrapolation to slew 0 from the first two points (an ideal input port has slew 0)."""
+    return column[0] - (column[1] - column[0]) / (i1[1] - i1[0]) * i1[0]
+
+
+@pytest.fixture(scope="module")
+def sky130():
+    return prepared_liberty(resolve("sky130hd"))
+
+
+def _run(tmp_path, liberty, activity, **kw):
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "t.v").write_text(NETLIST)
+    (tmp_path / "t.spef").write_text(SPEF)
+    return power.run_power(tmp_path / "t.v", "t", liberty, tmp_path / "sta", 10.0, activity, ["a", "d"],
+                           spefs=[(None, tmp_path / "t.spef")], clock="clk", **kw)
+
+
+def test_two_cells_match_the_hand_calculation_from_the_liberty(sky130, tmp_path):
+    """u1: buffer from port a (ideal: slew 0) into net y (wire cap = a table index); u2: flop clocked at 10 ns, D
+    and Q never toggle. Expected: buffer output energy (rise+fall)/2 per toggle, clock-pin energy (rise+fall)/2
+    per clock edge (2 per cycle), 0.5 C V^2 per toggle on y, cell_leakage_power of both cells."""
+    alpha = 0.37                                   # toggles per clock cycle on a and y
+    res = _run(tmp_path, sky130, {"a": (alpha, 0.5), "y": (alpha, 0.5), "d": (0.0, 0.0), "q": (0.0, 0.0)})
+    text = Path(sky130).read_text()
+    buf, flop = _cell(text, BUF), _cell(text, FLOP)
+    period = 10e-9
+    k = 2                                          # WIRE_PF is index_2[2]
+    i1, i2, rise = _table(buf[buf.index('pin ("X")'):], "rise_power")
+    _, _, fall = _table(buf[buf.index('pin ("X")'):], "fall_power")
+    assert i2[k] == pytest.approx(WIRE_PF)
+    e_buf = (_at_slew_zero(i1, [r[k] for r in rise]) + _at_slew_zero(i1, [r[k] for r in fall])) / 2   # pJ
+    clk = flop[flop.index('pin ("CLK")'):]
+    c1, _, crise = _table(clk, "rise_power")
+    _, _, cfall = _table(clk, "fall_power")
+    e_clk = (_at_slew_zero(c1, crise[0]) + _at_slew_zero(c1, cfall[0])) / 2
+    internal = (e_buf * alpha + e_clk * 2) * 1e-12 / period                                   # W
+    switching = 0.5 * WIRE_PF * 1e-12 * 1.8 ** 2 * alpha / period
+    leak = [float(re.search(r"cell_leakage_power : ([0-9.eE+-]+)", c).group(1)) for c in (buf, flop)]
+    leakage = sum(leak) * 1e-9                                                                # nW -> W
+    m = res.metrics
+    assert m["power_internal"].value == pytest.approx(internal * 1e3, rel=0.01)
+    assert m["power_switching"].value == pytest.approx(switching * 1e3, rel=0.01)
+    assert m["power_leakage"].value == pytest.approx(leakage * 1e3, rel=0.01)
+    assert m["power_total"].value == pytest.approx((internal + switching + leakage) * 1e3, rel=0.01)
+    assert m["power_total"].unit == "mW" and m["power_total"].source == "power.log"
+
+
+def test_every_annotated_pin_reads_back_and_silent_nets_switch_nothing(sky130, tmp_path):
+    act = {"a": (0.0, 0.0), "y": (0.0, 0.0), "d": (0.25, 0.4), "q": (0.0, 1.0)}
+    res = _run(tmp_path, sky130, act, readback=["u1/X", "u2/Q", "u2/D", "u1/A"])
+    assert res.annotated_pins == 2 and res.metrics["power_unannotated_nets"].value == 0
+    # driver pins keep the annotated value (user), load pins carry their net's driver's
+    assert res.readback["u1/X"] == (0.0, 0.0, "user")
+    assert res.readback["u2/Q"] == (0.0, 1.0, "user")
+    assert res.readback["u2/D"][:2] == pytest.approx((0.25 / 10e-9, 0.4))
+    assert res.readback["u1/A"][:2] == (0.0, 0.0)
+    # no cell output toggles (y, q): no switching power at all, though y has a wire and d toggles (a port: its
+    # driver is outside the design)
+    assert res.metrics["power_switching"].value == 0.0
+    assert res.metrics["power_internal"].value > 0          # the clock pin and D still toggle
+    again = _run(tmp_path / "q", sky130, {**act, "q": (0.125, 0.5)})
+    assert again.metrics["power_switching"].value > 0
+
+
+def test_run_that_stops_early_fails_with_its_log(sky130, tmp_path, monkeypatch):
+    broken = tmp_path / "power.tcl"
+    broken.write_text((Path(power.__file__).parent / "power.tcl").read_text().replace(
+        "report_power -digits 8", "report_power -digits 8\nexec kill -SEGV [pid]"))   # a crash after the report
+    monkeypatch.setattr(power, "HERE", tmp_path)
+    with pytest.raises(ToolFailed) as err:
+        _run(tmp_path, sky130, {"a": (0.1, 0.5), "y": (0.1, 0.5)})
+    assert "power (opensta) failed" in str(err.value) and str(tmp_path / "sta" / "power.log") in str(err.value)
+    assert "stopped before its last line" in str(err.value) and "exit status -11" in str(err.value)
+
+
+def test_vcd_toggles_and_duty_are_counted_in_the_window_only(tmp_path):
+    vcd = tmp_path / "w.vcd"
+    vcd.write_text("""$timescale 1ps $end
+$scope module kan_array $end
+$var wire 1 ! clk $end
+$scope module gates $end
+$var wire 1 " n1 $end
+$var wire 2 # \\bus [1:0] $end
+$scope module pe_0_0 $end
+$var wire 1 $ m $end
+$upscope $end
+$upscope $end
+$upscope $end
+$enddefinitions $end
+#0
+0"
+b00 #
+0$
+#5000
+1"
+b01 #
+#10000
+0"
+#20000
+1"
+b11 #
+#30000
+0"
+1$
+#40000
+1"
+#50000
+0"
+""")
+    res = power.vcd_activity(vcd, "kan_array.gates", 10000, 40000, 10000)
+    assert res.cycles == 3
+    # n1: falls at 10000, rises at 20000, falls at 30000 (40000 is outside); high 20000..30000 of 30000 ps
+    assert res.nets["n1"] == pytest.approx((1.0, 1 / 3))
+    assert res.nets["bus[0]"] == pytest.approx((0.0, 1.0))       # changed at 5000, before the window
+    assert res.nets["bus[1]"] == pytest.approx((1 / 3, 2 / 3))
+    assert res.nets["pe_0_0/m"] == pytest.approx((1 / 3, 1 / 3))
+    assert "clk" not in res.nets
