@@ -127,6 +127,9 @@ class FlowSection:
                          "array-level nets; 'auto' = tiled for arrays larger than 2x2",
                          "auto",
                          choices=("auto", "flat", "tiled"))
+    power_vectors: int = _key("random input vectors of the power workload: streamed through the routed gates after "
+                              "a random coefficient load, their toggles annotated in OpenSTA (the `power` step "
+                              "after sta_route); 0 = no power step", 500, "vectors", 0, 1_000_000)
 
 
 @dataclass(frozen=True)

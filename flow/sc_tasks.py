@@ -216,7 +216,26 @@ class PreStaTask(StaTask):
 
 
 class PostStaTask(StaTask):
-    inputs, outputs, post_route = ("vg", "spef", "def"), ("vg", "def"), True
+    inputs, outputs, post_route = ("vg", "spef", "def"), ("vg", "def", "spef"), True
+
+
+class PowerTask(KanTask):
+    """Energy per inference: the routed gates simulated on the power workload (cocotb + Icarus, VCD of the
+    streaming window), every driving pin annotated with its toggles in OpenSTA with the routed parasitics."""
+    step_name, inputs, outputs = "power (cocotb VCD + opensta)", ("vg", "spef"), ("vg",)
+
+    def task(self):
+        return "power"
+
+    def execute(self, node):
+        from .tools.power import workload_power
+        cfg = self.cfg
+        metrics, _ = workload_power(cfg.params, node / "inputs" / f"{TOP}.vg", self.liberty,
+                                    [(None, node / "inputs" / f"{TOP}.spef")], node / "power",
+                                    cfg.flow.clock_period_ns, cfg.flow.power_vectors, cfg.flow.seed, TOP)
+        self._pass_on("vg")
+        return self._relative({k: Metric(m.value, m.unit, m.tool, str(node / "power" / m.source) if m.source
+                                         else "") for k, m in metrics.items()}, node)
 
 
 def _pnr():

@@ -107,6 +107,16 @@ def test_run_through_route(tmp_path):
     assert m["postroute_fmax"] < m["preroute_fmax"] * 1.05   # wires only slow it down (ideal vs real clock aside)
     for f in ("kan_array_routed.def", "kan_array_routed.spef", "kan_array_die.png"):
         assert (report / f).stat().st_size > 0, f
+    # the power step: the random workload's toggles on every driving pin, the routed parasitics
+    assert m["power_internal"] > 0 and m["power_switching"] > 0 and m["power_leakage"] > 0
+    assert m["power_total"] == pytest.approx(m["power_internal"] + m["power_switching"] + m["power_leakage"],
+                                             rel=1e-6)
+    assert m["energy_per_inference"] == pytest.approx(m["power_total"] * 10.0, rel=1e-4)     # mW x ns = pJ
+    assert m["power_cycles"] == 500 and m["power_unannotated_nets"] == 0 and m["power_annotated_pins"] > 500
+    assert 0 < m["power_silent_nets"] < m["power_nets"]
+    summary = (report / "summary.md").read_text()
+    assert "random: 500 input vectors" in summary and "no glitches" in summary and "lower bounds" in summary
+    assert (report / "logs/power__power__sta__power.log").is_file()
 
 
 def test_a_named_model_is_scored_on_the_design_points_formats():

@@ -185,3 +185,19 @@ b11 #
     assert res.nets["bus[1]"] == pytest.approx((1 / 3, 2 / 3))
     assert res.nets["pe_0_0/m"] == pytest.approx((1 / 3, 1 / 3))
     assert "clk" not in res.nets
+
+
+@pytest.mark.skipif(not (shutil.which("graywolf") or Path("/usr/lib/qflow/bin/graywolf").exists())
+                    or not shutil.which("qrouter"), reason="graywolf/qrouter not installed")
+def test_tiny_on_gf180mcu_has_internal_switching_and_leakage_power(tmp_path):
+    """gf180mcu's liberty names no default operating conditions: without power_liberty, internal power is 0."""
+    from flow import config
+    from flow.physical import run_config
+    cfg = config.load(Path(__file__).parent.parent / "configs/tiny.yaml", {"pdk": "gf180mcu",
+                                                                           "flow.power_vectors": 200})
+    res = run_config(cfg, tmp_path / "report", verify=False, work_dir=tmp_path / "build")
+    assert res["status"] == "ok", res["error"]
+    m = {k: v["value"] for k, v in res["metrics"].items()}
+    assert m["power_internal"] > 0 and m["power_switching"] > 0 and m["power_leakage"] > 0
+    assert m["power_cycles"] == 200 and m["power_unannotated_nets"] == 0
+    assert res["metrics"]["energy_per_inference"]["unit"] == "pJ"

@@ -23,6 +23,7 @@ Zero-delay simulation has no glitches, so switching and internal power are lower
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import string
@@ -377,3 +378,83 @@ def run_power(netlist: Path, top: str, liberty: Path, work: Path, period_ns: flo
     back_values = {m.group(1): (float(m.group(2)), float(m.group(3)), m.group(4)) for m in re.finditer(
         r"^kan-dse: activity (\S+) (\S+) (\S+) (\S+)", text, re.M)}
     return PowerResult(metrics, report, pins, back_values)
+
+
+# ---------------------------------------------------------------- the workload
+
+TB_PERIOD_PS = 10_000       # the testbench clock (flow/tb/driver.py): activity is per cycle, power at the config clock
+_PORT = re.compile(r"^\s*input\s+(?:\[(\d+):(\d+)\]\s*)?([^;]+);", re.M)
+
+
+def input_ports(netlist: Path, top: str, clock: str = "sys_clk") -> list[str]:
+    """Every input port bit of module `top` but the clock, as OpenSTA names them (`x[3]`)."""
+    body = next(m.group(0) for m in _MODULE.finditer(Path(netlist).read_text()) if m.group(1).lstrip("\\") == top)
+    ports = []
+    for hi, lo, names in _PORT.findall(body):
+        for name in (n.strip().lstrip("\\") for n in names.split(",")):
+            if hi:
+                ports += [f"{name}[{k}]" for k in range(int(lo), int(hi) + 1)]
+            elif name != clock:
+                ports.append(name)
+    return ports
+
+
+def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str | None, Path]], work: Path,
+                   period_ns: float, vectors: int, seed: int, top: str = "kan_array") -> tuple[Metrics, dict]:
+    """The random workload through the routed gates: `vectors` random inputs streamed after a random coefficient
+    load (cocotb + Icarus, the golden model as scoreboard), a VCD of the streaming window only, its toggles
+    annotated in OpenSTA with the routed parasitics. -> (metrics, {"vcd_s", "sim_s", "sta_s"...} timings)."""
+    import dataclasses
+    import time
+
+    from ..verify import simulate
+    from .yosys_synth import simulatable_netlist
+
+    work = Path(work).resolve()
+    times = {}
+    t = time.monotonic()
+    sim = simulatable_netlist(netlist, liberty, top, work / "sim", flatten=False)
+    vcd = work / "workload.vcd"
+    job = {"params": dataclasses.asdict(params), "seed": seed, "vectors": vectors, "corners": False}
+    data, _, log = simulate([sim], work / "cocotb", "flow.tb.kan_array_tb", job, dump=(vcd, [f"{top}.gates"]))
+    times["simulation"] = time.monotonic() - t
+    if data is None or data["mismatches"] or not data.get("window", {}).get("end"):
+        raise ToolFailed("power workload simulation (cocotb)", str(log),
+                         "no result" if data is None else f"{data['mismatches']} mismatches of {data['vectors']} "
+                         "vectors against the golden model")
+    t = time.monotonic()
+    win = data["window"]
+    act = vcd_activity(vcd, f"{top}.gates", win["start"], win["end"], TB_PERIOD_PS)
+    vcd_mb = vcd.stat().st_size / 1e6
+    vcd.unlink()                      # hundreds of MB on big arrays; the counts are kept in activity.json
+    (work / "activity.json").write_text(json.dumps({"window_ps": [win["start"], win["end"]], "cycles": act.cycles,
+                                                    "nets": act.nets}, indent=0, sort_keys=True))
+    times["vcd"] = time.monotonic() - t
+    t = time.monotonic()
+    res = run_power(netlist, top, liberty, work / "sta", period_ns, act.nets, input_ports(netlist, top), spefs)
+    times["sta"] = time.monotonic() - t
+    m = {k: Metric(v.value, v.unit, v.tool, f"sta/{v.source}") for k, v in res.metrics.items()}
+    total = m["power_total"]
+    macs = params.rows * params.cols * params.n_active
+    energy = total.value * period_ns                                                # mW x ns = pJ
+    src = "sta/power.log"
+    workload = f"random: {vectors} input vectors after a random coefficient load (seed {seed})"
+    silent = sum(1 for a, _ in act.nets.values() if a == 0)
+    m.update({
+        "energy_per_inference": Metric(round(energy, 6), "pJ", "flow (power_total x clock period; one inference = "
+                                       "one input vector, one per cycle in steady state)", src),
+        "energy_per_mac": Metric(round(energy / macs, 6), "pJ", f"flow (energy_per_inference / {macs} MACs: "
+                                 "rows x cols x (degree+1))", src),
+        "power_workload": Metric(workload, "", "flow.tools.power", "activity.json"),
+        "power_cycles": Metric(round(act.cycles, 3), "cycles", "flow.tools.power (VCD window: the streaming "
+                               "cycles, coefficient load excluded)", "activity.json"),
+        "power_nets": Metric(len(act.nets), "nets", "flow.tools.power (VCD)", "activity.json"),
+        "power_silent_nets": Metric(silent, "nets", "flow.tools.power (never toggle in the window)",
+                                    "activity.json"),
+        "power_mean_activity": Metric(round(sum(a for a, _ in act.nets.values()) / max(1, len(act.nets)), 5),
+                                      "toggles/cycle", "flow.tools.power (VCD)", "activity.json"),
+        "power_vcd_mb": Metric(round(vcd_mb, 2), "MB", "flow.tools.power (VCD size, deleted after counting)", ""),
+    })
+    for k, s in times.items():
+        m[f"runtime_power_{k}"] = Metric(round(s, 2), "s", "flow (wall clock)", "")
+    return m, times

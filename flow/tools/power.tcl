@@ -6,6 +6,8 @@
 read_liberty ${liberty}
 read_verilog ${netlist}
 link_design ${top}
+# ns and pF whatever the liberty uses (asap7: ps, fF), as opensta.tcl
+set_cmd_units -time ns -capacitance pF
 ${spef}
 create_clock -name ${clock} -period ${period} [get_ports ${clock}]
 ${propagate}
