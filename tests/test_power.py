@@ -77,10 +77,10 @@ def sky130():
     return prepared_liberty(resolve("sky130hd"))
 
 
-def _run(tmp_path, liberty, activity, **kw):
+def _run(tmp_path, liberty, activity, netlist=NETLIST, spef=SPEF, **kw):
     tmp_path.mkdir(exist_ok=True)
-    (tmp_path / "t.v").write_text(NETLIST)
-    (tmp_path / "t.spef").write_text(SPEF)
+    (tmp_path / "t.v").write_text(netlist)
+    (tmp_path / "t.spef").write_text(spef)
     return power.run_power(tmp_path / "t.v", "t", liberty, tmp_path / "sta", 10.0, activity, ["a", "d"],
                            spefs=[(None, tmp_path / "t.spef")], clock="clk", **kw)
 
@@ -113,6 +113,40 @@ def test_two_cells_match_the_hand_calculation_from_the_liberty(sky130, tmp_path)
     assert m["power_leakage"].value == pytest.approx(leakage * 1e3, rel=0.01)
     assert m["power_total"].value == pytest.approx((internal + switching + leakage) * 1e3, rel=0.01)
     assert m["power_total"].unit == "mW" and m["power_total"].source == "power.log"
+
+
+def test_gf180mcu_cells_match_the_hand_calculation_too(tmp_path):
+    """gf180mcu: the same two cells; its flop's clock pin has two `when` groups (D low, D high), which OpenSTA
+    averages. Its liberty has no cell_leakage_power (OpenSTA's own weighting of the conditional groups applies):
+    leakage is only checked to be there."""
+    buf, flop, wire = "gf180mcu_fd_sc_mcu9t5v0__buf_2", "gf180mcu_fd_sc_mcu9t5v0__dffq_1", 0.02348
+    netlist = NETLIST.replace(f"{BUF} u1 ( .A(a), .X(y) )", f"{buf} u1 ( .I(a), .Z(y) )").replace(FLOP, flop)
+    spef = SPEF.replace(str(WIRE_PF), str(wire)).replace("u1:X", "u1:Z")
+    lib = prepared_liberty(resolve("gf180mcu"))
+    alpha = 0.37
+    res = _run(tmp_path, lib, {"a": (alpha, 0.5), "y": (alpha, 0.5), "d": (0.0, 0.0), "q": (0.0, 0.0)},
+               netlist=netlist, spef=spef)
+    text = Path(lib).read_text()
+    b = text[text.index(f"cell({buf})"):]
+    b = b[b.index("pin(Z)"):]
+    i1, i2, rise = _table(b, "rise_power")
+    _, _, fall = _table(b, "fall_power")
+    assert i2[2] == pytest.approx(wire)
+    e_buf = (_at_slew_zero(i1, [r[2] for r in rise]) + _at_slew_zero(i1, [r[2] for r in fall])) / 2
+    f = text[text.index(f"cell({flop})"):]
+    clk = f[f.index("pin(CLK)"):f.index("pin(D)")]
+    groups = clk.split("internal_power()")[1:]
+    assert len(groups) == 2 and all("when" in g for g in groups)
+    def mean_energy(group):                  # (rise + fall) / 2 of a 1-D table at slew 0
+        return sum(_at_slew_zero(_table(group, k)[0], _table(group, k)[2][0]) for k in ("rise_power", "fall_power")) / 2
+    e_clk = sum(mean_energy(g) for g in groups) / len(groups)
+    period = 10e-9
+    internal = (e_buf * alpha + e_clk * 2) * 1e-12 / period
+    switching = 0.5 * wire * 1e-12 * 5.0 ** 2 * alpha / period
+    m = res.metrics
+    assert m["power_internal"].value == pytest.approx(internal * 1e3, rel=0.01)
+    assert m["power_switching"].value == pytest.approx(switching * 1e3, rel=0.01)
+    assert m["power_leakage"].value > 0
 
 
 def test_every_annotated_pin_reads_back_and_silent_nets_switch_nothing(sky130, tmp_path):

@@ -38,7 +38,7 @@ from .opensta import sta_version
 
 HERE = Path(__file__).parent
 SENTINEL = "kan-dse: power complete"
-LIBERTY_VERSION = "2"      # of the edits below: part of the cached file's name
+LIBERTY_VERSION = "3"      # of the edits below: part of the cached file's name
 
 
 # ---------------------------------------------------------------- liberty
@@ -123,11 +123,12 @@ def fix_liberty(text: str) -> str:
             pin_own = _own_text(text, pin)
             direction = _attr(pin_own, "direction")
             clock = (_attr(pin_own, "clock") or "").lower() == "true"
-            if direction == "output":
-                func = re.search(r'^(\s*function\s*:\s*)"[^"]*"', text[pin.start:pin.end], re.M)
-                if func and func.start() + pin.start < (pin.children[0].start if pin.children else pin.end):
-                    s = pin.start + func.start()
-                    edits.append((s, pin.start + func.end(), f'{func.group(1)}"{pin.name}"'))
+            if direction == "output":            # the pin's own `function`, not one of a nested group
+                bounds = [pin.start] + [x for c in pin.children for x in (c.start, c.end + 1)] + [pin.end]
+                for a, b in zip(bounds[::2], bounds[1::2]):
+                    func = re.search(r'^(\s*function\s*:\s*)"[^"]*"', text[a:b], re.M)
+                    if func:
+                        edits.append((a + func.start(), a + func.end(), f'{func.group(1)}"{pin.name}"'))
             for pwr in (g for g in pin.children if g.kind == "internal_power"):
                 if clock:
                     for table in pwr.children:
