@@ -38,13 +38,15 @@ STEPS = (("rtl", sc_tasks.RtlTask, False, "synth"), ("rtlsim", sc_tasks.RtlSimTa
          ("route", sc_tasks.RouteTask, False, "route"), ("sta_route", sc_tasks.PostStaTask, False, "route"),
          ("power", sc_tasks.PowerTask, False, "route"))
 # Tiled mode: one node hardens, tiles and routes (it cannot stop after placement: place runs it whole).
-TILED_STEPS = STEPS[:5] + (("tiled", sc_tasks.TiledTask, False, "place"),)
+TILED_STEPS = STEPS[:5] + (("tiled", sc_tasks.TiledTask, False, "place"),
+                           ("power", sc_tasks.TiledPowerTask, False, "route"))
 POWER_STEPS = ("power",)   # dropped with flow.power_vectors: 0
 LEVELS = ("synth", "place", "route")
 SUMMARY = ("model_score", "model_score_float", "cell_area", "cell_area_nand2", "period_fo4", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
            "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "power_total",
            "power_internal", "power_switching", "power_leakage", "energy_per_inference", "energy_per_mac",
-           "power_workload", "power_cycles", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue")
+           "power_workload", "power_cycles", "power_module_pe",
+           "power_module_bspline", "power_module_glue", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue")
 
 
 def steps_for(cfg: Config, verify: bool) -> list[tuple[str, type]]:

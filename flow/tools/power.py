@@ -252,34 +252,42 @@ def vcd_activity(vcd: Path, prefix: str, start_ps: float, end_ps: float, period_
 
 # ---------------------------------------------------------------- netlist
 
-_MODULE = re.compile(r"^\s*module\s+(\S+)\s*\(.*?\);(.*?)^\s*endmodule", re.S | re.M)
+_MODULE = re.compile(r"^\s*module\s+([^\s(]+)\s*\(.*?\);(.*?)^\s*endmodule", re.S | re.M)
 _INST = re.compile(r"^\s*(\\\S+|[A-Za-z_]\w*)\s+(\\\S+\s|[A-Za-z_][\w$]*)\s*\((.*?)\)\s*;", re.S | re.M)
-_CONN = re.compile(r"\.(\w+)\s*\(\s*(\\\S+\s|[^()\s]*)\s*\)")
+_CONN = re.compile(r"\.(\w+)\s*\(\s*(\\\S+\s|[^(){}\s]*)\s*\)")
 _KEYWORDS = {"input", "output", "inout", "wire", "reg", "assign", "module", "endmodule"}
 
 
-def driver_pins(netlist: Path, top: str, liberty: Path) -> dict[str, list[str]]:
-    """{net: [driving leaf cell pins]} of the structural `netlist` (flat, or hierarchical over modules defined in
-    the same file: names then carry the instance path, `pe_0_0/net`, `pe_0_0/u1/Y`), output pins by the
-    liberty's pin directions."""
+@dataclass
+class NetlistPins:
+    drivers: dict[str, list[str]]        # net -> driving leaf cell pins
+    cells: dict[str, list[str]]          # module of the top-level instance ("glue" at the top) -> leaf cells
+
+
+def netlist_pins(netlist: Path, top: str, liberty: Path) -> NetlistPins:
+    """The driving leaf pins of every net of the structural `netlist` (flat, or hierarchical over modules defined
+    in the same file), output pins by the liberty's pin directions. A net is named in the scope of its driver,
+    as the VCD of that scope and OpenSTA name it: `pe_0_0/psum_out[3]` for a macro output driven inside the
+    macro, whatever the net above it is called."""
     modules = {m.group(1).lstrip("\\"): m.group(2) for m in _MODULE.finditer(Path(netlist).read_text())}
     dirs = pin_directions(liberty)
-    out: dict[str, list[str]] = {}
+    out = NetlistPins({}, {})
 
-    def walk(module: str, path: str, ports: dict[str, str]) -> None:
+    def walk(module: str, path: str, group: str) -> None:
         for inst in _INST.finditer(modules[module]):
             kind, name = inst.group(1).lstrip("\\"), inst.group(2).strip().lstrip("\\")
             if kind in _KEYWORDS:
                 continue
-            conns = {p: n.strip().lstrip("\\") for p, n in _CONN.findall(inst.group(3))}
             if kind in modules:
-                walk(kind, f"{path}{name}/", {p: ports.get(n, f"{path}{n}") for p, n in conns.items() if n})
+                walk(kind, f"{path}{name}/", group if path else kind)
             elif kind in dirs:
-                for pin, net in conns.items():
+                out.cells.setdefault(group, []).append(f"{path}{name}")
+                for pin, net in _CONN.findall(inst.group(3)):
+                    net = net.strip().lstrip("\\")
                     if net and dirs[kind].get(pin) == "output":
-                        out.setdefault(ports.get(net, f"{path}{net}"), []).append(f"{path}{name}/{pin}")
+                        out.drivers.setdefault(f"{path}{net}", []).append(f"{path}{name}/{pin}")
 
-    walk(top, "", {})
+    walk(top, "", "glue")
     return out
 
 
@@ -330,7 +338,7 @@ def run_power(netlist: Path, top: str, liberty: Path, work: Path, period_ns: flo
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     lib = power_liberty(liberty)
-    drivers = driver_pins(netlist, top, liberty)
+    drivers = netlist_pins(netlist, top, liberty).drivers
     act_file = work / "activity.tcl"
     pins, missing = write_activity(act_file, activity, drivers, input_ports)
     script, report = work / "power.tcl", work / "power.log"
@@ -383,6 +391,7 @@ def run_power(netlist: Path, top: str, liberty: Path, work: Path, period_ns: flo
 
 # ---------------------------------------------------------------- the workload
 
+MODULE_GROUPS = {"kan_pe": "module_pe", "kan_bspline": "module_bspline", "glue": "module_glue"}   # -> power_<..>
 TB_PERIOD_PS = 10_000       # the testbench clock (flow/tb/driver.py): activity is per cycle, power at the config clock
 _PORT = re.compile(r"^\s*input\s+(?:\[(\d+):(\d+)\]\s*)?([^;]+);", re.M)
 
@@ -414,10 +423,16 @@ def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str |
     work = Path(work).resolve()
     times = {}
     t = time.monotonic()
+    pins = netlist_pins(netlist, top, liberty)
+    # a hierarchical netlist (tiled): one scope per macro instance besides the top's, and one power figure per
+    # module; a flat one has no hierarchy left to split by
+    macros = sorted({c.split("/")[0] for g, cells in pins.cells.items() if g != "glue" for c in cells})
+    groups = {MODULE_GROUPS.get(g, g): cells for g, cells in pins.cells.items()} if macros else None
     sim = simulatable_netlist(netlist, liberty, top, work / "sim", flatten=False)
     vcd = work / "workload.vcd"
     job = {"params": dataclasses.asdict(params), "seed": seed, "vectors": vectors, "corners": False}
-    data, _, log = simulate([sim], work / "cocotb", "flow.tb.kan_array_tb", job, dump=(vcd, [f"{top}.gates"]))
+    scopes = [f"{top}.gates"] + [f"{top}.gates.{m}" for m in macros]
+    data, _, log = simulate([sim], work / "cocotb", "flow.tb.kan_array_tb", job, dump=(vcd, scopes))
     times["simulation"] = time.monotonic() - t
     if data is None or data["mismatches"] or not data.get("window", {}).get("end"):
         raise ToolFailed("power workload simulation (cocotb)", str(log),
@@ -432,7 +447,8 @@ def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str |
                                                     "nets": act.nets}, indent=0, sort_keys=True))
     times["vcd"] = time.monotonic() - t
     t = time.monotonic()
-    res = run_power(netlist, top, liberty, work / "sta", period_ns, act.nets, input_ports(netlist, top), spefs)
+    res = run_power(netlist, top, liberty, work / "sta", period_ns, act.nets, input_ports(netlist, top), spefs,
+                    instances=groups)
     times["sta"] = time.monotonic() - t
     m = {k: Metric(v.value, v.unit, v.tool, f"sta/{v.source}") for k, v in res.metrics.items()}
     total = m["power_total"]
