@@ -159,6 +159,9 @@ def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, j
     pdk = resolve(cfg.pdk, pdk_root)
     proj, steps = build_project(cfg, pdk, work_dir, jobname, verify, pdk_root, scheduler, queue)
     check_tools(steps)
+    if "power" in steps and cfg.flow.power_workload == "model":      # before any tool runs: exit 2, one line
+        from kan.accuracy import check_fits
+        check_fits(REPO / cfg.model, cfg.params, cfg.source, cfg.model)
     job_dir = work_dir / DESIGN / jobname
     start = time.monotonic()
     error = None

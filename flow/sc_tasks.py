@@ -24,6 +24,7 @@ from . import tiled  # noqa: F401  imported with the process, not when its node 
 #                           change must not mix old and new modules
 from .errors import FlowError
 from .metrics import Metric
+from .pdks import REPO
 
 TOP = "kan_array"
 METRICS_FILE, ERROR_FILE = "reports/kan_metrics.json", "reports/kan_error.json"
@@ -235,7 +236,8 @@ class PowerTask(KanTask):
         cfg = self.cfg
         metrics, _ = workload_power(cfg.params, node / "inputs" / f"{TOP}.vg", self.liberty, self.spefs(node),
                                     node / "power",
-                                    cfg.flow.clock_period_ns, cfg.flow.power_vectors, cfg.flow.seed, TOP)
+                                    cfg.flow.clock_period_ns, cfg.flow.power_vectors, cfg.flow.seed, TOP,
+                                    REPO / cfg.model if cfg.flow.power_workload == "model" else None)
         self._pass_on("vg")
         return self._relative({k: Metric(m.value, m.unit, m.tool, str(node / "power" / m.source) if m.source
                                          else "") for k, m in metrics.items()}, node)

@@ -211,7 +211,7 @@ b11 #
 #50000
 0"
 """)
-    res = power.vcd_activity(vcd, "kan_array.gates", 10000, 40000, 10000)
+    res = power.vcd_activity(vcd, "kan_array.gates", [(10000, 40000)], 10000)
     assert res.cycles == 3
     # n1: falls at 10000, rises at 20000, falls at 30000 (40000 is outside); high 20000..30000 of 30000 ps
     assert res.nets["n1"] == pytest.approx((1.0, 1 / 3))
@@ -235,3 +235,69 @@ def test_tiny_on_gf180mcu_has_internal_switching_and_leakage_power(tmp_path):
     assert m["power_internal"] > 0 and m["power_switching"] > 0 and m["power_leakage"] > 0
     assert m["power_cycles"] == 200 and m["power_unannotated_nets"] == 0
     assert res["metrics"]["energy_per_inference"]["unit"] == "pJ"
+
+    # two windows, [10000, 20000) and [30000, 50000): 3 cycles; n1 falls at 10000, falls at 30000, rises at 40000
+    two = power.vcd_activity(vcd, "kan_array.gates", [(30000, 50000), (10000, 20000)], 10000)
+    assert two.cycles == 3 and two.nets["n1"] == pytest.approx((1.0, 1 / 3))
+    assert two.nets["pe_0_0/m"] == pytest.approx((1 / 3, 2 / 3))      # rises at 30000, high to 50000
+
+
+def test_model_workload_without_a_model_or_with_the_wrong_splines_stops_before_any_tool(tmp_path, capsys,
+                                                                                        write_yaml):
+    from flow.cli import main
+    tiny = (Path(__file__).parent.parent / "configs/tiny.yaml").read_text()
+    bad = write_yaml(tiny.replace("flow:\n", "flow:\n  power_workload: model\n"), "nomodel.yaml")
+    assert main(["run", str(bad), "--out", str(tmp_path / "r"), "--work", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {bad}: flow.power_workload: 'model' needs a trained model in the top-level `model:` key "
+                   "(e.g. model: reports/models/digits/model.json)")
+    # tiny has grid 3, degree 1; the digits model was trained with grid 5, degree 3
+    wrong = write_yaml(tiny.replace("flow:\n", "model: reports/models/digits/model.json\nflow:\n"
+                                    "  power_workload: model\n"), "wrong.yaml")
+    assert main(["run", str(wrong), "--out", str(tmp_path / "r"), "--work", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {wrong}: model: reports/models/digits/model.json was trained with grid 5, degree 3; "
+                   "the design has kan.grid 3, kan.degree 1")
+    assert not (tmp_path / "r").exists() and not (tmp_path / "b").exists()
+
+
+def test_model_workload_passes_are_the_models_real_tiles_spread_over_its_layers():
+    from kan.accuracy import power_passes
+    from kan.quantize import quantize
+    from kan.accuracy import load_model
+    from flow.config import load
+    cfg = load(Path(__file__).parent.parent / "configs/b3.yaml")          # 4x4, grid 5, degree 3
+    path = Path(__file__).parent.parent / "reports/models/digits/model.json"
+    chosen, total = power_passes(path, cfg.params, 20, 8)
+    assert total == 16 * 8 + 8 * 3                   # 64-32-10 on 4x4: 16 row blocks x 8 col blocks + 8 x 3
+    assert len(chosen) == 8 and all(x.shape == (20, 4) and c.shape == (4, 4, 8) for c, x in chosen)
+    model, _ = load_model(path)
+    q = quantize(model, cfg.params)
+    assert (chosen[0][0] == q.coefs[0][:4, :4]).all()          # the first pass: layer 0's first tile
+    assert (chosen[-1][0][:, :2] == q.coefs[1][28:32, 8:10]).all()   # the last: layer 1's last tile (2 columns)
+
+
+def test_sweep_report_gets_energy_columns_and_plots(tmp_path):
+    """Report code only (the numbers are made up here, not results): EDP, the 16-bit normalization per PDK, the
+    energy columns in table.md and the three energy plots in index.html."""
+    import json
+    from flow.report import write_report
+    pts = tmp_path / "points"
+    pts.mkdir()
+    for pdk, scale in (("sky130hd", 1.0), ("gf180mcu", 20.0)):
+        for bits, energy, fmax, area in ((3, 5.0, 200.0, 1000.0), (16, 10.0, 100.0, 3000.0)):
+            m = {"energy_per_inference": {"value": energy * scale, "unit": "pJ", "tool": "t", "source": "s"},
+                 "fmax": {"value": fmax, "unit": "MHz", "tool": "t", "source": "s"},
+                 "cell_area": {"value": area * scale, "unit": "um^2", "tool": "t", "source": "s"}}
+            cfg = {"pdk": pdk, "array": {"rows": 1, "cols": 2}, "kan": {"table_bits": bits},
+                   "flow": {"stop_after": "route"}}
+            (pts / f"{pdk}{bits}.json").write_text(json.dumps({"name": f"{pdk}-{bits}", "status": "ok",
+                                                                "config": cfg, "metrics": m}))
+    df = write_report(pts, tmp_path / "out", "energy test")
+    row = df[(df.pdk == "gf180mcu") & (df.table_bits == 3)].iloc[0]
+    assert row["energy_norm_16b"] == pytest.approx(0.5)
+    assert row["energy_delay [pJ*ns]"] == pytest.approx(100.0 * 1000 / 200.0)
+    assert "energy_per_inference [pJ]" in (tmp_path / "out/table.md").read_text().splitlines()[0]
+    page = (tmp_path / "out/index.html").read_text()
+    for name in ("energy_vs_bits", "energy_delay_vs_bits", "pareto_area_energy"):
+        assert (tmp_path / "out" / f"{name}.png").stat().st_size > 5000 and f'alt="{name}"' in page

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..errors import ToolFailed
 from ..metrics import Metric, Metrics
+from ..pdks import REPO
 from .liberty import CACHE, pin_directions
 from .opensta import sta_version
 
@@ -155,12 +156,18 @@ class VcdActivity:
     toggles: int                            # all toggles counted
 
 
-def vcd_activity(vcd: Path, prefix: str, start_ps: float, end_ps: float, period_ps: float) -> VcdActivity:
+def _overlap(a: float, b: float, windows: list[tuple[float, float]]) -> float:
+    """Length of [a, b) inside the union of the sorted, disjoint `windows`."""
+    return sum(min(b, w1) - max(a, w0) for w0, w1 in windows if w1 > a and w0 < b)
+
+
+def vcd_activity(vcd: Path, prefix: str, windows: list[tuple[float, float]], period_ps: float) -> VcdActivity:
     """Stream `vcd` and count, for every net under scope `prefix` (e.g. "kan_array.gates"), the 0<->1 changes at
-    times in [start_ps, end_ps) and the time it is 1 there. Names are relative to `prefix`, deeper scopes joined
-    by "/" (hierarchical instance paths as OpenSTA writes them); vector variables give one name per bit."""
+    times inside the measured `windows` ([start, end) in ps, sorted, disjoint) and the time it is 1 there. Names
+    are relative to `prefix`, deeper scopes joined by "/" (instance paths as OpenSTA writes them); a vector
+    variable gives one name per bit."""
     scale = 1.0                      # ps per VCD time unit
-    names: dict[str, list[tuple[str, int]]] = {}     # id -> [(name, width)]
+    names: dict[str, list[tuple]] = {}           # id -> [(name, width, lowest bit)]
     scope: list[str] = []
     with open(vcd) as fh:
         for line in fh:
@@ -181,45 +188,43 @@ def vcd_activity(vcd: Path, prefix: str, start_ps: float, end_ps: float, period_
                     rel = path[len(prefix) + 1:].replace(".", "/")
                     ref = " ".join(tok[4:-1])
                     name = ref.split(" [")[0].strip().lstrip("\\")
-                    width = int(tok[2])
-                    bits = re.search(r"\[(\d+):(\d+)\]", ref[len(name):] if "[" in ref[len(name):] else "")
+                    bits = re.search(r"\[(\d+):(\d+)\]", ref[len(name):])
                     full = f"{rel}/{name}" if rel else name
-                    if width == 1:
-                        names.setdefault(tok[3], []).append((full, 1))
-                    else:
-                        lo = int(bits.group(2)) if bits else 0
-                        names.setdefault(tok[3], []).append((full, width, lo))  # type: ignore[arg-type]
+                    names.setdefault(tok[3], []).append((full, int(tok[2]), int(bits.group(2)) if bits else 0))
             elif tok[0] == "$enddefinitions":
                 break
+        wins = sorted((a / scale, b / scale) for a, b in windows)
+        end = wins[-1][1]
         value: dict[str, str] = {}
         since: dict[str, float] = {}
-        toggles: dict[str, list[int]] = {i: [0] * v[0][1] for i, v in names.items()}
-        high: dict[str, list[float]] = {i: [0.0] * v[0][1] for i, v in names.items()}
-        t0, t1 = start_ps / scale, end_ps / scale
-        now = 0.0
+        toggles = {i: [0] * v[0][1] for i, v in names.items()}
+        high = {i: [0.0] * v[0][1] for i, v in names.items()}
+        now, k = 0.0, 0                  # k: the first window not over at `now`
 
         def settle(ident: str, new: str) -> None:
             old = value.get(ident)
             width = len(toggles[ident])
             new = new.rjust(width, "0" if new[0] in "01" else new[0])[-width:]
             if old is not None:
-                a, b = max(since[ident], t0), min(now, t1)
-                if b > a:
-                    for k, ch in enumerate(reversed(old)):
+                span = _overlap(since[ident], now, wins) if "1" in old else 0.0
+                if span:
+                    for b, ch in enumerate(reversed(old)):
                         if ch == "1":
-                            high[ident][k] += b - a
-                if t0 <= now < t1:
-                    for k, (o, n) in enumerate(zip(reversed(old), reversed(new))):
+                            high[ident][b] += span
+                if k < len(wins) and wins[k][0] <= now < wins[k][1]:
+                    for b, (o, n) in enumerate(zip(reversed(old), reversed(new))):
                         if o != n and o in "01" and n in "01":
-                            toggles[ident][k] += 1
+                            toggles[ident][b] += 1
             value[ident], since[ident] = new, now
 
         for line in fh:
             c = line[:1]
             if c == "#":
                 now = float(line[1:])
-                if now >= t1:
+                if now >= end:
                     break
+                while k < len(wins) and now >= wins[k][1]:
+                    k += 1
             elif c in "01xzXZ":
                 ident = line[1:].strip()
                 if ident in toggles:
@@ -228,25 +233,22 @@ def vcd_activity(vcd: Path, prefix: str, start_ps: float, end_ps: float, period_
                 bits, ident = line[1:].split()
                 if ident in toggles:
                     settle(ident, bits.lower())
-        now = t1
-        for ident, val in value.items():           # the time high up to the window's end
-            a, b = max(since[ident], t0), t1
-            if b > a:
-                for k, ch in enumerate(reversed(val)):
-                    if ch == "1":
-                        high[ident][k] += b - a
-    cycles = (end_ps - start_ps) / period_ps
-    span = t1 - t0
+        now = end
+        for ident, val in value.items():           # the time high up to the last window's end
+            span = _overlap(since[ident], end, wins) if "1" in val else 0.0
+            for b, ch in enumerate(reversed(val)):
+                if ch == "1":
+                    high[ident][b] += span
+    measured = sum(b - a for a, b in wins)
+    cycles = measured * scale / period_ps
     nets: dict[str, tuple[float, float]] = {}
     total = 0
     for ident, entries in names.items():
-        for entry in entries:
-            full, width = entry[0], entry[1]
-            lo = entry[2] if len(entry) > 2 else 0
-            for k in range(width):
-                name = full if width == 1 else f"{full}[{lo + k}]"
-                nets[name] = (toggles[ident][k] / cycles, high[ident][k] / span)
-                total += toggles[ident][k]
+        for full, width, lo in entries:
+            for b in range(width):
+                name = full if width == 1 else f"{full}[{lo + b}]"
+                nets[name] = (toggles[ident][b] / cycles, high[ident][b] / measured)
+                total += toggles[ident][b]
     return VcdActivity(nets, cycles, total)
 
 
@@ -409,11 +411,17 @@ def input_ports(netlist: Path, top: str, clock: str = "sys_clk") -> list[str]:
     return ports
 
 
+MODEL_PASSES = 8            # array passes of a model inference simulated (evenly spread over its schedule)
+
+
 def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str | None, Path]], work: Path,
-                   period_ns: float, vectors: int, seed: int, top: str = "kan_array") -> tuple[Metrics, dict]:
-    """The random workload through the routed gates: `vectors` random inputs streamed after a random coefficient
-    load (cocotb + Icarus, the golden model as scoreboard), a VCD of the streaming window only, its toggles
-    annotated in OpenSTA with the routed parasitics. -> (metrics, {"vcd_s", "sim_s", "sta_s"...} timings)."""
+                   period_ns: float, vectors: int, seed: int, top: str = "kan_array",
+                   model: str | Path | None = None) -> tuple[Metrics, dict]:
+    """The workload through the routed gates (cocotb + Icarus, the golden model as scoreboard), a VCD of the
+    streaming cycles only (coefficient loads excluded), its toggles annotated in OpenSTA with the routed
+    parasitics. Random: `vectors` random inputs after a random coefficient load. `model`: the model's first
+    `vectors` test inputs through up to MODEL_PASSES passes of its inference with their real coefficients.
+    -> (metrics, timings)."""
     import dataclasses
     import time
 
@@ -431,19 +439,26 @@ def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str |
     sim = simulatable_netlist(netlist, liberty, top, work / "sim", flatten=False)
     vcd = work / "workload.vcd"
     job = {"params": dataclasses.asdict(params), "seed": seed, "vectors": vectors, "corners": False}
+    if model:
+        from kan.accuracy import power_passes
+        chosen, per_inference = power_passes(model, params, vectors, MODEL_PASSES)
+        job["passes"] = [{"coefs": c.tolist(), "xs": x.tolist()} for c, x in chosen]
+        workload = (f"model {os.path.relpath(model, REPO)}: its first {vectors} test inputs (quantized as `flow accuracy`) through "
+                    f"{len(chosen)} of the {per_inference} array passes of one inference, real coefficients")
+    else:
+        workload = f"random: {vectors} input vectors after a random coefficient load (seed {seed})"
     scopes = [f"{top}.gates"] + [f"{top}.gates.{m}" for m in macros]
     data, _, log = simulate([sim], work / "cocotb", "flow.tb.kan_array_tb", job, dump=(vcd, scopes))
     times["simulation"] = time.monotonic() - t
-    if data is None or data["mismatches"] or not data.get("window", {}).get("end"):
+    if data is None or data["mismatches"] or not data.get("windows"):
         raise ToolFailed("power workload simulation (cocotb)", str(log),
                          "no result" if data is None else f"{data['mismatches']} mismatches of {data['vectors']} "
                          "vectors against the golden model")
     t = time.monotonic()
-    win = data["window"]
-    act = vcd_activity(vcd, f"{top}.gates", win["start"], win["end"], TB_PERIOD_PS)
+    act = vcd_activity(vcd, f"{top}.gates", data["windows"], TB_PERIOD_PS)
     vcd_mb = vcd.stat().st_size / 1e6
     vcd.unlink()                      # hundreds of MB on big arrays; the counts are kept in activity.json
-    (work / "activity.json").write_text(json.dumps({"window_ps": [win["start"], win["end"]], "cycles": act.cycles,
+    (work / "activity.json").write_text(json.dumps({"windows_ps": data["windows"], "cycles": act.cycles,
                                                     "nets": act.nets}, indent=0, sort_keys=True))
     times["vcd"] = time.monotonic() - t
     t = time.monotonic()
@@ -455,7 +470,6 @@ def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str |
     macs = params.rows * params.cols * params.n_active
     energy = total.value * period_ns                                                # mW x ns = pJ
     src = "sta/power.log"
-    workload = f"random: {vectors} input vectors after a random coefficient load (seed {seed})"
     silent = sum(1 for a, _ in act.nets.values() if a == 0)
     m.update({
         "energy_per_inference": Metric(round(energy, 6), "pJ", "flow (power_total x clock period; one inference = "
@@ -472,6 +486,10 @@ def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str |
                                       "toggles/cycle", "flow.tools.power (VCD)", "activity.json"),
         "power_vcd_mb": Metric(round(vcd_mb, 2), "MB", "flow.tools.power (VCD size, deleted after counting)", ""),
     })
+    if model:
+        m["energy_per_model_inference"] = Metric(
+            round(energy * per_inference, 4), "pJ", f"flow (energy_per_inference x {per_inference} array passes "
+            "per model inference, all layers; coefficient loads excluded: amortized over a batch)", src)
     for k, s in times.items():
         m[f"runtime_power_{k}"] = Metric(round(s, 2), "s", "flow (wall clock)", "")
     return m, times
