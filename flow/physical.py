@@ -45,7 +45,7 @@ LEVELS = ("synth", "place", "route")
 SUMMARY = ("model_score", "model_score_float", "cell_area", "cell_area_nand2", "period_fo4", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
            "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "power_total",
            "power_internal", "power_switching", "power_leakage", "energy_per_inference", "energy_per_mac",
-           "power_workload", "power_cycles", "power_module_pe",
+           "energy_per_model_inference", "power_workload", "power_cycles", "power_module_pe",
            "power_module_bspline", "power_module_glue", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue")
 
 

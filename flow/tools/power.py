@@ -108,7 +108,6 @@ def fix_liberty(text: str) -> str:
     output pin's function made the pin itself (module docstring)."""
     edits: list[tuple[int, int, str]] = []          # (start, end, replacement) in `text`
     lib = _groups(text)[0]
-    own = _own_text(text, lib)
     conds = [g for g in lib.children if g.kind == "operating_conditions"]
     default = re.search(r'^[ \t]*default_operating_conditions\s*:\s*"?([^";]*)"?\s*;[ \t]*\n?', text[:lib.end], re.M)
     if conds:
@@ -118,7 +117,6 @@ def fix_liberty(text: str) -> str:
         if default:
             edits.append((default.start(), default.end(), ""))
         edits.append((conds[-1].end + 1, conds[-1].end + 1, f'\n    default_operating_conditions : "{name}";'))
-    del own
     for cell in (g for g in lib.children if g.kind == "cell"):
         for pin in (g for g in cell.children if g.kind == "pin"):
             pin_own = _own_text(text, pin)
@@ -156,6 +154,9 @@ class VcdActivity:
     toggles: int                            # all toggles counted
 
 
+PS_PER = {"s": 1e12, "ms": 1e9, "us": 1e6, "ns": 1e3, "ps": 1.0, "fs": 1e-3}
+
+
 def _overlap(a: float, b: float, windows: list[tuple[float, float]]) -> float:
     """Length of [a, b) inside the union of the sorted, disjoint `windows`."""
     return sum(min(b, w1) - max(a, w0) for w0, w1 in windows if w1 > a and w0 < b)
@@ -177,7 +178,7 @@ def vcd_activity(vcd: Path, prefix: str, windows: list[tuple[float, float]], per
             if tok[0] == "$timescale":
                 spec = " ".join(tok[1:]) if len(tok) > 1 else next(fh).strip()
                 m = re.match(r"(\d+)\s*(s|ms|us|ns|ps|fs)", spec)
-                scale = int(m.group(1)) * {"s": 1e12, "ms": 1e9, "us": 1e6, "ns": 1e3, "ps": 1.0, "fs": 1e-3}[m.group(2)]
+                scale = int(m.group(1)) * PS_PER[m.group(2)]
             elif tok[0] == "$scope":
                 scope.append(tok[2].lstrip("\\"))
             elif tok[0] == "$upscope":
@@ -443,8 +444,8 @@ def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str |
         from kan.accuracy import power_passes
         chosen, per_inference = power_passes(model, params, vectors, MODEL_PASSES)
         job["passes"] = [{"coefs": c.tolist(), "xs": x.tolist()} for c, x in chosen]
-        workload = (f"model {os.path.relpath(model, REPO)}: its first {vectors} test inputs (quantized as `flow accuracy`) through "
-                    f"{len(chosen)} of the {per_inference} array passes of one inference, real coefficients")
+        workload = (f"model {os.path.relpath(model, REPO)}: its first {vectors} test inputs (quantized as "
+                    f"`flow accuracy`) through {len(chosen)} of the {per_inference} array passes of one inference, real coefficients")
     else:
         workload = f"random: {vectors} input vectors after a random coefficient load (seed {seed})"
     scopes = [f"{top}.gates"] + [f"{top}.gates.{m}" for m in macros]
