@@ -135,8 +135,10 @@ def test_gate_level_check_runs_once_per_implementation():
     from flow.physical import steps_for
     names = lambda over: [s for s, _ in steps_for(config.load(REPO / "configs/b3.yaml", over), verify=True)]
     assert names({"flow.physical": "flat"}) == ["rtl", "rtlsim", "synth", "gatesim", "sta_synth", "place", "route",
-                                                "sta_route"]
-    assert names({"flow.physical": "tiled"}) == ["rtl", "rtlsim", "synth", "sta_synth", "tiled"]
+                                                "sta_route", "power"]
+    assert names({"flow.physical": "tiled"}) == ["rtl", "rtlsim", "synth", "sta_synth", "tiled", "power"]
+    # the power step simulates the routed gates once more, on its own workload; power_vectors: 0 leaves it out
+    assert names({"flow.physical": "tiled", "flow.power_vectors": 0})[-1] == "tiled"
     assert names({"flow.physical": "tiled", "flow.stop_after": "synth"}) == ["rtl", "rtlsim", "synth", "gatesim",
                                                                              "sta_synth"]
     assert "gatesim" not in [s for s, _ in steps_for(config.load(REPO / "configs/b3.yaml"), verify=False)]
