@@ -127,6 +127,13 @@ class FlowSection:
                          "array-level nets; 'auto' = tiled for arrays larger than 2x2",
                          "auto",
                          choices=("auto", "flat", "tiled"))
+    power_vectors: int = _key("random input vectors of the power workload: streamed through the routed gates after "
+                              "a random coefficient load, their toggles annotated in OpenSTA (the `power` step "
+                              "after sta_route); 0 = no power step", 500, "vectors", 0, 1_000_000)
+    power_workload: str = _key("what the power step streams: 'random' inputs and coefficients, or 'model': the first "
+                               "power_vectors test inputs of the config's `model:`, quantized as `flow accuracy` does, "
+                               "through up to 8 of its array passes (real tile coefficients) spread over the layers",
+                               "random", choices=("random", "model"))
 
 
 @dataclass(frozen=True)
@@ -290,6 +297,9 @@ def _cross_checks(cfg: Config, where: str) -> None:
     if cfg.model and not (REPO / cfg.model).is_file():
         raise ConfigError(f"{where}: model: must name a model.json relative to the repository, e.g. "
                           f"reports/models/digits/model.json (got {short(cfg.model)}: not found)")
+    if cfg.flow.power_workload == "model" and not cfg.model:
+        raise ConfigError(f"{where}: flow.power_workload: 'model' needs a trained model in the top-level `model:` key "
+                          "(e.g. model: reports/models/digits/model.json)")
     if k.acc_bits != "auto" and k.acc_bits < cfg.params.acc_bits_auto:
         warnings.warn(f"{where}: kan.acc_bits: {k.acc_bits} bits can overflow; "
                       f"'auto' would be {cfg.params.acc_bits_auto}", stacklevel=3)

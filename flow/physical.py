@@ -35,13 +35,18 @@ DESIGN = sc_tasks.TOP
 STEPS = (("rtl", sc_tasks.RtlTask, False, "synth"), ("rtlsim", sc_tasks.RtlSimTask, True, "synth"),
          ("synth", sc_tasks.SynthTask, False, "synth"), ("gatesim", sc_tasks.GateSimTask, True, "synth"),
          ("sta_synth", sc_tasks.PreStaTask, False, "synth"), ("place", sc_tasks.PlaceTask, False, "place"),
-         ("route", sc_tasks.RouteTask, False, "route"), ("sta_route", sc_tasks.PostStaTask, False, "route"))
+         ("route", sc_tasks.RouteTask, False, "route"), ("sta_route", sc_tasks.PostStaTask, False, "route"),
+         ("power", sc_tasks.PowerTask, False, "route"))
 # Tiled mode: one node hardens, tiles and routes (it cannot stop after placement: place runs it whole).
-TILED_STEPS = STEPS[:5] + (("tiled", sc_tasks.TiledTask, False, "place"),)
+TILED_STEPS = STEPS[:5] + (("tiled", sc_tasks.TiledTask, False, "place"),
+                           ("power", sc_tasks.TiledPowerTask, False, "route"))
+POWER_STEPS = ("power",)   # dropped with flow.power_vectors: 0
 LEVELS = ("synth", "place", "route")
 SUMMARY = ("model_score", "model_score_float", "cell_area", "cell_area_nand2", "period_fo4", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
-           "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "postroute_power_rough",
-           "preroute_power_rough", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue")
+           "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "power_total",
+           "power_internal", "power_switching", "power_leakage", "energy_per_inference", "energy_per_mac",
+           "energy_per_model_inference", "power_workload", "power_cycles", "power_module_pe",
+           "power_module_bspline", "power_module_glue", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue")
 
 
 def steps_for(cfg: Config, verify: bool) -> list[tuple[str, type]]:
@@ -51,7 +56,8 @@ def steps_for(cfg: Config, verify: bool) -> list[tuple[str, type]]:
     # the tiled node simulates its own routed gate netlist (the same cells); the flat synthesized one would be a
     # second gate-level simulation of the whole array (8x8: 1,323 s in Icarus)
     return [(s, cls) for s, cls, ver, level in steps
-            if LEVELS.index(level) <= stop and (verify or not ver) and not (tiled and s == "gatesim")]
+            if LEVELS.index(level) <= stop and (verify or not ver) and not (tiled and s == "gatesim")
+            and not (s in POWER_STEPS and cfg.flow.power_vectors == 0)]
 
 
 def check_tools(steps: list[str]) -> None:
@@ -59,6 +65,7 @@ def check_tools(steps: list[str]) -> None:
     needs = {"rtlsim": [("iverilog", "apt-get install -y iverilog")],
              "gatesim": [("iverilog", "apt-get install -y iverilog")],
              "sta_synth": [("sta", "apt-get install -y opensta")],
+             "power": [("iverilog", "apt-get install -y iverilog"), ("sta", "apt-get install -y opensta")],
              "place": [("graywolf", "apt-get install -y graywolf qflow")],
              "route": [("qrouter", "apt-get install -y qrouter")],
              "tiled": [("graywolf", "apt-get install -y graywolf qflow"), ("qrouter", "apt-get install -y qrouter")]}
@@ -152,6 +159,9 @@ def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, j
     pdk = resolve(cfg.pdk, pdk_root)
     proj, steps = build_project(cfg, pdk, work_dir, jobname, verify, pdk_root, scheduler, queue)
     check_tools(steps)
+    if "power" in steps and cfg.flow.power_workload == "model":      # before any tool runs: exit 2, one line
+        from kan.accuracy import check_fits
+        check_fits(REPO / cfg.model, cfg.params, cfg.source, cfg.model)
     job_dir = work_dir / DESIGN / jobname
     start = time.monotonic()
     error = None
@@ -355,8 +365,16 @@ SUMMARY_ROWS = (
     ("pre-route fmax", "preroute_fmax", "synthesized netlist, ideal clock, no wires"),
     ("post-route fmax", "postroute_fmax", "router parasitics, propagated clock"),
     ("failed nets", "failed_nets", ""),
-    ("rough power (pre-route)", "preroute_power_rough", ""),
-    ("rough power (post-route)", "postroute_power_rough", ""),
+    ("power, total", "power_total", "at the config clock; zero-delay simulation: a lower bound"),
+    ("power, internal", "power_internal", ""),
+    ("power, switching", "power_switching", ""),
+    ("power, leakage", "power_leakage", ""),
+    ("energy per inference", "energy_per_inference", ""),
+    ("energy per MAC", "energy_per_mac", ""),
+    ("energy per model inference", "energy_per_model_inference", ""),
+    ("power: PEs", "power_module_pe", "tiled, per module"),
+    ("power: B-spline units", "power_module_bspline", "tiled, per module"),
+    ("power: array glue", "power_module_glue", "tiled, per module"),
     ("model score", "model_score", ""),
     ("model score (float)", "model_score_float", ""),
     ("area: B-spline units", "area_kan_bspline", "synthesis, per module"),
@@ -401,6 +419,14 @@ def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None =
     scope = ("array-level nets only (the wires inside the macros are not counted; the die picture's title counts "
              "all wires)" if tiled else "all nets")
     row(f"wirelength ({'array level' if tiled else 'total'})", "wirelength", scope)
+
+    if "power_total" in metrics:
+        modules = [k for k in ("power_module_pe", "power_module_bspline", "power_module_glue") if k in metrics]
+        lines += ["", f"Power: {metrics['power_workload'].value}, {metrics['power_cycles'].value:g} simulated cycles "
+                  f"measured (the coefficient load excluded), at the {cfg.flow.clock_period_ns:g} ns clock. The "
+                  "simulation is zero-delay, so it has no glitches: internal and switching power are lower bounds. "
+                  + ("Per module: report_power -instances of each module's cells." if modules else
+                     "Flat runs have no per-module split (the routed netlist is flat).")]
 
     stage = "postroute" if "postroute_critical_path" in metrics else "preroute"
     lines += ["", f"## Worst paths ({stage.replace('route', '-route')})", "", "| check | value |", "|---|---|"]

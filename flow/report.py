@@ -65,6 +65,7 @@ HEADLINE = (
     Column("fmax [MHz]", FMAX, stage="timing"),
     Column("WNS [ns]", "wns [ns]", stage="timing"),
     Column("failed nets", "failed_nets [nets]", stage="route"),
+    Column("energy / inference [pJ]", "energy_per_inference [pJ]", stage="power"),
 )
 
 
@@ -326,11 +327,81 @@ PLOTS = (
 )
 
 
+ENERGY = "energy_per_inference [pJ]"
+ENERGY_NOTE = ("Energy per inference = power_total (OpenSTA, the power workload's toggles on every driving pin, "
+               "routed parasitics) x the clock period; zero-delay simulation has no glitches, so it is a lower bound. "
+               "Failed points and points without a power step are left out.")
+
+
+def energy_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Energy-delay product (energy per inference x the fmax clock period) and energy normalized to the 16-bit
+    point of the same PDK, array and last step, where the points have an energy (the power step ran)."""
+    if ENERGY not in df:
+        return df
+    if FMAX in df:
+        df["energy_delay [pJ*ns]"] = df[ENERGY] * 1000.0 / df[FMAX]
+    group = ["pdk", "array", "stop_after"]
+    ref = df[(df.table_bits == 16) & (df.status == "ok")].set_index(group)[ENERGY]
+    df["energy_norm_16b"] = [v / ref.get(k, float("nan")) for v, k in zip(df[ENERGY], zip(*(df[g] for g in group)))]
+    return df
+
+
+def _energy(df, fig) -> bool:
+    """Energy per inference vs table bits: absolute, and normalized to the 16-bit point per PDK and array."""
+    if ENERGY not in df or df[ENERGY].isna().all():
+        return False
+    axes = fig.subplots(1, 2)
+    style = _style(df)
+    for pdk, array, label, g in _groups(df):
+        g = g.dropna(subset=[ENERGY])
+        axes[0].plot(g.table_bits, g[ENERGY], label=label, **style(pdk, array))
+        axes[1].plot(g.table_bits, g["energy_norm_16b"], label=label, **style(pdk, array))
+    axes[0].set(xlabel="basis-table entry width b [bits]", ylabel="energy per inference [pJ]")
+    axes[1].set(xlabel="basis-table entry width b [bits]", title="energy / energy (16 bit)")
+    if df["energy_norm_16b"].isna().all():
+        axes[1].text(0.5, 0.5, "no 16-bit point with an energy", ha="center", transform=axes[1].transAxes)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return True
+
+
+def _pareto_energy(df, fig) -> bool:
+    if ENERGY not in df or AREA not in df:
+        return False
+    ok = df[(df.status == "ok") & df[AREA].notna() & df[ENERGY].notna()]
+    if ok.empty:
+        return False
+    ax = fig.add_subplot()
+    style = _style(df)
+    for pdk, array, label, g in _groups(ok):
+        ax.scatter(g[AREA] * 1e-6, g[ENERGY], label=label, s=40, **style(pdk, array))
+        for _, r in g.iterrows():
+            ax.annotate(f"{r.table_bits}b", (r[AREA] * 1e-6, r[ENERGY]), fontsize=7, xytext=(4, 3),
+                        textcoords="offset points")
+    ax.set(xlabel="standard-cell area [mm^2] (log)", ylabel="energy per inference [pJ] (log)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return True
+
+
+PLOTS += (
+    Plot("energy_vs_bits", "Energy per inference vs table bits, absolute and normalized to the 16-bit point of the "
+         "same PDK and array size. " + ENERGY_NOTE, _energy),
+    Plot("energy_delay_vs_bits", "Energy-delay product (energy per inference x 1/fmax) vs table bits; lower is "
+         "better. " + ENERGY_NOTE, _vs_bits("energy_delay [pJ*ns]", "energy x clock period [pJ ns]")),
+    Plot("pareto_area_energy", "Cell area vs energy per inference, marker = PDK, colour = array size, labels = "
+         "table bits. " + ENERGY_NOTE, _pareto_energy),
+)
+
+
 def make_plots(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     """PNG + SVG of each plot of PLOTS; returns (PNG path, caption)."""
     plots = []
     for plot in PLOTS:
-        wide = plot.name == "normalized_vs_reference"
+        wide = plot.name in ("normalized_vs_reference", "energy_vs_bits")
         fig = plt.figure(figsize=(12, 5) if wide else (10, 5))
         if plot.draw(df, fig):
             fig.tight_layout()
@@ -486,14 +557,14 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
     for pt in points:      # the stored results too: their logs are copied in, machine paths can go
         if pt.get("key") and portable_tree(pt, REPO) != pt and (Path(points_dir) / f"{pt['key']}.json").is_file():
             write_json_atomic(Path(points_dir) / f"{pt['key']}.json", portable_tree(pt, REPO))
-    df = to_frame(points)
+    df = energy_columns(to_frame(points))
     if not df.empty:
         df["log"] = [links.get(k, {}).get("log", "") for k in df.key]
     df.to_csv(out / "results.csv", index=False)
     keep = [c for c in ("point", "status", "pdk", "array", "table_bits", "stop_after", "physical", "timing_stage",
                         AREA, DIE, FMAX, "cell_area_nand2 [NAND2]", "period_fo4 [FO4]", "model_score [%]",
                         "model_score", "cells [cells]", "failed_nets [nets]", "area_norm_16b", "fmax_norm_16b",
-                        "error") if c in df]
+                        ENERGY, "energy_norm_16b", "energy_per_model_inference [pJ]", "error") if c in df]
     (out / "table.md").write_text(markdown_table(df[keep]) if keep else "")
     plots = make_plots(df, out) if not df.empty else []
     write_html(df, plots, out, title, links, provenance(points))

@@ -24,6 +24,7 @@ from . import tiled  # noqa: F401  imported with the process, not when its node 
 #                           change must not mix old and new modules
 from .errors import FlowError
 from .metrics import Metric
+from .pdks import REPO
 
 TOP = "kan_array"
 METRICS_FILE, ERROR_FILE = "reports/kan_metrics.json", "reports/kan_error.json"
@@ -216,7 +217,39 @@ class PreStaTask(StaTask):
 
 
 class PostStaTask(StaTask):
-    inputs, outputs, post_route = ("vg", "spef", "def"), ("vg", "def"), True
+    inputs, outputs, post_route = ("vg", "spef", "def"), ("vg", "def", "spef"), True
+
+
+class PowerTask(KanTask):
+    """Energy per inference: the routed gates simulated on the power workload (cocotb + Icarus, VCD of the
+    streaming window), every driving pin annotated with its toggles in OpenSTA with the routed parasitics."""
+    step_name, inputs, outputs = "power (cocotb VCD + opensta)", ("vg", "spef"), ("vg",)
+
+    def task(self):
+        return "power"
+
+    def spefs(self, node: Path) -> list[tuple[str | None, Path]]:
+        return [(None, node / "inputs" / f"{TOP}.spef")]
+
+    def execute(self, node):
+        from .tools.power import workload_power
+        cfg = self.cfg
+        metrics, _ = workload_power(cfg.params, node / "inputs" / f"{TOP}.vg", self.liberty, self.spefs(node),
+                                    node / "power",
+                                    cfg.flow.clock_period_ns, cfg.flow.power_vectors, cfg.flow.seed, TOP,
+                                    REPO / cfg.model if cfg.flow.power_workload == "model" else None)
+        self._pass_on("vg")
+        return self._relative({k: Metric(m.value, m.unit, m.tool, str(node / "power" / m.source) if m.source
+                                         else "") for k, m in metrics.items()}, node)
+
+
+class TiledPowerTask(PowerTask):
+    """The power step of the tiled flow: the hierarchical netlist over the macros' routed netlists, every macro
+    instance's SPEF and the array level's (the tiled node lists them), one power figure per module."""
+    inputs = ("vg", "spefs.json")
+
+    def spefs(self, node: Path) -> list[tuple[str | None, Path]]:
+        return [(i, Path(f)) for i, f in json.loads((node / "inputs" / f"{TOP}.spefs.json").read_text())]
 
 
 def _pnr():
@@ -280,7 +313,7 @@ class RouteTask(KanTask):
 class TiledTask(KanTask):
     """The array-scale flow (flow/tiled.py) as one node: harden the PE and B-spline macros (cached across runs),
     tile them, route the array-level nets, time the hierarchy with every macro's SPEF, check the tiled gates."""
-    step_name, outputs = "tiled place and route (flow.tiled)", ("def", "vg", "spef")
+    step_name, outputs = "tiled place and route (flow.tiled)", ("def", "vg", "spef", "spefs.json")
 
     def __init__(self):
         super().__init__()
@@ -295,6 +328,9 @@ class TiledTask(KanTask):
         art = res["artifacts"]
         for ext, path in (("def", art["def"]), ("vg", art["netlist"][0]), ("spef", art["spef"][0])):
             shutil.copy(path, node / "outputs" / f"{TOP}.{ext}")
+        # every SPEF with its instance path (macros' from the cache, the array level's here): the power step reads them
+        (node / "outputs" / f"{TOP}.spefs.json").write_text(json.dumps([[i, str(Path(f).resolve())]
+                                                                         for i, f in art["spefs"]], indent=0))
         if art.get("png"):
             shutil.copy(art["png"], node / "reports" / f"{TOP}_die.png")
         return self._relative(res["metrics"], node)

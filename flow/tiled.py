@@ -740,7 +740,7 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
                              f"{res.mismatches} mismatches of {res.vectors} vectors")
     logs = [pe_info["place_log"], pe_info["route_log"], bs_info["place_log"], bs_info["route_log"],
             work / "glue" / "yosys_glue.log", routed.log, sta_report]
-    return {"metrics": m, "artifacts": {"def": merged, "png": png, "netlist": [netlist],
+    return {"metrics": m, "artifacts": {"def": merged, "png": png, "netlist": [netlist], "spefs": spefs,
                                         "spef": [f for f in (array_spef, pe_info["spef"], bs_info["spef"],
                                                              routed.spef) if f],
                                         "lef": [pe.lef, bs.lef], "logs": logs}}

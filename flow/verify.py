@@ -41,11 +41,23 @@ def run_cocotb(p: KanParams, sources: list[Path], work: Path, vectors: int, seed
                         data["first_mismatches"], seconds, log)
 
 
+def _vcd_runner():
+    """cocotb's Icarus runner with VCD dumping on: it passes vvp `-none` (no dump file) unless waves are on, and
+    waves mean an FST of every signal; vvp takes the last dump-format flag, so `-vcd` after it wins."""
+    from cocotb_tools.runner import Icarus
+
+    class IcarusVcd(Icarus):
+        def _get_sim_cmd_suffix(self):
+            return [*super()._get_sim_cmd_suffix(), "-vcd"]
+    return IcarusVcd()
+
+
 def simulate(sources: list[Path], work: Path, test_module: str, job: dict,
-             simulator: str = "icarus") -> tuple[dict | None, float, Path]:
+             simulator: str = "icarus", dump: tuple[Path, list[str]] | None = None) -> tuple[dict | None, float, Path]:
     """Build `sources` with kan_array as top and run the cocotb `test_module` on them.
 
     The test reads `job` (plus "summary": where to write its result) from the JSON file named in $KAN_TB_JOB.
+    `dump` = (VCD file, [scopes]) writes a VCD of the nets of each scope (one level: `$dumpvars(1, scope)`).
     -> (the summary it wrote, or None if it wrote none; seconds; sim log).
     """
     from cocotb_tools.runner import get_runner
@@ -58,9 +70,16 @@ def simulate(sources: list[Path], work: Path, test_module: str, job: dict,
     summary.unlink(missing_ok=True)
     job_file.write_text(json.dumps({**job, "summary": str(summary)}))
     start = time.monotonic()
-    runner = get_runner(simulator)
-    runner.build(sources=[Path(s).resolve() for s in sources], hdl_toplevel=TOP, build_dir=work / "sim_build",
-                 always=True, timescale=("1ns", "1ps"), log_file=work / "build.log")
+    runner, extra, args = get_runner(simulator), [], []
+    if dump:
+        vcd, scopes = dump
+        dumper = work / "kan_vcd_dump.v"
+        dumper.write_text("module kan_vcd_dump;\ninitial begin\n  $dumpfile(\"" + str(Path(vcd).resolve())
+                          + "\");\n" + "".join(f"  $dumpvars(1, {s});\n" for s in scopes) + "end\nendmodule\n")
+        runner, extra, args = _vcd_runner(), [dumper], ["-s", "kan_vcd_dump"]
+    runner.build(sources=[Path(s).resolve() for s in [*sources, *extra]], hdl_toplevel=TOP,
+                 build_dir=work / "sim_build", always=True, timescale=("1ns", "1ps"), log_file=work / "build.log",
+                 build_args=args)
     try:
         runner.test(test_module=test_module, hdl_toplevel=TOP, test_dir=work,
                     results_xml=str(work / "results.xml"), extra_env={"KAN_TB_JOB": str(job_file)}, log_file=log)

@@ -140,6 +140,43 @@ def accuracy_for(model_path: str | Path, params: KanParams) -> dict:
             "quantized": quantized_score(model, cfg, params)}
 
 
+def check_fits(model_path: str | Path, params: KanParams, where: str = "", label: str = ""
+               ) -> tuple[KanModel, ModelConfig]:
+    """The model, or ModelError naming the file and keys when it is missing or its splines do not fit the
+    array's (`where`: the design config naming it)."""
+    try:
+        model, cfg = load_model(model_path)
+    except ModelError as exc:
+        raise (ModelError(f"{where}: model: {exc}") if where else exc) from None
+    if (params.grid, params.degree) != (model.grid, model.degree):
+        raise ModelError(f"{where or model_path}: model: {label or model_path} was trained with grid {model.grid}, degree "
+                         f"{model.degree}; the design has kan.grid {params.grid}, kan.degree {params.degree}")
+    return model, cfg
+
+
+def power_passes(model_path: str | Path, params: KanParams, images: int, max_passes: int = 8
+                 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """The power workload of a model (flow.power_workload: model): its first `images` test inputs quantized
+    as `flow accuracy` does, the inference schedule on the array (kan.quantize.layer_passes, the golden model as
+    the array, so later layers see the real requantized activations), and up to `max_passes` of its passes
+    evenly spread over it. -> ([(tile coefficients (R, C, G+p), inputs (T, R))], passes per inference)."""
+    from rtl_gen import golden
+    model, cfg = check_fits(model_path, params)
+    ds = dataset(cfg)
+    q = quant.quantize(model, params)
+    steps = quant.layer_passes(q, quant.to_codes(ds.test_t[:images], params.input_bits))
+    passes = []
+    try:
+        _, block, xs = next(steps)
+        while True:
+            passes.append((block, xs))
+            _, block, xs = steps.send(golden.array_outputs(params, block, xs))
+    except StopIteration:
+        pass
+    keep = sorted({int(round(i)) for i in np.linspace(0, len(passes) - 1, min(max_passes, len(passes)))})
+    return [passes[i] for i in keep], len(passes)
+
+
 def rtl_report(model: KanModel, cfg: ModelConfig, images: int, work: Path, out_dir: Path) -> tuple[dict, Path]:
     """Stream the first `images` test inputs (0 = all) through the RTL at the config's table_bits and write
     rtl_inference.md (RTL vs golden outputs, scores) to out_dir."""

@@ -107,6 +107,16 @@ def test_run_through_route(tmp_path):
     assert m["postroute_fmax"] < m["preroute_fmax"] * 1.05   # wires only slow it down (ideal vs real clock aside)
     for f in ("kan_array_routed.def", "kan_array_routed.spef", "kan_array_die.png"):
         assert (report / f).stat().st_size > 0, f
+    # the power step: the random workload's toggles on every driving pin, the routed parasitics
+    assert m["power_internal"] > 0 and m["power_switching"] > 0 and m["power_leakage"] > 0
+    assert m["power_total"] == pytest.approx(m["power_internal"] + m["power_switching"] + m["power_leakage"],
+                                             rel=1e-6)
+    assert m["energy_per_inference"] == pytest.approx(m["power_total"] * 10.0, rel=1e-4)     # mW x ns = pJ
+    assert m["power_cycles"] == 500 and m["power_unannotated_nets"] == 0 and m["power_annotated_pins"] > 500
+    assert 0 < m["power_silent_nets"] < m["power_nets"]
+    summary = (report / "summary.md").read_text()
+    assert "random: 500 input vectors" in summary and "no glitches" in summary and "lower bounds" in summary
+    assert (report / "logs/power__power__sta__power.log").is_file()
 
 
 def test_a_named_model_is_scored_on_the_design_points_formats():
@@ -125,8 +135,10 @@ def test_gate_level_check_runs_once_per_implementation():
     from flow.physical import steps_for
     names = lambda over: [s for s, _ in steps_for(config.load(REPO / "configs/b3.yaml", over), verify=True)]
     assert names({"flow.physical": "flat"}) == ["rtl", "rtlsim", "synth", "gatesim", "sta_synth", "place", "route",
-                                                "sta_route"]
-    assert names({"flow.physical": "tiled"}) == ["rtl", "rtlsim", "synth", "sta_synth", "tiled"]
+                                                "sta_route", "power"]
+    assert names({"flow.physical": "tiled"}) == ["rtl", "rtlsim", "synth", "sta_synth", "tiled", "power"]
+    # the power step simulates the routed gates once more, on its own workload; power_vectors: 0 leaves it out
+    assert names({"flow.physical": "tiled", "flow.power_vectors": 0})[-1] == "tiled"
     assert names({"flow.physical": "tiled", "flow.stop_after": "synth"}) == ["rtl", "rtlsim", "synth", "gatesim",
                                                                              "sta_synth"]
     assert "gatesim" not in [s for s, _ in steps_for(config.load(REPO / "configs/b3.yaml"), verify=False)]

@@ -68,7 +68,6 @@ def test_opensta_fmax_is_consistent_with_wns(tiny, tmp_path):
     assert tight["preroute_wns"].value < 0 and tight["preroute_tns"].value <= tight["preroute_wns"].value
     # I/O delays are 0, so the worst path, hence fmax, does not depend on the target period
     assert tight["preroute_fmax"].value == pytest.approx(slow["preroute_fmax"].value, rel=2e-3)
-    assert 0 < slow["preroute_power_rough"].value < 10
     # hold: ideal clock, registers feeding registers: a positive slack well under the period; the setup numbers
     # above are still the setup ones (the hold reports come after them)
     for m in (slow, tight):

@@ -31,10 +31,13 @@ async def start(dut) -> None:
     dut.sys_rst.value = 0
 
 
-async def array_pass(dut, p: KanParams, coefs: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, int]:
+async def array_pass(dut, p: KanParams, coefs: np.ndarray, xs: np.ndarray,
+                     window: dict | None = None) -> tuple[np.ndarray, int]:
     """Load coefs (R, C, G+p), stream xs (T, R), drain the pipeline -> ((T, C) outputs, cycles used).
 
-    Inputs are driven on falling edges; outputs sampled there are those of the last rising edge.
+    Inputs are driven on falling edges; outputs sampled there are those of the last rising edge. `window`, when
+    given, gets the simulation times (ps) of the T streaming cycles: "start" when the first input is driven,
+    "end" T clock periods later (what power.py measures: the coefficient load is before it).
     """
     dut.load_en.value = 1
     for word in golden.load_sequence(p, coefs):
@@ -42,7 +45,13 @@ async def array_pass(dut, p: KanParams, coefs: np.ndarray, xs: np.ndarray) -> tu
         await FallingEdge(dut.sys_clk)
     dut.load_en.value = 0
     got, cycles = [], 0
+    if window is not None:
+        from cocotb.utils import get_sim_time
+        window["start"] = get_sim_time("ps")
     while len(got) < len(xs):
+        if window is not None and cycles == len(xs) and "end" not in window:
+            from cocotb.utils import get_sim_time
+            window["end"] = get_sim_time("ps")
         if cycles < len(xs):
             dut.x.value = pack(xs[cycles], p.input_bits)
             dut.in_valid.value = 1

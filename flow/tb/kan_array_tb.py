@@ -3,6 +3,10 @@
 Configured by the JSON file named in $KAN_TB_JOB (written by flow.verify):
   params   KanParams fields           seed, vectors   stimulus
   summary  path where this test writes {vectors, mismatches, first_mismatches, cycles}
+  corners  (optional, default true) false: random inputs only (the power workload)
+  passes   (optional) [{"coefs": (R, C, G+p), "xs": (T, R)}]: these passes instead of the random one (the model
+           power workload: a model's real tiles and inputs), each scored against the golden model
+  The summary's "windows" hold the simulation times (ps) of each pass's streaming cycles (power.py measures there).
 """
 import json
 import os
@@ -34,12 +38,25 @@ async def kan_array_matches_golden_model(dut):
     job = json.loads(open(os.environ["KAN_TB_JOB"]).read())
     p = KanParams(**job["params"])
     rng = np.random.default_rng(job["seed"])
-    coefs = rng.integers(-(1 << (p.coef_bits - 1)), 1 << (p.coef_bits - 1), size=(p.rows, p.cols, p.n_coefs))
-    xs = stimulus(p, job["vectors"], rng)
-    expected = golden.array_outputs(p, coefs, xs)                            # (T, C)
+    if "passes" in job:
+        passes = [(np.array(s["coefs"], dtype=np.int64), np.array(s["xs"], dtype=np.int64)) for s in job["passes"]]
+    else:
+        coefs = rng.integers(-(1 << (p.coef_bits - 1)), 1 << (p.coef_bits - 1), size=(p.rows, p.cols, p.n_coefs))
+        xs = stimulus(p, job["vectors"], rng)
+        if not job.get("corners", True):
+            xs = xs[len(xs) - job["vectors"]:]
+        passes = [(coefs, xs)]
 
     await start(dut)
-    got, _ = await array_pass(dut, p, coefs, xs)
+    windows, gots, expects, inputs = [], [], [], []
+    for coefs, xs in passes:
+        window = {}
+        got, _ = await array_pass(dut, p, coefs, xs, window)
+        windows.append([window["start"], window["end"]])
+        gots.append(got)
+        expects.append(golden.array_outputs(p, coefs, xs))                  # (T, C)
+        inputs.append(xs)
+    got, expected, xs = np.concatenate(gots), np.concatenate(expects), np.concatenate(inputs)
     bad = np.argwhere(got != expected)                                       # (k, 2): vector, column
     first = [{"vector": int(t), "cycle": int(t) + p.latency, "pe": f"pe_{p.rows - 1}_{int(j)}",
               "column": int(j), "x": xs[t].tolist(), "expected": int(expected[t, j]), "got": int(got[t, j])}
@@ -47,7 +64,8 @@ async def kan_array_matches_golden_model(dut):
     for m in first:
         dut._log.error("mismatch at cycle %d (vector %d, x=%s), column %d output of %s: expected %d, got %d",
                        m["cycle"], m["vector"], m["x"], m["column"], m["pe"], m["expected"], m["got"])
-    summary = {"vectors": len(xs), "mismatches": len(bad), "first_mismatches": first, "latency": p.latency}
+    summary = {"vectors": len(xs), "mismatches": len(bad), "first_mismatches": first, "latency": p.latency,
+               "windows": windows}
     with open(job["summary"], "w") as fh:
         json.dump(summary, fh, indent=1)
     assert len(bad) == 0, f"{len(bad)} of {got.size} outputs differ from the golden model"

@@ -1,4 +1,4 @@
-"""Static timing with Debian's OpenSTA 2.0.17 (`sta`): setup WNS/TNS, critical path, fmax, rough power.
+"""Static timing with Debian's OpenSTA 2.0.17 (`sta`): setup WNS/TNS, critical path, fmax (power: power.py).
 
 The script is opensta.tcl beside this file (constraints documented there). Pre-route: no wires, ideal clock.
 Post-route: the router's SPEF and the propagated clock. fmax = 1/(period - WNS), where WNS is the signed worst
@@ -20,7 +20,6 @@ from .spef import spef_summary
 
 HERE = Path(__file__).parent
 INSTALL = "apt-get install -y opensta"
-POWER_ACTIVITY = 0.1   # toggles per clock cycle on every net: a rough, workload-free assumption
 
 
 @dataclass
@@ -45,8 +44,8 @@ def _number(pattern: str, text: str, what: str, report: Path) -> float:
 
 
 def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: str) -> Metrics:
-    """Metrics `<stage>_wns/_tns/_fmax/_critical_arrival/_critical_path/_hold_slack/_power_rough` from an
-    opensta.tcl report (ns, MHz, mW); the setup reports come first, the hold ones after "kan-dse: hold checks"."""
+    """Metrics `<stage>_wns/_tns/_fmax/_critical_arrival/_critical_path/_hold_slack` from an
+    opensta.tcl report (ns, MHz); the setup reports come first, the hold ones after "kan-dse: hold checks"."""
     scale = _number(r"^kan-dse: sta time units per ns: ([0-9.eE+-]+)", text, "unit scale", report)
     if abs(scale - 1.0) > 1e-3:
         raise ToolFailed("static timing (opensta)", str(report), f"time unit is not ns (scale {scale})")
@@ -55,7 +54,6 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
     arrival = _number(r"^\s+(\S+)\s+data arrival time", text, "critical path", report)
     start = re.search(r"^Startpoint: (\S+)", text, re.M)
     end = re.search(r"^Endpoint: (\S+)", text, re.M)
-    power = re.search(r"^Total\s+\S+\s+\S+\s+\S+\s+(\S+)", text, re.M)
     hold = re.search(r"^kan-dse: hold checks$.*?^\s+(\S+)\s+slack \((?:MET|VIOLATED)", text, re.M | re.S)
     src = report.name
     metrics = {
@@ -69,10 +67,6 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
     if hold:
         metrics[f"{stage}_hold_slack"] = Metric(round(float(hold.group(1)), 4), "ns",
                                                 tool + " (worst hold path, report_checks -path_delay min)", src)
-    if power:
-        metrics[f"{stage}_power_rough"] = Metric(
-            round(float(power.group(1)) * 1000.0, 6), "mW",
-            tool + f" report_power, rough: global activity {POWER_ACTIVITY}, no internal power", src)
     return metrics
 
 
@@ -96,8 +90,7 @@ def run_sta(netlist: Path, top: str, liberty: Path, pdk: PdkInfo, work: Path, pe
                       for inst, f in spefs)
     values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, clock=clock, period=f"{period_ns:g}",
                   spef=reads or "# pre-route: no parasitics",
-                  propagate="set_propagated_clock [all_clocks]" if spefs else "# pre-route: ideal clock",
-                  activity=POWER_ACTIVITY)
+                  propagate="set_propagated_clock [all_clocks]" if spefs else "# pre-route: ideal clock")
     script.write_text(string.Template((HERE / "opensta.tcl").read_text()).substitute(values))
     with open(report, "w") as log:
         res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,

@@ -21,6 +21,3 @@ report_tns -digits 4
 # Hold: the worst min-delay path and its slack, after the setup reports (the wrapper reads the first ones as setup)
 puts "kan-dse: hold checks"
 report_checks -path_delay min -digits 4 -format full
-# Rough power: one global toggle rate, no simulation activity (this OpenSTA reads no SAIF/VCD).
-set_power_activity -global -activity ${activity} -duty 0.5
-report_power -digits 6

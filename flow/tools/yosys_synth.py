@@ -248,23 +248,27 @@ def _bus_wrapper(module, top: str) -> str:
             + ");\nendmodule\n")
 
 
-def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path) -> Path:
+def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path, flatten: bool = True) -> Path:
     """The gate netlist (flat with split ports, or hierarchical with bus ports: the tiled array over its macros)
     with every cell replaced by its liberty function: one flat Verilog module `top` with the RTL's bus ports,
-    for Icarus."""
+    for Icarus. `flatten=False` keeps the netlist as instance `gates` under `top` with its own net names (and
+    its macro instances), so a VCD of it names the nets as the timing tools do (power.py)."""
     _yosys()   # ToolMissing here, before forking
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     out, log, wrapper = work / f"{top}_gates_sim.v", work / "yosys_gatesim.log", work / f"{top}_bus_wrapper.v"
     log.unlink(missing_ok=True)
     values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, out=out, wrapper=wrapper)
-    _isolated("gate-level netlist for simulation (yosys)", log, work, _gatesim_in_child, values, work, log, top)
+    _isolated("gate-level netlist for simulation (yosys)", log, work, _gatesim_in_child, values, work, log, top,
+              "wrap:" if flatten else "wrap:flat")
     return out
 
 
-def _gatesim_in_child(values: dict, work: Path, log: Path, top: str) -> None:
+def _gatesim_in_child(values: dict, work: Path, log: Path, top: str, wrap: str = "wrap:") -> None:
     ys = _yosys()
     design = ys.Design()
     _run_script(ys, design, "yosys_gatesim.ys", values, work, log, "gates:wrap")
     values["wrapper"].write_text(_bus_wrapper(design.module(ys.IdString(f"\\{top}_gates")), top))
-    _run_script(ys, design, "yosys_gatesim.ys", values, work, log, "wrap:")
+    _run_script(ys, design, "yosys_gatesim.ys", values, work, log, wrap)
+    if wrap != "wrap:":
+        _run_script(ys, design, "yosys_gatesim.ys", values, work, log, "write:")
