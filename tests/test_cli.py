@@ -45,6 +45,7 @@ def test_o_and_out_are_the_same_option(argv, dest):
     assert getattr(short, dest) == getattr(long_, dest) == "X"
 
 
+@pytest.mark.eda
 def test_run_terminal_has_no_tool_chatter(tmp_path):
     """SiliconCompiler's 'Setting pdk to' / 'Adding sky130hd to [asic,asiclib]' WARNINGs and Yosys command echoes
     stay out of the terminal: the flow sets the pdk and library list itself, and Yosys writes to its log."""

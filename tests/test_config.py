@@ -116,6 +116,7 @@ def test_schema_lists_every_key_with_unit_and_help():
     assert all(r[4] for r in rows.values())
 
 
+@pytest.mark.eda
 def test_grid_limit_is_where_the_input_range_ends(write_yaml, tmp_path):
     """grid <= 2^input_bits: at the limit every input code is its own interval and the RTL is still bit-exact
     against the golden model (knot corners included); one interval more is refused with the reason."""

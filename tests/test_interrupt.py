@@ -6,10 +6,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from flow.procs import descendants
 
 from .conftest import FLOW, REPO
 from .test_sweep import _running
+
+pytestmark = pytest.mark.eda
 
 
 def test_ctrl_c_on_flow_run_stops_every_tool_and_the_rerun_resumes(tmp_path):

@@ -7,6 +7,8 @@ from kan.config import from_dict
 from kan.rtl_inference import rtl_check
 from kan.train import dataset, train
 
+pytestmark = pytest.mark.eda
+
 # 64-4-10 on a 4x4 array: layer 1 = 16 row blocks x 1 column block, layer 2 = 1 x 3 (10 outputs padded to 12).
 CFG = {"task": "digits", "model": {"hidden": 4}, "train": {"epochs": 15, "seed": 0},
        "kan": {"grid": 5, "degree": 3, "table_bits": 2}, "array": "4x4"}

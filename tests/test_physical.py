@@ -11,6 +11,8 @@ from flow.physical import run_config
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.eda
+
 TINY = str(REPO / "configs/tiny.yaml")
 
 

@@ -14,10 +14,9 @@ from flow.tools import qflow_pnr
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.eda
+
 TINY = REPO / "configs/tiny.yaml"
-needs_pnr = pytest.mark.skipif(
-    not (shutil.which("graywolf") and shutil.which("qrouter") and (qflow_pnr.QFLOW_BIN / "rc2dly").exists()
-         and shutil.which("sta")), reason="graywolf/qrouter/qflow/opensta not installed")
 
 
 def _pdk_or_skip(name):
@@ -27,7 +26,6 @@ def _pdk_or_skip(name):
         pytest.skip(str(exc))
 
 
-@needs_pnr
 def test_tiny_on_osu018_routes_with_post_route_timing(tmp_path):
     _pdk_or_skip("osu018")
     cfg = config.load(TINY, {"pdk": "osu018"})
@@ -51,7 +49,6 @@ def asap7_run(tmp_path_factory):
     return rc, tmp
 
 
-@needs_pnr
 def test_tiny_on_asap7_synthesizes_and_times_pre_route(asap7_run):
     rc, tmp = asap7_run
     report = tmp / "reports/tiny-asap7"            # --pdk names the run <name>-<pdk>
@@ -63,7 +60,6 @@ def test_tiny_on_asap7_synthesizes_and_times_pre_route(asap7_run):
     assert rc == 0 and data["status"] == "ok", data["error"]
 
 
-@needs_pnr
 def test_tiny_on_asap7_routes_and_reports_pre_route_timing(asap7_run):
     rc, tmp = asap7_run
     m = json.loads((tmp / "reports/tiny-asap7/metrics.json").read_text())["metrics"]
@@ -88,8 +84,8 @@ def test_asap7_router_tech_lef_has_gate_pitch_tracks_and_no_wide_power_vias(tmp_
     assert not re.search(r"^\s*PROPERTY LEF58_", lef, re.M)        # addspacers.tcl misreads them
     m1 = re.search(r"^LAYER M1$(.*?)^END M1$", lef, re.M | re.S).group(1)
     assert re.findall(r"^\s*PITCH ([0-9.]+) ;", m1, re.M) == ["0.054"]
-    if shutil.which("qrouter"):                    # and qrouter reads those pitches (it skips a PITCH before TYPE)
-        (tmp_path / "c.cfg").write_text(f"read_lef {tmp_path / 'qrouter_asap7_tech.lef'}\n")
-        subprocess.run(["qrouter", "-i", "x.info", "-c", "c.cfg"], cwd=tmp_path, capture_output=True, check=True)
-        info = (tmp_path / "x.info").read_text()
-        assert re.search(r"^M1 0\.054 ", info, re.M) and re.search(r"^M2 0\.036 ", info, re.M)
+    # and qrouter reads those pitches (it skips a PITCH before TYPE)
+    (tmp_path / "c.cfg").write_text(f"read_lef {tmp_path / 'qrouter_asap7_tech.lef'}\n")
+    subprocess.run(["qrouter", "-i", "x.info", "-c", "c.cfg"], cwd=tmp_path, capture_output=True, check=True)
+    info = (tmp_path / "x.info").read_text()
+    assert re.search(r"^M1 0\.054 ", info, re.M) and re.search(r"^M2 0\.036 ", info, re.M)

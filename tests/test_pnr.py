@@ -17,9 +17,8 @@ from rtl_gen.generator import write_rtl
 
 from .conftest import REPO
 
-needs_qflow = pytest.mark.skipif(
-    not (shutil.which("graywolf") and shutil.which("qrouter") and (qflow_pnr.QFLOW_BIN / "rc2dly").exists()),
-    reason="graywolf/qrouter/qflow not installed")
+pytestmark = pytest.mark.eda
+
 
 
 def mapped_netlist(params, pdk, work):
@@ -54,7 +53,6 @@ def tiny_sky130(tmp_path_factory):
     return pdk, netlist, lib, placed, routed
 
 
-@needs_qflow
 def test_tiny_sky130_places_and_routes_with_zero_failed_nets(tiny_sky130):
     pdk, _, _, placed, routed = tiny_sky130
     m, r = placed.metrics, routed.metrics
@@ -76,7 +74,6 @@ def test_tiny_sky130_places_and_routes_with_zero_failed_nets(tiny_sky130):
     assert m["clock_buffers"].value == 8                    # blifFanout buffers the 80-flop clock (measured: 8)
 
 
-@needs_qflow
 def test_netlist_and_spef_agree_and_read_in_opensta(tiny_sky130):
     pdk, _, lib, placed, routed = tiny_sky130
     netlist = routed.netlist.read_text()
@@ -90,8 +87,6 @@ def test_netlist_and_spef_agree_and_read_in_opensta(tiny_sky130):
     names = re.findall(r"^\*\d+ (\S+)$", spef.split("*PORTS")[0], re.M)
     words = set(re.findall(r"[\w\[\]$.]+", netlist))
     assert names and all(n in words for n in names), [n for n in names if n not in words][:5]
-    if not shutil.which("sta"):
-        pytest.skip("OpenSTA not installed")
     tcl = placed.work / "read.tcl"
     tcl.write_text(f"read_liberty {lib}\nread_verilog {routed.netlist}\nlink_design kan_array\n"
                    f"read_spef {routed.spef}\nexit\n")
@@ -102,7 +97,6 @@ def test_netlist_and_spef_agree_and_read_in_opensta(tiny_sky130):
     assert out.returncode == 0 and warnings == []
 
 
-@needs_qflow
 def test_die_png_written(tiny_sky130, tmp_path):
     pdk, _, _, _, routed = tiny_sky130
     png = render_die(routed.def_path, pdk, tmp_path / "die.png")
@@ -110,7 +104,6 @@ def test_die_png_written(tiny_sky130, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
 
 
-@needs_qflow
 def test_placement_is_deterministic(tiny_sky130, tmp_path):
     pdk, netlist, lib, placed, _ = tiny_sky130
     again = qflow_pnr.place(netlist, "kan_array", pdk, lib, tmp_path / "again")
@@ -118,7 +111,6 @@ def test_placement_is_deterministic(tiny_sky130, tmp_path):
     assert comps(again.def_path) == comps(placed.def_path)
 
 
-@needs_qflow
 def test_relief_placement_leaves_nets_unbuffered_at_the_given_density(tiny_sky130, tmp_path):
     """The retry for a macro that failed to route: no fanout buffers (the default placement has some), the
     density asked for, and the router gets the PDK's routing layers."""
@@ -138,7 +130,6 @@ def test_relief_placement_leaves_nets_unbuffered_at_the_given_density(tiny_sky13
     assert abs(max(edges) - x1) < 3         # the relief die is ~18% wider: its lines would reach further
 
 
-@needs_qflow
 @pytest.mark.parametrize("pdk_name", ["osu018", "gf180mcu"])
 def test_tiny_routes_on_other_pdks(pdk_name, tmp_path):
     pdk = pdks.resolve(pdk_name)
@@ -212,7 +203,6 @@ def test_spef_fixer_on_rc2dly_sample(tmp_path):
 
 
 
-@needs_qflow
 def test_rc2dly_runs_on_net_names_it_would_overflow_on(tmp_path):
     """rc2dly (qflow 1.3.17) aborts on enough 40-character net names (heap overflow by one byte per name):
     the flow lengthens them for rc2dly and the fixed SPEF names them as the netlist does."""

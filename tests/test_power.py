@@ -11,7 +11,7 @@ from flow.pdks import resolve
 from flow.tools import power
 from flow.tools.liberty import prepared_liberty
 
-pytestmark = pytest.mark.skipif(shutil.which("sta") is None, reason="OpenSTA (apt-get install -y opensta) missing")
+pytestmark = pytest.mark.eda
 
 BUF, FLOP = "sky130_fd_sc_hd__buf_2", "sky130_fd_sc_hd__dfxtp_1"
 NETLIST = f"""module t (a, clk, d, y, q);
@@ -225,8 +225,6 @@ b11 #
     assert two.nets["pe_0_0/m"] == pytest.approx((1 / 3, 2 / 3))      # rises at 30000, high to 50000
 
 
-@pytest.mark.skipif(not (shutil.which("graywolf") or Path("/usr/lib/qflow/bin/graywolf").exists())
-                    or not shutil.which("qrouter"), reason="graywolf/qrouter not installed")
 def test_tiny_on_gf180mcu_has_internal_switching_and_leakage_power(tmp_path):
     """gf180mcu's liberty names no default operating conditions: without power_liberty, internal power is 0."""
     from flow import config

@@ -14,6 +14,8 @@ from .slurm_cluster import SlurmCluster, missing_reason
 from .test_sweep import attempts, ci_sweep, sweep_cmd  # noqa: F401  (ci_sweep is a fixture)
 from .conftest import FLOW, REPO
 
+pytestmark = pytest.mark.eda
+
 QOR = ["cell_area [um^2]", "cells [cells]", "fmax [MHz]", "wns [ns]"]
 
 

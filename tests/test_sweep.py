@@ -18,6 +18,8 @@ from flow.sweep import load_sweep
 from .conftest import FLOW, REPO
 from .test_report import check_report
 
+pytestmark = pytest.mark.eda
+
 
 def sweep_cmd(sweep, out, *extra):
     return [*FLOW, "sweep", str(sweep), "--out", str(out), "--no-verify", *extra]

@@ -15,6 +15,8 @@ from rtl_gen.generator import write_rtl
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.eda
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):

@@ -7,6 +7,8 @@ from rtl_gen import golden
 from rtl_gen.generator import write_rtl
 from rtl_gen.params import KanParams
 
+pytestmark = pytest.mark.eda
+
 # Covers b in {2, 3, 8, 16}, p in {1, 3, 5}, G in {3, 5, 8}, arrays 1x1, 2x3, 4x4.
 CASES = [
     dict(table_bits=2, degree=1, grid=3, rows=1, cols=1, input_bits=6, table_depth=16),
