@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from flow import pdks  # noqa: E402
-from flow.report import markdown_table  # noqa: E402
 from flow.procs import descendants, processes  # noqa: E402
+from flow.report import markdown_table  # noqa: E402
 from kan.gpu import parse_shape  # noqa: E402  (torch-free)
 
 BENCH = Path(__file__).resolve().parent
@@ -236,7 +236,7 @@ def write_section(name: str, title: str, parts: list[str], frame: pd.DataFrame, 
 def table(rows: list[dict]) -> str:
     """Markdown table; floats >= 1000 as integers (markdown_table would write 3.986e+04); object columns, so a
     column with a missing value keeps its integers (a float column would print 1.68e+04)."""
-    big = lambda v: int(round(v)) if isinstance(v, float) and math.isfinite(v) and abs(v) >= 1000 else v  # noqa: E731
+    big = lambda v: int(round(v)) if isinstance(v, float) and math.isfinite(v) and abs(v) >= 1000 else v
     return (markdown_table(pd.DataFrame([{k: big(v) for k, v in r.items()} for r in rows], dtype=object))
             if rows else "(no rows)\n")
 
@@ -256,7 +256,7 @@ def tiled_vs_flat(rows: list[dict]) -> list[dict]:
     for (array, bits, mode), flat in ok.items():
         tiled = ok.get((array, bits, "tiled"))
         if mode == "flat" and tiled:
-            ratio = lambda col: round(tiled[col] / flat[col], 3)  # noqa: E731
+            ratio = lambda col: round(tiled[col] / flat[col], 3)
             out.append({"point": f"{array} b{bits}", "cell area tiled/flat": ratio("cell area [um^2]"),
                         "die area tiled/flat": ratio("die area [um^2]"), "fmax tiled/flat": ratio("fmax [MHz]"),
                         "wall time tiled/flat": ratio("wall [s]")})
@@ -268,7 +268,7 @@ def section_speed(args, out: Path) -> None:
     sweep = bench_sweep(BENCH / "speed.yaml", {"array": args.arrays, "kan.table_bits": args.bits,
                                                "pdk": args.pdks or ["sky130hd"], "flow.physical": args.physical,
                                                "flow.verify_vectors": [args.vectors]}, args.work)
-    label = lambda pt: (f"{pt.cfg.array.rows}x{pt.cfg.array.cols} b{pt.cfg.kan.table_bits} {pt.cfg.pdk} "  # noqa: E731
+    label = lambda pt: (f"{pt.cfg.array.rows}x{pt.cfg.array.cols} b{pt.cfg.kan.table_bits} {pt.cfg.pdk} "
                         f"{pt.cfg.physical_mode}")
     skipped = [label(pt) for pt in sweep.points if skip_point(label(pt), args.skip)]
     sweep = dataclasses.replace(sweep, points=[pt for pt in sweep.points if label(pt) not in skipped])
@@ -322,7 +322,7 @@ SC_STEPS = (*STEP_GROUPS, "tiled")     # SiliconCompiler nodes; the tiled node's
 def speed_parts(rows: list[dict], header: str) -> list[str]:
     """The speed section's tables, all derived from the per-point rows (speed.csv): so a table can be rebuilt,
     or rows of two runs merged, without running the flow again (--merge-speed)."""
-    num = lambda v: v is not None and not (isinstance(v, float) and math.isnan(v))  # noqa: E731
+    num = lambda v: v is not None and not (isinstance(v, float) and math.isnan(v))
     times, mems, split = [], [], []
     for row in rows:
         t = {"point": row["point"], "PEs": row["PEs"], "cells": row["cells"]}
@@ -625,7 +625,7 @@ def section_calib(args, out: Path) -> None:
                            stage="postroute")
             row["fmax post-route [MHz]"] = post.metrics["postroute_fmax"].value
             row["period post-route [FO4]"] = round(1e6 / row["fmax post-route [MHz]"] / units["fo4_delay"].value, 1)
-        except Exception as exc:  # noqa: BLE001  a failing step is a row saying so, not a crash
+        except Exception as exc:
             row["status"] = f"failed in {step}: {type(exc).__name__}: {str(exc)[:300]} (work: {work})"
         rows.append(row)
     parts = ["A registered 8x8 unsigned multiplier (inputs and product registered), "
@@ -652,7 +652,7 @@ def section_gpu(args, out: Path) -> None:
     name = gpu_bench.device_name(device)
     print(f"gpu: device {name}")
     rows = gpu_bench.run(args.gpu_shapes, args.gpu_batches, args.gpu_bits, device, args.gpu_min_time)
-    missing = lambda v: v == "" or (isinstance(v, float) and math.isnan(v))  # noqa: E731
+    missing = lambda v: v == "" or (isinstance(v, float) and math.isnan(v))
     measured = [k for k in rows[0] if not all(missing(r[k]) for r in rows)]
     shown = [{k: r[k] for k in measured if "samples/s" not in k or k.startswith(gpu_bench.TABLE_IMPLS)}
              for r in rows]
@@ -686,7 +686,7 @@ def write_readme(out: Path, machine: str) -> None:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    csv = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
+    csv = lambda s: [x.strip() for x in s.split(",") if x.strip()]
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sections", type=csv, default=list(SECTIONS),
                    help="comma list of " + ",".join(SECTIONS + OPTIONAL_SECTIONS) + " (default: all but gpu)")

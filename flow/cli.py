@@ -109,7 +109,7 @@ def cmd_schema(args) -> int:
                           for file, _, rows in files for r in rows], indent=1))
         return 0
     width = max(len(r[0]) for _, _, rows in files for r in rows)
-    for file, title, rows in files:
+    for _, title, rows in files:
         print(f"# {title}")
         for key, kind, rng, unit, help_ in rows:
             detail = f"{kind}, {rng}" + (f", {unit}" if unit else "") if kind != "section" else "section"
@@ -150,7 +150,7 @@ def cmd_report(args) -> int:
 
     results = Path(args.results)
     if results.is_dir() and (results / "metrics.json").is_file() and not (results / "points").is_dir():
-        from .physical import rewrite_report     # a `flow run` folder: summary.md + portable metrics.json
+        from .physical import rewrite_report  # a `flow run` folder: summary.md + portable metrics.json
         print(f"report: {rewrite_report(results)}")
         return 0
     if results.is_dir():
@@ -226,8 +226,10 @@ EXAMPLES = {
     "rtl": "  flow rtl configs/b3.yaml -o build/b3-rtl",
     "verify": "  flow verify configs/tiny.yaml --vectors 500 --seed 7",
     "run": "  flow run configs/b3.yaml --pdk gf180mcu --stop-after synth\n  flow run configs/tiny.yaml -o /tmp/reports",
-    "sweep": "  flow sweep configs/ci-sweep.yaml --jobs 2\n  flow sweep configs/nightly.yaml --timeout 7200 --retry-failed",
-    "report": "  flow report reports/nightly\n  flow report reports/nightly --compare reports/nightly-prev --threshold 0.02\n"
+    "sweep": "  flow sweep configs/ci-sweep.yaml --jobs 2\n"
+             "  flow sweep configs/nightly.yaml --timeout 7200 --retry-failed",
+    "report": "  flow report reports/nightly\n"
+              "  flow report reports/nightly --compare reports/nightly-prev --threshold 0.02\n"
               "  flow report reports/b3                  (a `flow run` folder: summary.md, metrics.json)",
     "train": "  flow train configs/models/digits.yaml",
     "accuracy": "  flow accuracy reports/models/digits/model.json --table-bits 2..8 --qat --rtl 20",

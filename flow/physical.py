@@ -42,7 +42,8 @@ TILED_STEPS = STEPS[:5] + (("tiled", sc_tasks.TiledTask, False, "place"),
                            ("power", sc_tasks.TiledPowerTask, False, "route"))
 POWER_STEPS = ("power",)   # dropped with flow.power_vectors: 0
 LEVELS = ("synth", "place", "route")
-SUMMARY = ("model_score", "model_score_float", "cell_area", "cell_area_nand2", "period_fo4", "cells", "registers", "core_area", "die_area", "utilization", "wns", "tns", "fmax",
+SUMMARY = ("model_score", "model_score_float", "cell_area", "cell_area_nand2", "period_fo4", "cells", "registers",
+           "core_area", "die_area", "utilization", "wns", "tns", "fmax",
            "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "power_total",
            "power_internal", "power_switching", "power_leakage", "energy_per_inference", "energy_per_mac",
            "energy_per_model_inference", "power_workload", "power_cycles", "power_module_pe",
@@ -167,7 +168,7 @@ def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, j
     error = None
     try:
         proj.run()
-    except Exception as exc:  # noqa: BLE001  SiliconCompiler raises on a failed node: find which one below
+    except Exception as exc:
         error = f"siliconcompiler: {type(exc).__name__}: {exc}"
     wall = time.monotonic() - start
     failure = _first_failure(job_dir, steps) or (error and _unfinished_step(job_dir, steps))
@@ -243,7 +244,7 @@ def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Co
             metrics.update({k: Metric(**m) for k, m in json.loads(path.read_text()).items()})
     try:
         history = proj.history(jobname)
-    except Exception:  # noqa: BLE001  no history when the run stopped before its first node
+    except Exception:
         history = None
     manifest = f"{DESIGN}.pkg.json"   # the job manifest, in the job folder like every source here
     for step in steps:
@@ -286,7 +287,8 @@ def write_report(out_dir: Path, job_dir: Path, steps: list[str], metrics: dict, 
             if log.is_file():
                 rel = log.relative_to(node)
                 shutil.copy(log, out_dir / "logs" / f"{step}__{'__'.join(rel.parts)}")
-    copies = {"synth/0/outputs/kan_array.vg": "kan_array_synth.vg", "route/0/outputs/kan_array.vg": "kan_array_routed.vg",
+    copies = {"synth/0/outputs/kan_array.vg": "kan_array_synth.vg",
+              "route/0/outputs/kan_array.vg": "kan_array_routed.vg",
               "route/0/outputs/kan_array.def": "kan_array_routed.def", "route/0/outputs/kan_array.spef":
               "kan_array_routed.spef", "place/0/outputs/kan_array.def": "kan_array_placed.def",
               "route/0/reports/kan_array_die.png": "kan_array_die.png", "synth/0/yosys/stat.txt": "yosys_stat.txt",
@@ -311,9 +313,8 @@ def write_summary(out_dir: Path, data: dict) -> Path:
     metrics = {k: Metric(**m) for k, m in data["metrics"].items()}
     metrics.update(_paths_from_logs(out_dir / "logs", metrics, cfg.flow.clock_period_ns))
     path = out_dir / "summary.md"
-    path.write_text(summary_markdown(cfg, metrics, data.get("error"), sorted(p.name for p in (out_dir / "logs").glob("*"))
-                                     if (out_dir / "logs").is_dir() else [],
-                                     (out_dir / "kan_array_die.png").exists()))
+    logs = sorted(p.name for p in (out_dir / "logs").glob("*")) if (out_dir / "logs").is_dir() else []
+    path.write_text(summary_markdown(cfg, metrics, data.get("error"), logs, (out_dir / "kan_array_die.png").exists()))
     return path
 
 

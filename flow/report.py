@@ -15,9 +15,9 @@ import numbers
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import matplotlib
 
@@ -171,7 +171,7 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
 
 
 def markdown_table(df: pd.DataFrame) -> str:
-    cell = lambda v: human(v) if isinstance(v, numbers.Number) and not isinstance(v, bool) else str(v)  # noqa: E731
+    cell = lambda v: human(v) if isinstance(v, numbers.Number) and not isinstance(v, bool) else str(v)
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines) + "\n"
@@ -497,8 +497,8 @@ def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title
         cells = [f"<td class='{'n' if isinstance(r.get(c.csv), numbers.Number) else ''}'>"
                  f"{html.escape(_cell(c, r, mixed))}</td>" for c in cols]
         files = links.get(r.get("key"), {})
-        cells.append("<td>" + " ".join(f"<a href='{html.escape(files[k])}'>{k}</a>"
-                                       for k in ("summary", "log", "logs", "die") if k in files and not (k == "logs" and "log" in files)) + "</td>")
+        shown = [k for k in ("summary", "log", "logs", "die") if k in files and not (k == "logs" and "log" in files)]
+        cells.append("<td>" + " ".join(f"<a href='{html.escape(files[k])}'>{k}</a>" for k in shown) + "</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     full_cols = [c for c in df.columns if c not in ("key",)]
     full_head = "".join(f"<th>{html.escape(c)}</th>" for c in full_cols)
@@ -544,7 +544,7 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
     elif current.exists():
         keys = set(json.loads(current.read_text()))
     points = load_points(points_dir, keys)
-    from .physical import rewrite_report     # each point's summary.md and portable metrics.json, in this format
+    from .physical import rewrite_report  # each point's summary.md and portable metrics.json, in this format
     for pt in points:
         if pt.get("key") and (out / "points" / pt["key"] / "metrics.json").is_file():
             try:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from siliconcompiler import Task
 
-from . import tiled  # noqa: F401  imported with the process, not when its node starts: a run that spans a code
+from . import tiled
+
 #                           change must not mix old and new modules
 from .errors import FlowError
 from .metrics import Metric
@@ -84,7 +85,7 @@ class KanTask(Task):
             Path(ERROR_FILE).write_text(json.dumps({"message": str(exc), "exit_code": exc.exit_code}))
             print(f"error: {exc}")
             return 1
-        except Exception as exc:  # noqa: BLE001  a crash is a failure of this step, with its traceback in the log
+        except Exception as exc:
             traceback.print_exc()
             msg = (f"{self.step_name or self.task()} failed: {type(exc).__name__}: {exc} "
                    f"(log: {Path.cwd() / (self.step + '.log')})")
@@ -305,7 +306,7 @@ class RouteTask(KanTask):
         from .tools.die_plot import render_die
         try:
             render_die(res.def_path, self.pdk, node / "reports" / f"{TOP}_die.png")
-        except Exception as exc:  # noqa: BLE001  the picture is a report, not a result: say so in the log
+        except Exception as exc:
             print(f"warning: die picture not rendered: {exc}")
         return self._relative(_metrics_with_sources(res.metrics, node, "route"), node)
 

@@ -35,10 +35,10 @@ import time
 from pathlib import Path
 
 from . import config as config_mod
-from .config import ConfigError
 from .pdks import REPO, resolve
 from .procs import kill_worker, processes
 from .versions import flow_commit, machine, tool_versions
+
 
 @dataclasses.dataclass(frozen=True)
 class Point:
@@ -343,7 +343,7 @@ def _worker(job_path: str) -> int:
     try:
         res = run_config(cfg, Path(job["report_dir"]), verify=job["verify"], pdk_root=job["pdk_root"],
                          work_dir=Path(job["work"]), scheduler=job["scheduler"], queue=job.get("partition"))
-    except Exception as exc:  # noqa: BLE001  any failure is recorded with its log, the sweep goes on
+    except Exception as exc:
         res = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "metrics": {}}
     result = {"key": job["key"], "name": job["name"], "axes": job["axes"], "config": job["config"],
               "status": res["status"], "error": res.get("error"), "metrics": res.get("metrics", {}),

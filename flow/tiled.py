@@ -775,7 +775,7 @@ def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, wo
     glue = [t for _, t, _ in net.cells if t not in net.macros]
     glue_area = sum(areas[t][0] for t in glue)
     pm, bm = pe_info["metrics"], bs_info["metrics"]
-    rel = lambda path: str(Path(path).relative_to(work)) if Path(path).is_relative_to(work) else str(path)  # noqa: E731
+    rel = lambda path: str(Path(path).relative_to(work)) if Path(path).is_relative_to(work) else str(path)
     u = plan.units
     die = (plan.die[2] - plan.die[0]) * (plan.die[3] - plan.die[1]) / u ** 2
     place_area = n_pe * pm["place_cell_area_um2"].value + n_bs * bm["place_cell_area_um2"].value + glue_area

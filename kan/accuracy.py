@@ -149,8 +149,8 @@ def check_fits(model_path: str | Path, params: KanParams, where: str = "", label
     except ModelError as exc:
         raise (ModelError(f"{where}: model: {exc}") if where else exc) from None
     if (params.grid, params.degree) != (model.grid, model.degree):
-        raise ModelError(f"{where or model_path}: model: {label or model_path} was trained with grid {model.grid}, degree "
-                         f"{model.degree}; the design has kan.grid {params.grid}, kan.degree {params.degree}")
+        raise ModelError(f"{where or model_path}: model: {label or model_path} was trained with grid {model.grid}, "
+                         f"degree {model.degree}; the design has kan.grid {params.grid}, kan.degree {params.degree}")
     return model, cfg
 
 

@@ -6,8 +6,10 @@ cannot pass as green. `pytest -m "not eda"` runs the rest (pure Python, under a 
 cannot always have skip with a one-line reason: PDK data that is not installed, root for the throwaway Slurm,
 PyTorch (optional group `gpu`).
 """
+import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,17 @@ def write_yaml(tmp_path):
         path.write_text(text)
         return path
     return _write
+
+
+@pytest.fixture
+def ci_sweep(tmp_path):
+    """The shipped ci sweep under a unique name, so runs of this test never share a cache."""
+    name = f"ci-{os.getpid()}-{time.time_ns()}"
+    text = (REPO / "configs/ci-sweep.yaml").read_text().replace("name: ci-sweep", f"name: {name}")
+    path = tmp_path / "ci.yaml"
+    path.write_text(text.replace("base: tiny.yaml", f"base: {REPO / 'configs/tiny.yaml'}"))
+    yield path, name, tmp_path / "reports"
+    shutil.rmtree(REPO / "build/sweeps" / name, ignore_errors=True)
 
 
 QFLOW_BIN = Path("/usr/lib/qflow/bin")

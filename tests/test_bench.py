@@ -76,7 +76,7 @@ def test_ratios_and_table():
 
 
 def test_tiled_vs_flat_pairs_only_points_where_both_modes_finished():
-    row = lambda array, mode, status, area, fmax, wall: {  # noqa: E731
+    row = lambda array, mode, status, area, fmax, wall: {
         "array": array, "table_bits": 3, "physical": mode, "status": status, "cell area [um^2]": area,
         "die area [um^2]": 2 * area, "fmax [MHz]": fmax, "wall [s]": wall}
     rows = [row("1x1", "flat", "ok", 100.0, 200.0, 30.0), row("1x1", "tiled", "ok", 101.0, 190.0, 60.0),

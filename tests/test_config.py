@@ -136,9 +136,9 @@ def test_a_pdk_and_mode_that_cannot_work_is_refused_at_load(write_yaml, tmp_path
     """asap7 has no layer roles for the tiled flow: a 4x4 point (auto = tiled) is refused before any tool runs,
     with the reason; flat, and synthesis alone (the same in every mode), are accepted."""
     path = write_yaml("array: 4x4\npdk: asap7\n")
-    assert_error(path, f"{path}: flow.physical: must be flat on asap7, or stop_after synth: no macro pin layers are set "
-                       "up for asap7 (its flat flow routes, the tiled one was never tried) (got tiled (auto for a 4x4 "
-                       "array))")
+    assert_error(path, f"{path}: flow.physical: must be flat on asap7, or stop_after synth: no macro pin layers are "
+                       "set up for asap7 (its flat flow routes, the tiled one was never tried) (got tiled (auto for a "
+                       "4x4 array))")
     assert config.load(path, {"flow.physical": "flat"}).physical_mode == "flat"
     assert config.load(path, {"flow.stop_after": "synth"}).physical_mode == "tiled"
     res = subprocess.run([*FLOW, "run", "configs/b3.yaml", "--pdk", "asap7", "--out", str(tmp_path / "r"), "--work",

@@ -19,8 +19,8 @@ if not torch.cuda.is_available():
 from kan import quantize as quant  # noqa: E402
 from kan.accuracy import load_model  # noqa: E402
 from kan.gpu.layers import FusedTableLayer, RecursionLayer, TableLayer  # noqa: E402
-from kan.gpu.table import mma_fits  # noqa: E402
 from kan.gpu.network import TableNetwork, accuracy_rows, float_network  # noqa: E402
+from kan.gpu.table import mma_fits  # noqa: E402
 from kan.model import KanModel, spline_basis  # noqa: E402
 from kan.train import dataset  # noqa: E402
 from rtl_gen import golden  # noqa: E402

@@ -72,6 +72,7 @@ def test_bench_gpu_options_parse_shapes_and_reject_bad_ones(capsys):
     import importlib.util
 
     from kan.gpu import parse_shape
+
     from .conftest import REPO
 
     assert parse_shape("64x32") == [64, 32] and parse_shape("784-256-10") == [784, 256, 10]

@@ -5,7 +5,7 @@ import pytest
 
 from flow.pdks import OSU018_DIR
 from flow.tools.floorplan import x_mirrored
-from flow.tools.lefdef import lef_macros, layer_rule, routing_layers
+from flow.tools.lefdef import layer_rule, lef_macros, routing_layers
 
 OSU_LEF = OSU018_DIR / "osu018_stdcells.lef"
 

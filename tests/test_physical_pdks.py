@@ -2,7 +2,6 @@
 its tech LEF has no R/C), the `--pdk` override, and qrouter's copy of the asap7 tech LEF."""
 import json
 import re
-import shutil
 import subprocess
 
 import pytest

@@ -1,7 +1,6 @@
 """Place and route with graywolf + qrouter (qflow helpers), the rc2dly SPEF fix-up and the die picture."""
 import os
 import re
-import shutil
 import subprocess
 
 import pytest

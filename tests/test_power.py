@@ -1,7 +1,6 @@
 """Activity-annotated power (flow/tools/power.py): a hand calculation from the liberty tables, VCD toggle counts,
 OpenSTA reading back every annotated pin, and the failure of a run that stops early."""
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -60,7 +59,7 @@ def _cell(text: str, cell: str) -> str:
 def _table(block: str, kind: str) -> tuple[list[float], list[float] | None, list[list[float]]]:
     body = block[block.index(kind):]
     body = body[:body.index("}")]
-    nums = lambda s: [float(v) for v in s.replace("\\", "").replace('"', "").replace("\n", " ").split(",")]  # noqa
+    nums = lambda s: [float(v) for v in s.replace("\\", "").replace('"', "").replace("\n", " ").split(",")]
     i1 = nums(re.search(r'index_1\("([^"]*)"\)', body).group(1))
     i2 = re.search(r'index_2\("([^"]*)"\)', body)
     rows = [nums(r) for r in re.findall(r'"([^"]*)"', re.search(r"values\((.*?)\);", body, re.S).group(1))]
@@ -260,10 +259,9 @@ def test_model_workload_without_a_model_or_with_the_wrong_splines_stops_before_a
 
 
 def test_model_workload_passes_are_the_models_real_tiles_spread_over_its_layers():
-    from kan.accuracy import power_passes
-    from kan.quantize import quantize
-    from kan.accuracy import load_model
     from flow.config import load
+    from kan.accuracy import load_model, power_passes
+    from kan.quantize import quantize
     cfg = load(Path(__file__).parent.parent / "configs/b3.yaml")          # 4x4, grid 5, degree 3
     path = Path(__file__).parent.parent / "reports/models/digits/model.json"
     chosen, total = power_passes(path, cfg.params, 20, 8)
@@ -279,6 +277,7 @@ def test_sweep_report_gets_energy_columns_and_plots(tmp_path):
     """Report code only (the numbers are made up here, not results): EDP, the 16-bit normalization per PDK, the
     energy columns in table.md and the three energy plots in index.html."""
     import json
+
     from flow.report import write_report
     pts = tmp_path / "points"
     pts.mkdir()

@@ -10,9 +10,9 @@ import time
 import pandas as pd
 import pytest
 
-from .slurm_cluster import SlurmCluster, missing_reason
-from .test_sweep import attempts, ci_sweep, sweep_cmd  # noqa: F401  (ci_sweep is a fixture)
 from .conftest import FLOW, REPO
+from .slurm_cluster import SlurmCluster, missing_reason
+from .test_sweep import attempts, sweep_cmd
 
 pytestmark = pytest.mark.eda
 

@@ -35,17 +35,6 @@ def attempts(name):
     return sorted((REPO / "build/sweeps" / name).glob("*/attempt-*"))
 
 
-@pytest.fixture
-def ci_sweep(tmp_path):
-    """The shipped ci sweep under a unique name, so runs of this test never share a cache."""
-    name = f"ci-{os.getpid()}-{time.time_ns()}"
-    text = (REPO / "configs/ci-sweep.yaml").read_text().replace("name: ci-sweep", f"name: {name}")
-    path = tmp_path / "ci.yaml"
-    path.write_text(text.replace("base: tiny.yaml", f"base: {REPO / 'configs/tiny.yaml'}"))
-    yield path, name, tmp_path / "reports"
-    shutil.rmtree(REPO / "build/sweeps" / name, ignore_errors=True)
-
-
 def test_sweep_runs_caches_and_reruns_only_changed_points(ci_sweep):
     path, name, out = ci_sweep
     first = subprocess.run(sweep_cmd(path, out, "--jobs", "2"), capture_output=True, text=True, cwd=REPO)

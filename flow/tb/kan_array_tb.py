@@ -13,6 +13,7 @@ import os
 
 import cocotb
 import numpy as np
+
 from flow.tb.driver import array_pass, start
 from rtl_gen import golden
 from rtl_gen.params import KanParams

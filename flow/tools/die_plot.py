@@ -3,21 +3,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..pdks import PdkInfo
 from .lefdef import DefLayout, lef_macros, read_def
-
 
 CELL, FILL_CELL, EDGE = (0x9d, 0xb4, 0xd6), (0xee, 0xee, 0xee), (0x55, 0x55, 0x55)
 
 
 def raster(layout: DefLayout, sizes: dict[str, tuple[float, float]], fill: str | None, colours: list,
-           pixels: int = 1600) -> tuple["np.ndarray", float]:
+           pixels: int = 1600) -> tuple[np.ndarray, float]:
     """The die as an RGB image (row 0 at the bottom), `pixels` across its longer side -> (image, um per pixel):
     cells as boxes (fill cells pale, an outline where a cell is 4 pixels or more across), then each layer's
     wires in its colour (`colours[i]` for the i-th layer in sorted order, RGB 0..1). Drawn straight into an
     array: a 16x16 array's merged DEF has ~1M cells and ~3M wire segments, which matplotlib's patch and line
     collections took minutes to draw (measured 122 s at 8x8)."""
-    import numpy as np
     u = layout.units
     x0, y0, x1, y1 = (v / u for v in layout.die)
     step = max(x1 - x0, y1 - y0) / pixels                     # um per pixel

@@ -42,7 +42,7 @@ def _top_groups(text: str) -> tuple[int, int, list[tuple[str, str, int, int]]]:
     """(body start, body end, [(kind, name, start, end)]) of the groups directly inside `library (...) {}`.
     Braces are counted outside comments and strings only."""
     lib = _GROUP.search(text, re.search(r"^\s*library\s*\(", text, re.M).start())
-    groups, depth, i, start = [], 1, lib.end(), None
+    groups, depth, start = [], 1, None
     token = re.compile(r'/\*.*?\*/|"(?:\\.|[^"\\])*"|[{}]', re.S)
     for m in token.finditer(text, lib.end()):
         c = m.group(0)

@@ -445,7 +445,8 @@ def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str |
         chosen, per_inference = power_passes(model, params, vectors, MODEL_PASSES)
         job["passes"] = [{"coefs": c.tolist(), "xs": x.tolist()} for c, x in chosen]
         workload = (f"model {os.path.relpath(model, REPO)}: its first {vectors} test inputs (quantized as "
-                    f"`flow accuracy`) through {len(chosen)} of the {per_inference} array passes of one inference, real coefficients")
+                    f"`flow accuracy`) through {len(chosen)} of the {per_inference} array passes of one inference, "
+                    "real coefficients")
     else:
         workload = f"random: {vectors} input vectors after a random coefficient load (seed {seed})"
     scopes = [f"{top}.gates"] + [f"{top}.gates.{m}" for m in macros]

@@ -325,7 +325,7 @@ def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: flo
     }
 
 
-def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: "_Runner", extra_lefs, obstructions,
+def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: _Runner, extra_lefs, obstructions,
              passes: int | None = None, last_pass: bool = True, delays: bool = True, ignore=()
              ) -> tuple[Path, Path, int, int, int]:
     """One bounded qrouter run on the placed DEF -> (routed DEF, RC file, failed nets, nets, layers).

@@ -8,7 +8,8 @@ pitches the same net costs a fraction of that, whatever the array size. qrouter 
 DIEAREA and TRACKS are the window's, components reaching outside it are clipped. The wires routed in earlier
 windows come in, clipped to the window, as FIXED special nets: fixed obstructions that qrouter's rip-up cannot
 remove (as regular nets without connections, stage2 ripped them up and never put them back); the full-die runs
-get every window route that way. A pin's own via can still land through such a wire lying right over the pin, so the caller checks the merged routes for shorts on the grid (grid_conflicts)
+get every window route that way. A pin's own via can still land through such a wire lying right over the pin,
+so the caller checks the merged routes for shorts on the grid (grid_conflicts)
 and routes the window nets in one again in the full-die run. A net that no 2x2 window holds goes to windows of
 4x4, then 8x8 pitches. A net too long for any window with many pins (the clock, load enable, reset) is routed
 in pieces, one per tile of the die, and a full-die run routes only its spine to one pin of each piece: for
@@ -82,7 +83,7 @@ def pieces(nets: dict[str, list[tuple[str, str]]], rects: dict[str, list[Box]], 
     done: dict[int, dict[str, list]] = {}
     for k, by_net in out.items():
         cx, cy = (tiles[k][0] + tiles[k][2]) / 2, (tiles[k][1] + tiles[k][3]) / 2
-        way_in = lambda cr: (cr[1][0] != cr[1][2], abs((cr[1][0] + cr[1][2]) / 2 - cx)  # noqa: E731
+        way_in = lambda cr: (cr[1][0] != cr[1][2], abs((cr[1][0] + cr[1][2]) / 2 - cx)
                              + abs((cr[1][1] + cr[1][3]) / 2 - cy))
         done[k] = {n: [c for c, _ in sorted(crs, key=way_in)] for n, crs in by_net.items() if len(crs) > 1}
     return done

@@ -78,7 +78,7 @@ def _child(conn, tmpdir: Path, fn, args):
     os.dup2(null, 1)
     try:
         conn.send((True, fn(*args)))
-    except Exception as exc:  # noqa: BLE001  reported by the parent with the log
+    except Exception as exc:
         conn.send((False, f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()

@@ -159,7 +159,7 @@ def run(shapes: list[str], batches: list[int], bits: list[int], device: torch.de
 
 def largest_point_summary(rows: list[dict]) -> str:
     """One line: speedups vs the compiled recursion at the largest shape (most weights) and batch, over bits."""
-    weights = lambda shape: sum(a * b for a, b in zip(parse_shape(shape)[:-1], parse_shape(shape)[1:]))  # noqa: E731
+    weights = lambda shape: sum(a * b for a, b in zip(parse_shape(shape)[:-1], parse_shape(shape)[1:]))
     shape = max({r["shape"] for r in rows}, key=weights)
     batch = max(r["batch"] for r in rows if r["shape"] == shape)
     at = [r for r in rows if r["shape"] == shape and r["batch"] == batch]
@@ -175,7 +175,7 @@ def largest_point_summary(rows: list[dict]) -> str:
 
 def row(base: dict, bits: int, batch: int, res: dict) -> dict:
     """Latency, speedups, throughput and peak memory of every implementation (NaN where not measured)."""
-    get = lambda impl, key: res[impl][key] if impl in res else math.nan  # noqa: E731
+    get = lambda impl, key: res[impl][key] if impl in res else math.nan
     out = {**base, "table bits": bits}
     out.update({f"{impl} [ms]": get(impl, "ms") for impl in IMPLS})
     out.update({f"{impl} vs {ref} [x]": res[ref]["ms"] / get(impl, "ms")

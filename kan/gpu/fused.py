@@ -140,7 +140,7 @@ def table_layer(x: torch.Tensor, table: torch.Tensor, rows: torch.Tensor, p: Kan
         consts["ACC64"] = acc_bits > 32
         plain, tuned = _table_layer_kernel, _tuned_kernel
     args = (x, table, rows.contiguous(), out, n, n_in, n_out, x.stride(0), x.stride(1))
-    grid = lambda meta: (triton.cdiv(n, meta["BLOCK_N"]), triton.cdiv(n_out, meta["BLOCK_J"]))  # noqa: E731
+    grid = lambda meta: (triton.cdiv(n, meta["BLOCK_N"]), triton.cdiv(n_out, meta["BLOCK_J"]))
     config = interpreter_config(kernel, n, n_out) if config is None and INTERPRET else config
     if config is None:
         tuned[grid](*args, **consts)

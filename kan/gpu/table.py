@@ -43,7 +43,6 @@ def interval_address(p: KanParams, x: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def table_read(p: KanParams, table: np.ndarray, addr: np.ndarray) -> np.ndarray:
     """The p+1 basis values at row addr of the stored half-table: addr's shape + (p+1,)."""
-    h = p.table_cols
     stored = table[addr]                                                         # (..., h): k = 0..h-1
     mirrored = table[p.table_depth - 1 - addr][..., ::-1]                        # (..., h): k = h..p
     return np.concatenate([stored, mirrored], axis=-1)[..., :p.n_active]
