@@ -224,6 +224,16 @@ BENCH = tuple(n for n, r in RECORDS.items() if r.bench)
 LAMBDAPDK = tuple(n for n, r in RECORDS.items() if r.lambdapdk_class)
 
 
+def copy_log(src: Path, dst: Path) -> None:
+    """Copy a tool log into a report with this machine's paths made relative: the work tree's to the repository
+    root (`build/...`), a folder beside it to `../` (`../shared/pdks/...`), the home folder to `~/`; so a committed
+    or copied report names no machine path."""
+    text = Path(src).read_text(errors="surrogateescape")
+    for prefix, short in ((REPO, ""), (REPO.parent, "../"), (Path.home(), "~/")):
+        text = text.replace(f"{prefix}/", short)
+    Path(dst).write_text(text, errors="surrogateescape")
+
+
 def unsupported(name: str, mode: str) -> str:
     """Why PDK `name` cannot run physical mode `mode` ('' when it can)."""
     return dict(RECORDS[name].unsupported).get(mode, "") if name in RECORDS else ""

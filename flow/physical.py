@@ -26,7 +26,7 @@ from . import sc_tasks
 from .config import Config
 from .errors import FlowError, ToolMissing
 from .metrics import Metric
-from .pdks import REPO, PdkInfo, resolve
+from .pdks import REPO, PdkInfo, copy_log, resolve
 from .units import node_units
 from .versions import code_hash, tool_versions
 
@@ -286,7 +286,7 @@ def write_report(out_dir: Path, job_dir: Path, steps: list[str], metrics: dict, 
         for log in [node / f"{step}.log", *node.glob("*/*.log"), *node.glob("*/*/*.log")]:
             if log.is_file():
                 rel = log.relative_to(node)
-                shutil.copy(log, out_dir / "logs" / f"{step}__{'__'.join(rel.parts)}")
+                copy_log(log, out_dir / "logs" / f"{step}__{'__'.join(rel.parts)}")
     copies = {"synth/0/outputs/kan_array.vg": "kan_array_synth.vg",
               "route/0/outputs/kan_array.vg": "kan_array_routed.vg",
               "route/0/outputs/kan_array.def": "kan_array_routed.def", "route/0/outputs/kan_array.spef":

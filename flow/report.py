@@ -13,7 +13,6 @@ import json
 import math
 import numbers
 import re
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import pandas as pd  # noqa: E402
 
 from .config import ConfigError  # noqa: E402
 from .errors import FlowError  # noqa: E402
+from .pdks import copy_log  # noqa: E402
 from .versions import flow_commit, git_output  # noqa: E402
 
 # The KANtize study at 28 nm, 16 -> 3 bit basis table: area x0.28, fmax x1.5.
@@ -447,7 +447,7 @@ def copy_point_files(pt: dict, out: Path) -> dict:
     dest = folder / "logs" / "worker.log"
     if log and log.is_file() and log.resolve() != dest.resolve():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log, dest)
+        copy_log(log, dest)
     for label, f in (("summary", "summary.md"), ("log", "logs/worker.log"), ("die", "kan_array_die.png"),
                      ("logs", "logs")):
         if (folder / f).exists():
