@@ -612,7 +612,8 @@ SWEEP_SCHEMA = (   # (key, type, range, unit, help): read_sweep checks these key
      "overrides applied to every point, e.g. {flow.stop_after: synth}"),
     ("axes", "mapping", "dotted config key -> non-empty list of values", "",
      f"the swept keys, e.g. {{kan.table_bits: [2, 3, 4], array: [2x2, 4x4]}}; at most {MAX_POINTS} points "
-     "(required)"),
+     "(required); a value may be a mapping of dotted keys set together, the axis name then a label, e.g. "
+     "{platform: [{pdk: sky130hd}, {target: fpga, fpga.device: 85k}]}"),
     ("rules", "list", "of {when, set}", "",
      "overrides for the points whose axes match; precedence: axes over rules over set"),
     ("rules[].when", "mapping", "axis -> value or list of values", "",
@@ -675,6 +676,16 @@ def _settings(where: str, path: str, data: Any) -> dict:
     return data
 
 
+def _check_axis_value(where: str, path: str, axis: Any, value: Any) -> None:
+    """An axis value: a value of the config key the axis names, or a mapping of dotted keys to values set together
+    (the axis name is then only a label, e.g. `platform: [{pdk: sky130hd}, {target: fpga, fpga.device: 85k}]`)."""
+    if isinstance(value, dict) and value:
+        for dotted, v in value.items():
+            _check_setting(where, f"{path}.{key_text(axis)}", dotted, v)
+    else:
+        _check_setting(where, path, axis, value)
+
+
 def _sweep_axes(where: str, axes: Any, mode: str) -> dict:
     if not isinstance(axes, dict) or not axes:
         raise ConfigError(f"{where}: axes: must map dotted config keys to non-empty lists of values "
@@ -685,7 +696,7 @@ def _sweep_axes(where: str, axes: Any, mode: str) -> dict:
             raise ConfigError(f"{where}: axes.{key_text(dotted)}: must be a non-empty list of values "
                               f"(got {short(values)})")
         for value in values:
-            _check_setting(where, "axes", dotted, value)
+            _check_axis_value(where, "axes", dotted, value)
     if mode == "zip" and len({len(v) for v in axes.values()}) != 1:
         raise ConfigError(f"{where}: axes: must be lists of one length in zip mode (got "
                           + ", ".join(f"{k}: {len(v)}" for k, v in axes.items()) + ")")
@@ -716,7 +727,7 @@ def _sweep_rules(where: str, rules: Any, axes: dict) -> list:
             if axis not in axes:
                 raise unknown_key(where, f"{at}.when", axis, list(axes))
             for v in value if isinstance(value, list) else [value]:
-                _check_setting(where, f"{at}.when", axis, v)
+                _check_axis_value(where, f"{at}.when", axis, v)
         checked.append((when, _settings(where, f"{at}.set", rule["set"])))
     return checked
 
