@@ -95,9 +95,9 @@ def test_a_design_too_big_for_the_device_fails_with_one_line(tmp_path, write_yam
 
 @pytest.mark.parametrize("fpga, expected", [
     ({"devise": "85k"}, "fpga.devise: unknown key (did you mean 'device'?)"),
-    ({"device": "86k"}, "fpga.device: must be one of 12k, 25k, 45k, 85k, not '86k' (did you mean '85k'?)"),
+    ({"device": "86k"}, "fpga.device: must be one of 12k, 25k, 45k, 85k (got '86k'; did you mean '85k'?)"),
     ({"seeds": [1, 1]}, "fpga.seeds: must be a non-empty list of distinct integers"),
-    ({"table_ram": "blockram"}, "fpga.table_ram: must be one of lut, bram, not 'blockram'"),
+    ({"table_ram": "blockram"}, "fpga.table_ram: must be one of lut, bram (got 'blockram'"),
     ({"device": "85k", "package": "TQFP144"}, "fpga.package: 85k comes in CABGA381, CABGA554, CABGA756, CSFBGA285"),
 ])
 def test_bad_fpga_keys_exit_2_naming_the_key(tmp_path, write_yaml, capsys, fpga, expected):
