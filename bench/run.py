@@ -40,7 +40,7 @@ from kan.gpu import parse_shape  # noqa: E402  (torch-free)
 BENCH = Path(__file__).resolve().parent
 OUT = REPO / "reports" / "bench"
 WORK = REPO / "build" / "bench"      # point stores, netlists, logs: not for git
-SECTIONS = ("speed", "sweep", "trend", "calib")
+SECTIONS = ("speed", "sweep", "trend", "calib", "fpga")
 OPTIONAL_SECTIONS = ("gpu",)         # needs the optional `gpu` group (torch); not part of the default run
 ALL_PDKS = pdks.BENCH    # the PDK records say which (flow/pdks.py)
 # SiliconCompiler steps of flow.physical grouped as the issue names them; other step names keep their own column
@@ -685,6 +685,61 @@ def write_readme(out: Path, machine: str) -> None:
     (out / "README.md").write_text("\n".join(head) + "\n" + "\n".join(body))
 
 
+# ---------------------------------------------------------------- 5. FPGA target
+
+REFERENCE_FPGA = {"resources": -0.36, "fmax": +0.50}   # KANtize on FPGA, 8 -> 3 bit table (flow/report.py plots it)
+
+
+def section_fpga(args, out: Path) -> None:
+    """b3 4x4 on ECP5 through routing, timed per step from an empty work folder; then 8 -> 3 bit ratios of every
+    resource and of the median fmax (with each point's seed spread) per array, device and DSP setting."""
+    from flow.physical import run_config
+    from flow.sweep import run_sweep
+    cfg = config_mod.load(REPO / "configs/b3-ecp5.yaml")
+    work = args.work / "fpga-b3"
+    shutil.rmtree(work, ignore_errors=True)
+    res = run_config(cfg, work / "report", verify=False, work_dir=work / "sc")
+    m = {k: v["value"] for k, v in res["metrics"].items()}
+    timing = [{"step": k.removeprefix("runtime_"), "time [s]": v} for k, v in m.items()
+              if k.startswith("runtime_") and k != "runtime_total"]
+    timing.append({"step": "total (wall clock, verification off)", "time [s]": m["runtime_total"]})
+    through_route = m["runtime_total"] - m.get("runtime_bitstream", 0)
+    sweep = bench_sweep(BENCH / "fpga.yaml", {"array": args.fpga_arrays, "fpga.device": args.fpga_devices},
+                        args.work)
+    store = args.work / sweep.name / "points"
+    copied = seed_from_other_sweeps(sweep, store, REPO / "reports")
+    results = run_sweep(sweep, args.work, jobs=args.jobs, timeout=args.timeout or 3600, verify=True)
+    rows = []
+    for pt in sweep.points:
+        r, c = results[pt.key], pt.cfg
+        rows.append({"device": c.platform, "array": f"{c.array.rows}x{c.array.cols}", "dsp": c.fpga.dsp,
+                     "table_bits": c.kan.table_bits, "status": r["status"],
+                     **{k: value(r, k) for k in ("fpga_lut4", "fpga_ff", "fpga_ccu2", "fpga_dsp", "fpga_bram",
+                                                 "fpga_resources", "fmax", "fmax_min", "fmax_max", "fmax_spread")},
+                     "error": failure_note(r)})
+    frame = pd.DataFrame(rows)
+    ratios = []
+    for (device, array, dsp), g in frame[frame.status == "ok"].groupby(["device", "array", "dsp"]):
+        g = g.set_index("table_bits")
+        if {3, 8} <= set(g.index):
+            ratios.append({"device": device, "array": array, "dsp": dsp,
+                           **{f"{k} 8 -> 3 [%]": round(pct(g.at[3, k], g.at[8, k]), 1) if g.at[8, k] else None
+                              for k in ("fpga_lut4", "fpga_ff", "fpga_dsp", "fpga_resources", "fmax")},
+                           "fmax spread 8 / 3 bit [%]": f"{g.at[8, 'fmax_spread']} / {g.at[3, 'fmax_spread']}",
+                           "reference resources [%]": REFERENCE_FPGA["resources"] * 100,
+                           "reference fmax [%]": REFERENCE_FPGA["fmax"] * 100})
+    parts = [f"configs/b3-ecp5.yaml (4x4, ECP5 85k, 3 seeds) from an empty work folder, verification off: "
+             f"**{through_route:.0f} s through routing** (total less the bitstream), median fmax {m.get('fmax')} MHz "
+             f"(seeds {m.get('fmax_min')}..{m.get('fmax_max')}).\n", table(timing),
+             f"\n### 8 -> 3 bits per array, device and multiplier mapping\n\nSweep bench/fpga.yaml ({copied} points "
+             "copied from other sweeps' stores, e.g. fpga-trend); resources: the synthesized primitive counts and the "
+             "combined figure (mean of the LUT, FF, DSP, BRAM utilizations); fmax: median of the seeds, spread = "
+             "(max - min) / median. Reference: KANtize on FPGA, -36% resources, +50% clock.\n", table(ratios),
+             "\n### Points\n", table(rows)]
+    write_section("fpga", "FPGA target (ECP5): time through routing, 8 -> 3 bit ratios", parts,
+                  pd.concat([frame, pd.DataFrame(ratios)], ignore_index=True), out, args)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     csv = lambda s: [x.strip() for x in s.split(",") if x.strip()]
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -701,7 +756,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--trend-array", default="4x4", help="trend: array size (default 4x4)")
     p.add_argument("--trend-bits", type=lambda s: [int(x) for x in csv(s)], default=list(range(2, 17)),
                    help="trend: table bits (default 2..16; must include 3 and 16 for the comparison)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="trend: points run at once")
+    p.add_argument("--fpga-arrays", type=csv, default=["2x2", "4x4"], help="fpga: array sizes (default 2x2,4x4)")
+    p.add_argument("--fpga-devices", type=csv, default=["85k"], help="fpga: ECP5 devices (default 85k)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="trend, fpga: points run at once")
     p.add_argument("--timeout", type=float, help="seconds before a point is killed and recorded failed "
                    "(default 3600)")
     p.add_argument("--quick", action="store_true", help="smoke run: speed 1x1 b3, trend 1x1 b2,3,16")

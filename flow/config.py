@@ -41,6 +41,14 @@ MAX_DEPTH = 16             # nesting levels (the deepest real file, a sweep rule
 MAX_POINTS = 10_000        # points one sweep file may expand to
 SHOWN_CHARS = 40           # a value quoted in an error is cut to this many characters
 MESSAGE_CHARS = 500        # and no error message is longer than this
+TARGETS = ("asic", "fpga")
+# nextpnr-ecp5 device switches (LFE5U-<size>F) and the packages it knows for them
+FPGA_DEVICES = ("12k", "25k", "45k", "85k")
+FPGA_PACKAGES = ("CABGA256", "CABGA381", "CABGA554", "CABGA756", "CSFBGA285", "TQFP144")
+PACKAGES_OF_DEVICE = {"12k": ("CABGA256", "CABGA381", "CSFBGA285", "TQFP144"),     # Lattice ECP5 family data sheet
+                      "25k": ("CABGA256", "CABGA381", "CSFBGA285", "TQFP144"),
+                      "45k": ("CABGA256", "CABGA381", "CABGA554", "CSFBGA285", "TQFP144"),
+                      "85k": ("CABGA381", "CABGA554", "CABGA756", "CSFBGA285")}
 
 
 class ConfigError(FlowError):
@@ -137,6 +145,20 @@ class FlowSection:
 
 
 @dataclass(frozen=True)
+class FpgaSection:
+    family: str = _key("FPGA family (Yosys synth_ecp5 + nextpnr-ecp5)", "ecp5", choices=("ecp5",))
+    device: str = _key("ECP5 device, LFE5U-<device>F (the resources nextpnr's device model offers)", "85k",
+                       choices=FPGA_DEVICES)
+    package: str = _key("device package (decides the I/O count)", "CABGA381", choices=FPGA_PACKAGES)
+    speed: int = _key("speed grade (timing model)", 6, "", 6, 8)
+    dsp: bool = _key("multipliers on MULT18X18D DSP blocks (true) or in LUTs and carry chains (false)", True)
+    table_ram: str = _key("basis table in LUT logic ('lut') or DP16KD block RAM ('bram', forced per table)", "lut",
+                          choices=("lut", "bram"))
+    seeds: tuple = _key("nextpnr placement seeds: one place-and-route per seed, the report gives the median fmax "
+                        "and the spread", (1, 2, 3), "", 1, 2**31 - 1, kind=list)
+
+
+@dataclass(frozen=True)
 class Config:
     name: str = _key("design name used for reports/<name>/ and build/<name>/: letters, digits, '-', '_', '.', "
                      "not starting with '.'; defaults to the config file name", "")
@@ -144,6 +166,10 @@ class Config:
     array: ArraySection = field(default_factory=ArraySection,
                                 metadata=dict(help="systolic array size, 'RxC' or {rows, cols}"))
     pdk: str = _key("standard-cell library / PDK", "sky130hd", choices=PDKS)
+    target: str = _key("implementation target: 'asic' (pdk, physical flow) or 'fpga' (the fpga section)", "asic",
+                       choices=TARGETS)
+    fpga: FpgaSection = field(default_factory=FpgaSection,
+                              metadata=dict(help="FPGA target options (used when target: fpga)"))
     model: str = _key("trained KAN (model.json from `flow train`, relative to the repository) scored on this design "
                       "point's integer formats: `flow run` and `flow sweep` then report its accuracy ('' = none)", "")
     flow: FlowSection = field(default_factory=FlowSection, metadata=dict(help="physical flow options"))
@@ -164,17 +190,27 @@ class Config:
         return "tiled" if self.array.rows * self.array.cols > 4 else "flat"
 
     def to_dict(self) -> dict:
-        """Normalized plain dict (every key, defaults filled in): the basis of cache keys."""
+        """Normalized plain dict (every key, defaults filled in): the basis of cache keys. An ASIC point leaves
+        out `target` and `fpga` (they change nothing in its result, and its cached results keep their keys)."""
         out = {}
         for f in fields(self):
-            if f.metadata.get("internal"):
+            if f.metadata.get("internal") or (self.target == "asic" and f.name in ("target", "fpga")):
                 continue
             v = getattr(self, f.name)
-            out[f.name] = {g.name: getattr(v, g.name) for g in fields(v)} if _is_section(f) else v
+            out[f.name] = {g.name: _plain(getattr(v, g.name)) for g in fields(v)} if _is_section(f) else v
         return out
 
+    @property
+    def platform(self) -> str:
+        """What the point is implemented on: the PDK, or the FPGA family and device (e.g. 'ecp5-85k')."""
+        return self.pdk if self.target == "asic" else f"{self.fpga.family}-{self.fpga.device}"
 
-SECTIONS = {"kan": KanSection, "array": ArraySection, "flow": FlowSection}
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+SECTIONS = {"kan": KanSection, "array": ArraySection, "flow": FlowSection, "fpga": FpgaSection}
 
 
 def _is_section(f) -> bool:
@@ -185,6 +221,8 @@ def _expected(meta: dict, kind: type) -> str:
     lo, hi = meta.get("lo"), meta.get("hi")
     if meta.get("choices"):
         return "must be one of " + ", ".join(meta["choices"])
+    if kind is list:
+        return f"must be a non-empty list of distinct integers in {lo:.0f}..{hi:.0f}"
     noun = {int: "an integer", float: "a finite number", str: "a string", bool: "true or false"}[kind]
     if kind is float and lo is not None and hi is None:
         rng = f" > {lo:g}"
@@ -207,6 +245,11 @@ def _check_value(where: str, path: str, f, value: Any) -> Any:
     if meta.get("auto") and value == "auto":
         return value
     bad = ConfigError(f"{where}: {path}: {expected} (got {short(value)})")
+    if kind is list:       # a list of integers in lo..hi (fpga.seeds), kept as a tuple (the config is frozen)
+        if not isinstance(value, (list, tuple)) or not value or len(set(value)) != len(value) or any(
+                isinstance(v, bool) or not isinstance(v, int) or not meta["lo"] <= v <= meta["hi"] for v in value):
+            raise bad
+        return tuple(value)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad
@@ -281,6 +324,9 @@ def check_name(where: str, name: Any, from_file: bool = False) -> str:
 
 def _cross_checks(cfg: Config, where: str) -> None:
     k = cfg.kan
+    if cfg.fpga.package not in PACKAGES_OF_DEVICE[cfg.fpga.device]:
+        raise ConfigError(f"{where}: fpga.package: {cfg.fpga.device} comes in "
+                          f"{', '.join(PACKAGES_OF_DEVICE[cfg.fpga.device])} (got {short(cfg.fpga.package)})")
     if k.degree % 2 == 0:
         raise ConfigError(f"{where}: kan.degree: must be odd in 1..7 for symmetric table halves (got {k.degree})")
     if k.table_depth & (k.table_depth - 1) or k.table_depth > 1 << k.input_bits:
@@ -566,7 +612,8 @@ SWEEP_SCHEMA = (   # (key, type, range, unit, help): read_sweep checks these key
      "overrides applied to every point, e.g. {flow.stop_after: synth}"),
     ("axes", "mapping", "dotted config key -> non-empty list of values", "",
      f"the swept keys, e.g. {{kan.table_bits: [2, 3, 4], array: [2x2, 4x4]}}; at most {MAX_POINTS} points "
-     "(required)"),
+     "(required); a value may be a mapping of dotted keys set together, the axis name then a label, e.g. "
+     "{platform: [{pdk: sky130hd}, {target: fpga, fpga.device: 85k}]}"),
     ("rules", "list", "of {when, set}", "",
      "overrides for the points whose axes match; precedence: axes over rules over set"),
     ("rules[].when", "mapping", "axis -> value or list of values", "",
@@ -629,6 +676,16 @@ def _settings(where: str, path: str, data: Any) -> dict:
     return data
 
 
+def _check_axis_value(where: str, path: str, axis: Any, value: Any) -> None:
+    """An axis value: a value of the config key the axis names, or a mapping of dotted keys to values set together
+    (the axis name is then only a label, e.g. `platform: [{pdk: sky130hd}, {target: fpga, fpga.device: 85k}]`)."""
+    if isinstance(value, dict) and value:
+        for dotted, v in value.items():
+            _check_setting(where, f"{path}.{key_text(axis)}", dotted, v)
+    else:
+        _check_setting(where, path, axis, value)
+
+
 def _sweep_axes(where: str, axes: Any, mode: str) -> dict:
     if not isinstance(axes, dict) or not axes:
         raise ConfigError(f"{where}: axes: must map dotted config keys to non-empty lists of values "
@@ -639,7 +696,7 @@ def _sweep_axes(where: str, axes: Any, mode: str) -> dict:
             raise ConfigError(f"{where}: axes.{key_text(dotted)}: must be a non-empty list of values "
                               f"(got {short(values)})")
         for value in values:
-            _check_setting(where, "axes", dotted, value)
+            _check_axis_value(where, "axes", dotted, value)
     if mode == "zip" and len({len(v) for v in axes.values()}) != 1:
         raise ConfigError(f"{where}: axes: must be lists of one length in zip mode (got "
                           + ", ".join(f"{k}: {len(v)}" for k, v in axes.items()) + ")")
@@ -670,7 +727,7 @@ def _sweep_rules(where: str, rules: Any, axes: dict) -> list:
             if axis not in axes:
                 raise unknown_key(where, f"{at}.when", axis, list(axes))
             for v in value if isinstance(value, list) else [value]:
-                _check_setting(where, f"{at}.when", axis, v)
+                _check_axis_value(where, f"{at}.when", axis, v)
         checked.append((when, _settings(where, f"{at}.set", rule["set"])))
     return checked
 

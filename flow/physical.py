@@ -47,7 +47,11 @@ SUMMARY = ("model_score", "model_score_float", "cell_area", "cell_area_nand2", "
            "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "power_total",
            "power_internal", "power_switching", "power_leakage", "energy_per_inference", "energy_per_mac",
            "energy_per_model_inference", "power_workload", "power_cycles", "power_module_pe",
-           "power_module_bspline", "power_module_glue", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue")
+           "power_module_bspline", "power_module_glue", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue",
+           # the FPGA target (flow/fpga)
+           "fpga_device", "fpga_lut4", "fpga_ff", "fpga_ccu2", "fpga_dsp", "fpga_bram", "util_lut", "util_ff",
+           "util_dsp", "util_bram", "util_io", "fpga_resources", "fmax_min", "fmax_max", "fmax_spread",
+           "throughput", "verify_fpga_mismatches", "bitstream_bytes")
 
 
 def steps_for(cfg: Config, verify: bool) -> list[tuple[str, type]]:
@@ -106,7 +110,7 @@ def _library(pdk: PdkInfo):
 
 def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verify: bool, pdk_root=None,
                   scheduler: str = "local", queue: str | None = None):
-    from siliconcompiler import ASIC, Design, Flowgraph
+    from siliconcompiler import ASIC, Design
 
     design = Design(DESIGN)
     with design.active_fileset("rtl"):
@@ -119,8 +123,18 @@ def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verif
     proj.set("asic", "pdk", lib.get("asic", "pdk"))
     proj.set("asic", "asiclib", [proj.get("asic", "mainlib")])
     proj.set("asic", "delaymodel", "nldm")
-    flow = Flowgraph("kanflow")
     steps = steps_for(cfg, verify)
+    configure_project(proj, cfg, steps, work_dir, jobname, verify, pdk_root, scheduler, queue)
+    return proj, [s for s, _ in steps]
+
+
+def configure_project(proj, cfg: Config, steps: list[tuple[str, type]], work_dir: Path, jobname: str, verify: bool,
+                      pdk_root, scheduler: str, queue: str | None = None) -> None:
+    """The flowgraph of `steps` (a chain), every task's vars and the run options: shared by the ASIC and the
+    FPGA project (flow/fpga/project.py)."""
+    from siliconcompiler import Flowgraph
+
+    flow = Flowgraph("kanflow")
     for step, cls in steps:
         flow.node(step, cls())
     for (tail, _), (head, _) in zip(steps, steps[1:]):
@@ -142,7 +156,6 @@ def build_project(cfg: Config, pdk: PdkInfo, work_dir: Path, jobname: str, verif
         proj.set("option", "scheduler", "name", scheduler)
     if queue:                          # the Slurm partition (else the cluster's default)
         proj.set("option", "scheduler", "queue", queue)
-    return proj, [s for s, _ in steps]
 
 
 def _as_set(found):
@@ -157,9 +170,15 @@ def run_config(cfg: Config, out_dir: Path, verify: bool = True, pdk_root=None, j
     out_dir = Path(out_dir).resolve()
     work_dir = Path(work_dir or REPO / "build" / cfg.name / "sc").resolve()
     jobname = jobname or cfg.name
-    pdk = resolve(cfg.pdk, pdk_root)
-    proj, steps = build_project(cfg, pdk, work_dir, jobname, verify, pdk_root, scheduler, queue)
-    check_tools(steps)
+    if cfg.target == "fpga":
+        from .fpga.project import build_fpga_project, check_fpga_tools
+        pdk = None
+        proj, steps = build_fpga_project(cfg, work_dir, jobname, verify, scheduler, queue)
+        check_fpga_tools(steps)
+    else:
+        pdk = resolve(cfg.pdk, pdk_root)
+        proj, steps = build_project(cfg, pdk, work_dir, jobname, verify, pdk_root, scheduler, queue)
+        check_tools(steps)
     if "power" in steps and cfg.flow.power_workload == "model":      # before any tool runs: exit 2, one line
         from kan.accuracy import check_fits
         check_fits(REPO / cfg.model, cfg.params, cfg.source, cfg.model)
@@ -270,8 +289,11 @@ def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Co
     if cfg.model:
         metrics.update(model_accuracy(cfg))
     mode = cfg.physical_mode if cfg.flow.stop_after != "synth" else "none (stopped after synthesis)"
+    if cfg.target == "fpga":
+        mode = "fpga (nextpnr-ecp5)" if cfg.flow.stop_after != "synth" else "none (stopped after synthesis)"
     metrics.setdefault("physical_mode", Metric(mode, "", "flow config", "flow.physical"))
-    metrics.update(node_independent(metrics, pdk))
+    if pdk is not None:
+        metrics.update(node_independent(metrics, pdk))
     for tool, version in tool_versions().items():
         metrics[f"version_{tool}"] = Metric(version, "", "flow.versions (dpkg-query / importlib.metadata)", "")
     return dict(sorted(metrics.items()))
@@ -294,7 +316,10 @@ def write_report(out_dir: Path, job_dir: Path, steps: list[str], metrics: dict, 
               "route/0/reports/kan_array_die.png": "kan_array_die.png", "synth/0/yosys/stat.txt": "yosys_stat.txt",
               "tiled/0/outputs/kan_array.def": "kan_array_routed.def", "tiled/0/outputs/kan_array.vg":
               "kan_array_routed.vg", "tiled/0/outputs/kan_array.spef": "kan_array_routed.spef",
-              "tiled/0/reports/kan_array_die.png": "kan_array_die.png"}
+              "tiled/0/reports/kan_array_die.png": "kan_array_die.png",
+              "fpga_synth/0/yosys/stat.txt": "yosys_fpga_stat.txt", "fpga_synth/0/outputs/kan_array.vg":
+              "kan_array_fpga.vg", "pnr/0/outputs/kan_array.config": "kan_array_fpga.config",
+              "bitstream/0/outputs/kan_array.bit": "kan_array.bit"}
     for src, dst in copies.items():
         if (job_dir / src).exists():
             shutil.copy(job_dir / src, out_dir / dst)
@@ -395,9 +420,12 @@ def _value(m: Metric) -> str:
 
 def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None = None, die: bool = False) -> str:
     from .report import human, portable
+    if cfg.target == "fpga":
+        from .fpga.summary import fpga_summary_markdown
+        return fpga_summary_markdown(cfg, metrics, error, logs)
     p = cfg.params
     tiled = str(metrics.get("physical_mode", Metric("", "", "", "")).value) == "tiled"
-    lines = [f"# {cfg.name}: {p.rows}x{p.cols} KAN array, b={p.table_bits}, {cfg.pdk}, "
+    lines = [f"# {cfg.name}: {p.rows}x{p.cols} KAN array, b={p.table_bits}, {cfg.platform}, "
              f"{cfg.flow.clock_period_ns:g} ns clock, through {cfg.flow.stop_after}", "",
              f"Status: {'FAILED: ' + portable(error, REPO) if error else 'ok'}", "",
              "| metric | value | tool | source |", "|---|---|---|---|"]

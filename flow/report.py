@@ -32,6 +32,8 @@ from .versions import flow_commit, git_output  # noqa: E402
 
 # The KANtize study at 28 nm, 16 -> 3 bit basis table: area x0.28, fmax x1.5.
 REFERENCE_28NM = {"table_bits": [16, 3], "area_norm": [1.0, 0.28], "fmax_norm": [1.0, 1.5]}
+# The KANtize study on FPGA, 8 -> 3 bit basis table: resources -36%, clock +50%.
+REFERENCE_FPGA = {"table_bits": [8, 3], "resources_norm": [1.0, 0.64], "fmax_norm": [1.0, 1.5]}
 AREA = "cell_area [um^2]"
 DIE = "die_area [um^2]"
 FMAX = "fmax [MHz]"
@@ -137,7 +139,8 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
         metrics = pt.get("metrics", {})
         key = pt.get("key", "")
         row = {"point": pt["name"], "status": pt["status"], "error": portable(pt.get("error") or ""),
-               "pdk": cfg["pdk"], "array": f"{cfg['array']['rows']}x{cfg['array']['cols']}",
+               "pdk": _platform(cfg), "target": cfg.get("target", "asic"),
+               "array": f"{cfg['array']['rows']}x{cfg['array']['cols']}",
                "table_bits": cfg["kan"]["table_bits"], "stop_after": cfg["flow"]["stop_after"],
                "physical": metrics.get("physical_mode", {}).get("value", ""),
                "timing_stage": timing_stage(metrics), "key": key,
@@ -167,7 +170,18 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
         if col in df:
             ref = df[(df.table_bits == 16) & (df.status == "ok")].set_index(group)[col]
             df[norm] = [v / ref.get(k, float("nan")) for v, k in zip(df[col], zip(*(df[g] for g in group)))]
+    fpga = _fpga_normalized(df)    # FPGA points: normalized to their 8-bit point, as the KANtize FPGA figures
+    for col, norm in ((FPGA_RESOURCES[3][0], "fpga_resources_norm_8b"), (FMAX, "fmax_norm_8b")):
+        if f"{col} /8b" in fpga:
+            df.loc[fpga.index, norm] = fpga[f"{col} /8b"]
     return df
+
+
+def _platform(cfg: dict) -> str:
+    """The `pdk` column: the PDK of an ASIC point, '<family>-<device>' of an FPGA point (config.Config.platform)."""
+    return f"{cfg['fpga']['family']}-{cfg['fpga']['device']}" if cfg.get("target") == "fpga" else cfg["pdk"]
+
+
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -412,6 +426,72 @@ def make_plots(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     return plots
 
 
+FPGA_RESOURCES = (("fpga_lut4 [LUT4]", "LUT4"), ("fpga_ff [FF]", "FF"), ("fpga_dsp [MULT18X18D]", "DSP"),
+                  ("fpga_resources [% of device]", "combined (mean utilization)"))
+FPGA_COLUMNS = ("fpga_lut4 [LUT4]", "fpga_ff [FF]", "fpga_ccu2 [CCU2C]", "fpga_dsp [MULT18X18D]", "fpga_bram [DP16KD]",
+                "fpga_resources [% of device]", "fmax_spread [%]", "fpga_resources_norm_8b", "fmax_norm_8b")
+
+
+def _fpga_normalized(df: pd.DataFrame) -> pd.DataFrame:
+    """FPGA rows with every resource and fmax divided by the same platform's and array's 8-bit point."""
+    fpga = df[(df.target == "fpga") & (df.status == "ok")]
+    out = []
+    for _, g in fpga.groupby(["pdk", "array", "stop_after"], sort=True):
+        ref = g[g.table_bits == 8]
+        if ref.empty:
+            continue
+        g = g.sort_values("table_bits").copy()
+        for col, _ in (*FPGA_RESOURCES, (FMAX, "")):
+            if col in g:
+                g[f"{col} /8b"] = g[col] / ref[col].iloc[0]
+        out.append(g)
+    return pd.concat(out) if out else fpga.iloc[0:0]
+
+
+def make_fpga_plots(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
+    """FPGA points: each resource and fmax vs table bits, normalized to the 8-bit point, next to the KANtize FPGA
+    figures (8 -> 3 bit: resources -36%, clock +50%). Leaves out platforms/arrays without an 8-bit point."""
+    norm = _fpga_normalized(df)
+    if norm.empty:
+        return []
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    styles = dict(zip([c for c, _ in FPGA_RESOURCES], ("-", "--", ":", "-.")))
+    for (platform, array), g in norm.groupby(["pdk", "array"], sort=True):
+        color = None
+        for col, what in FPGA_RESOURCES[:3]:
+            if f"{col} /8b" in g:
+                line, = axes[0].plot(g.table_bits, g[f"{col} /8b"], styles[col], marker="o", color=color,
+                                     label=f"{platform} {array} {what}")
+                color = line.get_color()
+        col = FPGA_RESOURCES[3][0]
+        if f"{col} /8b" in g:
+            axes[1].plot(g.table_bits, g[f"{col} /8b"], marker="o", color=color, label=f"{platform} {array}")
+        if f"{FMAX} /8b" in g:
+            ref = g[FMAX] / g[f"{FMAX} /8b"]          # the 8-bit median fmax; bars: the seeds' min..max
+            lo, hi = g.get("fmax_min [MHz]", g[FMAX]) / ref, g.get("fmax_max [MHz]", g[FMAX]) / ref
+            axes[2].errorbar(g.table_bits, g[f"{FMAX} /8b"], yerr=[g[f"{FMAX} /8b"] - lo, hi - g[f"{FMAX} /8b"]],
+                             marker="o", color=color, capsize=3, label=f"{platform} {array} (bars: seeds min..max)")
+    for ax, ref, title in ((axes[0], "resources_norm", "LUT4 / FF / DSP count / count(8 bit)"),
+                           (axes[1], "resources_norm", "resources (mean device utilization) / 8 bit"),
+                           (axes[2], "fmax_norm", "fmax (median of seeds) / fmax(8 bit)")):
+        ax.plot(REFERENCE_FPGA["table_bits"], REFERENCE_FPGA[ref], "k*--", markersize=12,
+                label="KANtize FPGA (8 -> 3 bit)")
+        ax.set(xlabel="basis-table entry width b [bits]", title=title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6)
+    fig.text(0.01, -0.04, "FPGA points that finished, normalized to the same device's and array's 8-bit point "
+             "(failed points and groups without an 8-bit point left out). Resources: synthesized primitive counts; "
+             "combined: mean of the LUT, FF, DSP and BRAM utilizations (nextpnr).", fontsize=8)
+    path = out / "fpga_normalized_vs_reference"
+    for ext in ("png", "svg"):
+        fig.savefig(f"{path}.{ext}", dpi=100, bbox_inches="tight", metadata={"Date": None} if ext == "svg" else None)
+    plt.close(fig)
+    return [(Path(f"{path}.png"), "FPGA points: LUT4, FF and DSP counts, the combined resources figure and the median "
+             "fmax (bars: the seeds' min..max) vs table bits, each divided by the same device's and array's 8-bit "
+             "point, next to KANtize's FPGA figures (8 -> 3 bits: -36% resources, +50% clock). Failed points and "
+             "groups without an 8-bit point are left out.")]
+
+
 # ---------------------------------------------------------------- provenance
 
 def provenance(points: list[dict]) -> dict:
@@ -564,9 +644,11 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
     keep = [c for c in ("point", "status", "pdk", "array", "table_bits", "stop_after", "physical", "timing_stage",
                         AREA, DIE, FMAX, "cell_area_nand2 [NAND2]", "period_fo4 [FO4]", "model_score [%]",
                         "model_score", "cells [cells]", "failed_nets [nets]", "area_norm_16b", "fmax_norm_16b",
-                        ENERGY, "energy_norm_16b", "energy_per_model_inference [pJ]", "error") if c in df]
+                        ENERGY, "energy_norm_16b", "energy_per_model_inference [pJ]",
+                        *FPGA_COLUMNS, "error") if c in df]
     (out / "table.md").write_text(markdown_table(df[keep]) if keep else "")
     plots = make_plots(df, out) if not df.empty else []
+    plots += make_fpga_plots(df, out) if not df.empty else []
     write_html(df, plots, out, title, links, provenance(points))
     return df
 

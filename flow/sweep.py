@@ -9,7 +9,7 @@ A sweep file:
     axes:
       kan.table_bits: [2, 3, 4, 6, 8, 12, 16]
       array: [2x2, 4x4]
-      pdk: [sky130hd, gf180mcu]
+      pdk: [sky130hd, gf180mcu]     # an axis value may be a mapping: {target: fpga, fpga.device: 85k}
     rules:                        # optional: overrides for the points whose axes match `when` (a value or a list)
       - when: {array: 4x4, kan.table_bits: [12, 16]}
         set: {flow.stop_after: synth}
@@ -67,9 +67,14 @@ def load_sweep(path: str | Path, verify: bool = True, pdk_root: str | None = Non
         doc = copy.deepcopy(base)
         matched = [sets for when, sets in rules
                    if all(point_axes.get(k) in (v if isinstance(v, list) else [v]) for k, v in when.items())]
-        for dotted, value in {**spec.fixed, **{k: v for m in matched for k, v in m.items()}, **point_axes}.items():
+        # an axis value that is a mapping sets several keys together (e.g. a platform axis: {target: fpga,
+        # fpga.device: 85k} next to {pdk: sky130hd}); its label is its values joined
+        axis_sets = {k: v for a, val in point_axes.items() for k, v in (val.items() if isinstance(val, dict)
+                                                                         else [(a, val)])}
+        for dotted, value in {**spec.fixed, **{k: v for m in matched for k, v in m.items()}, **axis_sets}.items():
             config_mod.set_dotted(doc, dotted, value)
-        label = "-".join(f"{k.split('.')[-1]}{v}" for k, v in point_axes.items())
+        label = "-".join("-".join(map(str, v.values())) if isinstance(v, dict) else f"{k.split('.')[-1]}{v}"
+                         for k, v in point_axes.items())
         label = re.sub(r"[^A-Za-z0-9_.-]+", "_", label)        # a value such as a model path stays one name
         doc["name"] = f"{name}-{label}"
         cfg = config_mod.from_dict(doc, where=f"{where} (point {label})")
@@ -104,6 +109,11 @@ def pdk_hash(name: str, pdk_root: str | None) -> str:
 def point_key(cfg: config_mod.Config, context: dict, pdk_root: str | None) -> str:
     norm = cfg.to_dict()
     norm.pop("name")                                   # renaming a point does not change its result
+    if cfg.target == "fpga":                           # no PDK in an FPGA result; its tools' versions instead
+        from .tools.nextpnr import version
+        norm.pop("pdk")
+        blob = json.dumps({"config": norm, **context, "fpga_tools": version()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
     blob = json.dumps({"config": norm, **context, "pdk_data": pdk_hash(cfg.pdk, pdk_root)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 

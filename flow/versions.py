@@ -14,7 +14,7 @@ DEBIAN_PACKAGES = ("iverilog", "opensta", "graywolf", "qrouter", "qflow")
 # The code a result comes from: the flow, the RTL generator and the model (golden model, quantization).
 CODE_ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("flow", "rtl_gen", "kan")
-CODE_SUFFIXES = (".py", ".ys", ".tcl", ".par", ".sh")
+CODE_SUFFIXES = (".py", ".ys", ".tcl", ".par", ".sh", ".v")   # .v: flow/fpga/mult18x18d_sim.v
 
 
 @functools.cache
