@@ -32,6 +32,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from flow import config as config_mod  # noqa: E402
 from flow import pdks  # noqa: E402
 from flow.procs import descendants, processes  # noqa: E402
 from flow.report import markdown_table  # noqa: E402

@@ -74,8 +74,9 @@ def cmd_run(args) -> int:
     from .report import human
 
     m = res["metrics"]
-    shown = [f"{k} {human(m[k]['value'])} {m[k]['unit']}" for k in ("cell_area", "cells", "fpga_lut4", "fpga_ff", "fpga_dsp",
-                                                                    "fpga_bram", "fmax", "fmax_spread", "wns", "failed_nets")
+    headline = ("cell_area", "cells", "fpga_lut4", "fpga_ff", "fpga_dsp", "fpga_bram", "fmax", "fmax_spread", "wns",
+                "failed_nets")
+    shown = [f"{k} {human(m[k]['value'])} {m[k]['unit']}" for k in headline
              if k in m and isinstance(m[k]["value"], (int, float))]
     if res["status"] != "ok":
         print(f"error: {res['error']}", file=sys.stderr)
