@@ -17,6 +17,8 @@ from flow.verify import run_cocotb
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.eda
+
 TINY_ECP5 = REPO / "configs/tiny-ecp5.yaml"
 
 
