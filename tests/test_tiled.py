@@ -1,6 +1,7 @@
 """Tiled physical flow (flow/tiled.py) against the flat one on a 2x2 array at 3 bits, sky130hd: real tools.
 
-Needs graywolf, qrouter, qflow, opensta, iverilog and the sky130hd data; skipped where one is missing.
+Needs graywolf, qrouter, qflow, opensta, iverilog (marker eda: fails where one is missing) and the sky130hd
+data (skips without it).
 Runs once per module (~2-3 minutes on 2 cores: flat place+route dominates).
 """
 from __future__ import annotations
