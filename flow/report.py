@@ -292,32 +292,40 @@ def _normalized(df, fig) -> bool:
     return True
 
 
-def _pareto(df, fig) -> bool:
-    if AREA not in df or FMAX not in df:
-        return False
-    ok = df[(df.status == "ok") & df[AREA].notna() & df[FMAX].notna()]
-    if ok.empty:
-        return False
-    ax = fig.add_subplot()
-    style = _style(df)
-    for pdk, array, label, g in _groups(df):
-        ax.scatter(g[AREA] * 1e-6, g[FMAX], label=label, s=40, **style(pdk, array))
-        for _, r in g.iterrows():
-            ax.annotate(f"{r.table_bits}b", (r[AREA] * 1e-6, r[FMAX]), fontsize=7, xytext=(4, 3),
-                        textcoords="offset points")
-        front, best = [], -math.inf                  # smallest area for the highest fmax so far
-        for _, r in g.sort_values([AREA, FMAX], ascending=[True, False]).iterrows():
-            if r[FMAX] > best:
-                front.append((r[AREA] * 1e-6, r[FMAX]))
-                best = r[FMAX]
-        ax.step(*zip(*front), where="post", color=style(pdk, array)["color"], alpha=0.8, lw=1.5,
-                ls="-" if pdk == sorted(set(df.pdk))[0] else "--")
-        ax.scatter(*zip(*front), s=140, facecolors="none", edgecolors=style(pdk, array)["color"], lw=1)
-    ax.set(xlabel="standard-cell area [mm^2] (log)", ylabel="fmax [MHz]")
-    ax.set_xscale("log")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    return True
+def _area_pareto(y: str, ylabel: str, higher_is_better: bool):
+    """Standard-cell area vs `y`, one marker per PDK and colour per array size, each point labelled by its table
+    bits, and each group's Pareto front (the smallest area for the best `y` so far)."""
+    sign = 1 if higher_is_better else -1
+
+    def draw(df, fig) -> bool:
+        if AREA not in df or y not in df:
+            return False
+        ok = df[(df.status == "ok") & df[AREA].notna() & df[y].notna()]
+        if ok.empty:
+            return False
+        ax = fig.add_subplot()
+        style = _style(df)
+        for pdk, array, label, g in _groups(ok):
+            ax.scatter(g[AREA] * 1e-6, g[y], label=label, s=40, **style(pdk, array))
+            for _, r in g.iterrows():
+                ax.annotate(f"{r.table_bits}b", (r[AREA] * 1e-6, r[y]), fontsize=7, xytext=(4, 3),
+                            textcoords="offset points")
+            front, best = [], -math.inf
+            for _, r in g.sort_values([AREA, y], ascending=[True, not higher_is_better]).iterrows():
+                if sign * r[y] > best:
+                    front.append((r[AREA] * 1e-6, r[y]))
+                    best = sign * r[y]
+            ax.step(*zip(*front), where="post", color=style(pdk, array)["color"], alpha=0.8, lw=1.5,
+                    ls="-" if pdk == sorted(set(df.pdk))[0] else "--")
+            ax.scatter(*zip(*front), s=140, facecolors="none", edgecolors=style(pdk, array)["color"], lw=1)
+        ax.set(xlabel="standard-cell area [mm^2] (log)", ylabel=ylabel)
+        ax.set_xscale("log")
+        if not higher_is_better:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+        return True
+    return draw
 
 
 PLOTS = (
@@ -337,7 +345,7 @@ PLOTS = (
          "line.", _normalized),
     Plot("pareto_area_fmax", "Cell area vs fmax, marker = PDK, colour = array size, labels = table bits; the "
          "steps are each group's Pareto front (no other point of the group is both smaller and faster). "
-         "Failed points are left out.", _pareto),
+         "Failed points are left out.", _area_pareto(FMAX, "fmax [MHz]", higher_is_better=True)),
 )
 
 
@@ -380,26 +388,6 @@ def _energy(df, fig) -> bool:
     return True
 
 
-def _pareto_energy(df, fig) -> bool:
-    if ENERGY not in df or AREA not in df:
-        return False
-    ok = df[(df.status == "ok") & df[AREA].notna() & df[ENERGY].notna()]
-    if ok.empty:
-        return False
-    ax = fig.add_subplot()
-    style = _style(df)
-    for pdk, array, label, g in _groups(ok):
-        ax.scatter(g[AREA] * 1e-6, g[ENERGY], label=label, s=40, **style(pdk, array))
-        for _, r in g.iterrows():
-            ax.annotate(f"{r.table_bits}b", (r[AREA] * 1e-6, r[ENERGY]), fontsize=7, xytext=(4, 3),
-                        textcoords="offset points")
-    ax.set(xlabel="standard-cell area [mm^2] (log)", ylabel="energy per inference [pJ] (log)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    return True
-
 
 PLOTS += (
     Plot("energy_vs_bits", "Energy per inference vs table bits, absolute and normalized to the 16-bit point of the "
@@ -407,7 +395,8 @@ PLOTS += (
     Plot("energy_delay_vs_bits", "Energy-delay product (energy per inference x 1/fmax) vs table bits; lower is "
          "better. " + ENERGY_NOTE, _vs_bits("energy_delay [pJ*ns]", "energy x clock period [pJ ns]")),
     Plot("pareto_area_energy", "Cell area vs energy per inference, marker = PDK, colour = array size, labels = "
-         "table bits. " + ENERGY_NOTE, _pareto_energy),
+         "table bits; the Pareto front per group. " + ENERGY_NOTE,
+         _area_pareto(ENERGY, "energy per inference [pJ] (log)", higher_is_better=False)),
 )
 
 

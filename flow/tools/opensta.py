@@ -70,6 +70,25 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
     return metrics
 
 
+def spef_reads(spefs: list[tuple[str | None, Path]]) -> str:
+    """read_spef lines for [(instance path or None for the top level, SPEF)]."""
+    return "\n".join(f"read_spef -path {inst} {Path(f).resolve()}" if inst else f"read_spef {Path(f).resolve()}"
+                     for inst, f in spefs)
+
+
+def run_script(template: Path, values: dict, script: Path, report: Path) -> tuple[int, str, list[str]]:
+    """Render the Tcl `template` with `values` into `script`, run sta on it with its output in `report`:
+    (exit status, report text, errors). An unknown cell becomes a black box with a warning only: its paths
+    vanish, so that warning counts as an error too."""
+    script.write_text(string.Template(template.read_text()).substitute(values))
+    with open(report, "w") as log:
+        res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
+                             cwd=script.parent)
+    text = report.read_text(errors="replace")
+    errors = [a or b for a, b in re.findall(r"^Error: (.*)$|^Warning: (.*Creating black box.*)$", text, re.M)]
+    return res.returncode, text, errors
+
+
 def run_sta(netlist: Path, top: str, liberty: Path, pdk: PdkInfo, work: Path, period_ns: float,
             spef: Path | None = None, stage: str = "preroute", clock: str = "sys_clk",
             spefs: list[tuple[str | None, Path]] | None = None) -> TimingResult:
@@ -86,20 +105,11 @@ def run_sta(netlist: Path, top: str, liberty: Path, pdk: PdkInfo, work: Path, pe
     script, report = work / f"sta_{stage}.tcl", work / f"sta_{stage}.log"
     # the read_spef lines go into the template's one placeholder (a run that rendered the template before
     # `spefs` existed fills the same placeholder)
-    reads = "\n".join(f"read_spef -path {inst} {Path(f).resolve()}" if inst else f"read_spef {Path(f).resolve()}"
-                      for inst, f in spefs)
     values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, clock=clock, period=f"{period_ns:g}",
-                  spef=reads or "# pre-route: no parasitics",
+                  spef=spef_reads(spefs) or "# pre-route: no parasitics",
                   propagate="set_propagated_clock [all_clocks]" if spefs else "# pre-route: ideal clock")
-    script.write_text(string.Template((HERE / "opensta.tcl").read_text()).substitute(values))
-    with open(report, "w") as log:
-        res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
-                             cwd=work)
-    text = report.read_text(errors="replace")
-    # an unknown cell becomes a black box with a warning only: its paths vanish, so that is a failure too
-    errors = re.findall(r"^Error: (.*)$|^Warning: (.*Creating black box.*)$", text, re.M)
-    errors = [a or b for a, b in errors]
-    if res.returncode or errors:
+    status, text, errors = run_script(HERE / "opensta.tcl", values, script, report)
+    if status or errors:
         raise ToolFailed(f"static timing {stage} (opensta)", str(report),
-                         errors[0] if errors else f"exit status {res.returncode}")
+                         errors[0] if errors else f"exit status {status}")
     return TimingResult(parse_report(text, period_ns, report, stage, tool), report)

@@ -26,8 +26,6 @@ import hashlib
 import json
 import os
 import re
-import string
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +33,7 @@ from ..errors import ToolFailed
 from ..metrics import Metric, Metrics
 from ..pdks import REPO
 from .liberty import CACHE, pin_directions
-from .opensta import sta_version
+from .opensta import run_script, spef_reads, sta_version
 
 HERE = Path(__file__).parent
 SENTINEL = "kan-dse: power complete"
@@ -345,8 +343,6 @@ def run_power(netlist: Path, top: str, liberty: Path, work: Path, period_ns: flo
     act_file = work / "activity.tcl"
     pins, missing = write_activity(act_file, activity, drivers, input_ports)
     script, report = work / "power.tcl", work / "power.log"
-    reads = "\n".join(f"read_spef -path {i} {Path(f).resolve()}" if i else f"read_spef {Path(f).resolve()}"
-                      for i, f in spefs)
     groups = instances or {}
     inst_lines = "\n".join(f'puts "kan-dse: instances {g}"\nreport_power -instances [get_cells {{'
                            + " ".join(_sta_name(i) for i in cells) + "}] -digits 8"
@@ -354,17 +350,11 @@ def run_power(netlist: Path, top: str, liberty: Path, work: Path, period_ns: flo
     back = "\n".join(f'puts "kan-dse: activity {p} [get_property [get_pins {{{_sta_name(p)}}}] activity]"'
                      for p in readback)
     values = dict(liberty=lib, netlist=Path(netlist).resolve(), top=top, clock=clock, period=f"{period_ns:g}",
-                  spef=reads or "# no parasitics", activity=act_file, instances=inst_lines, readback=back,
+                  spef=spef_reads(spefs) or "# no parasitics", activity=act_file, instances=inst_lines, readback=back,
                   propagate="set_propagated_clock [all_clocks]" if spefs else "# no parasitics: ideal clock")
-    script.write_text(string.Template((HERE / "power.tcl").read_text()).substitute(values))
-    with open(report, "w") as log:
-        res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
-                             cwd=work)
-    text = report.read_text(errors="replace")
-    errors = re.findall(r"^Error: (.*)$|^Warning: (.*Creating black box.*)$", text, re.M)
-    errors = [a or b for a, b in errors]
-    if res.returncode or errors or SENTINEL not in text:
-        why = errors[0] if errors else (f"exit status {res.returncode}" if res.returncode else "")
+    status, text, errors = run_script(HERE / "power.tcl", values, script, report)
+    if status or errors or SENTINEL not in text:
+        why = errors[0] if errors else (f"exit status {status}" if status else "")
         raise ToolFailed("power (opensta)", str(report), (why + ", " if why else "")
                          + f"the run stopped before its last line ({SENTINEL!r})" if SENTINEL not in text else why)
     total = re.search(r"^Total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", text, re.M)
