@@ -1,5 +1,4 @@
 """Place and route with graywolf + qrouter (qflow helpers), the rc2dly SPEF fix-up and the die picture."""
-import os
 import re
 import subprocess
 
@@ -12,6 +11,7 @@ from flow.tools.die_plot import render_die
 from flow.tools.lefdef import read_def
 from flow.tools.liberty import prepared_liberty
 from flow.tools.spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
+from flow.tools.yosys_synth import synthesize
 from rtl_gen.generator import write_rtl
 
 from .conftest import REPO
@@ -20,25 +20,13 @@ pytestmark = pytest.mark.eda
 
 
 
-def mapped_netlist(params, pdk, work):
-    """Test helper only (the flow's synthesis lives elsewhere): a flat gate netlist of `pdk` by pyosys."""
-    from pyosys import libyosys as ys
-    rtl = write_rtl(params, work / "rtl")
+def mapped_netlist(cfg, pdk, work):
+    """The flow's own synthesis of `cfg` on `pdk` (the netlist `flow run` places): netlist and prepared liberty."""
     lib = prepared_liberty(pdk)
-    dont_use = " ".join(f"-dont_use {g}" for g in pdk.dont_use)
-    out, log = work / "mapped.v", work / "synth.log"
-    old_tmp = os.environ.get("TMPDIR")
-    os.environ["TMPDIR"] = str(work)                  # Yosys caches parsed liberties there
-    d = ys.Design()
-    ties = (f"hilomap -singleton -hicell {pdk.tie_hi.cell} {pdk.tie_hi.output} "
-            f"-locell {pdk.tie_lo.cell} {pdk.tie_lo.output}") if pdk.tie_hi else "opt_clean"
-    for cmd in (f"read_verilog {rtl}", "synth -flatten -top kan_array", f"dfflibmap -liberty {lib} {dont_use}",
-                f"abc -liberty {lib} {dont_use}", "opt_clean -purge", ties,
-                f"insbuf -buf {pdk.buffer.cell} {pdk.buffer.inputs[0]} {pdk.buffer.output}",
-                "splitnets -ports", "opt_clean -purge", f"write_verilog -noattr -noexpr {out}"):
-        ys.run_pass(f"tee -q -a {log} {cmd}", d)
-    os.environ.pop("TMPDIR") if old_tmp is None else os.environ.__setitem__("TMPDIR", old_tmp)
-    return out, lib
+    rtl = write_rtl(cfg.params, work / "rtl")
+    syn = synthesize(rtl, "kan_array", pdk, lib, work / "synth", cfg.flow.clock_period_ns, cfg.flow.synth_strategy,
+                     cfg.flow.booth)
+    return syn.netlist, lib
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +34,7 @@ def tiny_sky130(tmp_path_factory):
     """The tiny config placed and routed on sky130hd (about 530 cells, ~10 s)."""
     work = tmp_path_factory.mktemp("pnr")
     pdk = pdks.resolve("sky130hd")
-    netlist, lib = mapped_netlist(config.load(REPO / "configs/tiny.yaml").params, pdk, work)
+    netlist, lib = mapped_netlist(config.load(REPO / "configs/tiny.yaml"), pdk, work)
     placed = qflow_pnr.place(netlist, "kan_array", pdk, lib, work / "place")
     routed = qflow_pnr.route(placed, pdk, work / "route")
     return pdk, netlist, lib, placed, routed
@@ -132,7 +120,7 @@ def test_relief_placement_leaves_nets_unbuffered_at_the_given_density(tiny_sky13
 @pytest.mark.parametrize("pdk_name", ["osu018", "gf180mcu"])
 def test_tiny_routes_on_other_pdks(pdk_name, tmp_path):
     pdk = pdks.resolve(pdk_name)
-    netlist, lib = mapped_netlist(config.load(REPO / "configs/tiny.yaml").params, pdk, tmp_path)
+    netlist, lib = mapped_netlist(config.load(REPO / "configs/tiny.yaml"), pdk, tmp_path)
     placed = qflow_pnr.place(netlist, "kan_array", pdk, lib, tmp_path / "place")
     routed = qflow_pnr.route(placed, pdk, tmp_path / "route")
     assert routed.metrics["failed_nets"].value == 0 and routed.metrics["routed_nets"].value > 400
