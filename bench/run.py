@@ -361,7 +361,7 @@ def speed_parts(rows: list[dict], header: str) -> list[str]:
     results_cols = ["point", "status", "cells", "cell area [um^2]", "die area [um^2]", "fmax [MHz]", "failed nets"]
     failed = [f"- {r['point']}: {r['error']}" for r in rows if r["status"] != "ok"]
     parts = [header + "\nStep wall time: SiliconCompiler tasktime (job manifest); the tiled step's "
-             "parts (harden_*, route_top, sta, ...) are timed by flow/tiled.py inside it. Memory: peak PSS summed "
+             "parts (harden_*, route_top, sta, ...) are timed by flow/tiled/run.py inside it. Memory: peak PSS summed "
              "over the step's processes (the tiled parts' inside the tiled column), sampled every 0.1 s from /proc "
              "(short spikes can be missed). Tool time: "
              "sampled time with a tool process alive (yosys, iverilog, graywolf, qrouter, OpenSTA); overhead = "

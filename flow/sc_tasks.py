@@ -312,7 +312,7 @@ class RouteTask(KanTask):
 
 
 class TiledTask(KanTask):
-    """The array-scale flow (flow/tiled.py) as one node: harden the PE and B-spline macros (cached across runs),
+    """The array-scale flow (flow/tiled/) as one node: harden the PE and B-spline macros (cached across runs),
     tile them, route the array-level nets, time the hierarchy with every macro's SPEF, check the tiled gates."""
     step_name, outputs = "tiled place and route (flow.tiled)", ("def", "vg", "spef", "spefs.json")
 

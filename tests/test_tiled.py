@@ -1,4 +1,4 @@
-"""Tiled physical flow (flow/tiled.py) against the flat one on a 2x2 array at 3 bits, sky130hd: real tools.
+"""Tiled physical flow (flow/tiled/) against the flat one on a 2x2 array at 3 bits, sky130hd: real tools.
 
 Needs graywolf, qrouter, qflow, opensta, iverilog (marker eda: fails where one is missing) and the sky130hd
 data (skips without it).
@@ -80,7 +80,7 @@ def test_tiled_routes_and_passes_gate_level_check(runs):
 def test_array_nets_are_routed_in_windows_without_shorts(runs):
     """Most array-level nets are routed in windows; the merged routes have no short on the grid, and every net
     of the placed DEF comes back routed."""
-    from flow.tools.window_route import routes_of
+    from flow.tools.lefdef import routes_of
     m, work = runs["tiled"]["metrics"], runs["tiled"]["artifacts"]["def"].parent
     placed = (work / "route" / "kan_array_placed.def").read_text()
     n_nets = int(re.search(r"^NETS (\d+) ;", placed, re.M).group(1))
@@ -325,7 +325,7 @@ def test_a_failed_macro_route_is_cached(tmp_path, monkeypatch):
     with the same log path instead of rebuilding it (the 2x2 and 4x4 nightly points share their macros)."""
     from types import SimpleNamespace
 
-    import flow.tiled as tiled
+    import flow.tiled.macros as macros
     from flow.errors import RouteIncomplete
     from flow.tools.macro import MacroPins
     builds = []
@@ -334,15 +334,15 @@ def test_a_failed_macro_route_is_cached(tmp_path, monkeypatch):
         builds.append(work)
         (work / "pnr").mkdir()
         raise RouteIncomplete("route", str(work / "pnr" / "route.log"), 3, 900)
-    monkeypatch.setattr(tiled, "CACHE", tmp_path)
-    monkeypatch.setattr(tiled, "_build_macro", failing_build)
+    monkeypatch.setattr(macros, "CACHE", tmp_path)
+    monkeypatch.setattr(macros, "build_macro", failing_build)
     cfg = load(REPO / "configs/b3.yaml", {"array": "2x2"})
     args = ("kan_pe", MacroPins(rows=[], cols=[]), cfg, SimpleNamespace(name="sky130hd"), Path("x.lib"),
             "module kan_pe(\n);\nendmodule\n", ("met5",))
     with pytest.raises(RouteIncomplete) as first:
-        tiled.harden(*args)
+        macros.harden(*args)
     with pytest.raises(RouteIncomplete, match="cached failure") as second:
-        tiled.harden(*args)
+        macros.harden(*args)
     assert len(builds) == 1 and first.value.failed == second.value.failed == 3
     failed_dir = next(tmp_path.glob("macros/*.failed"))
     assert first.value.log == second.value.log == str(failed_dir / "pnr" / "route.log")
@@ -352,7 +352,7 @@ def test_a_failed_macro_route_is_cached(tmp_path, monkeypatch):
     shutil.rmtree(failed_dir)
     (tmp_path / "macros" / f".tmp-{key}-999999" / "pnr").mkdir(parents=True)
     with pytest.raises(RouteIncomplete):
-        tiled.harden(*args)
+        macros.harden(*args)
     assert len(builds) == 2 and not list(tmp_path.glob("macros/.tmp-*"))
 
 
@@ -361,7 +361,7 @@ def test_a_corrupt_macro_cache_entry_is_built_again(tmp_path, monkeypatch, capsy
     crash: the builder runs again for the key (here one that fails, so nothing else is needed)."""
     from types import SimpleNamespace
 
-    import flow.tiled as tiled
+    import flow.tiled.macros as macros
     from flow.errors import RouteIncomplete
     from flow.tools.macro import MacroPins
     builds = []
@@ -369,24 +369,24 @@ def test_a_corrupt_macro_cache_entry_is_built_again(tmp_path, monkeypatch, capsy
     def failing_build(module, plan, cfg, pdk, liberty, text, free_layers, work, final):
         builds.append(work)
         raise RouteIncomplete("route", str(work / "route.log"), 3, 900)
-    monkeypatch.setattr(tiled, "CACHE", tmp_path)
-    monkeypatch.setattr(tiled, "_build_macro", failing_build)
+    monkeypatch.setattr(macros, "CACHE", tmp_path)
+    monkeypatch.setattr(macros, "build_macro", failing_build)
     cfg = load(REPO / "configs/b3.yaml", {"array": "2x2"})
     args = ("kan_pe", MacroPins(rows=[], cols=[]), cfg, SimpleNamespace(name="sky130hd"), Path("x.lib"),
             "module kan_pe(\n);\nendmodule\n", ("met5",))
     with pytest.raises(RouteIncomplete):
-        tiled.harden(*args)
+        macros.harden(*args)
     failed_dir = next(tmp_path.glob("macros/*.failed"))
     (failed_dir / "failure.json").write_bytes(b'{"log": "/x", "fail')              # cut short
     with pytest.raises(RouteIncomplete, match="^macro kan_pe route failed"):      # built again, not "cached failure"
-        tiled.harden(*args)
+        macros.harden(*args)
     assert len(builds) == 2 and "failure.json is unreadable (JSONDecodeError" in capsys.readouterr().out
     key = failed_dir.name.removesuffix(".failed")
     shutil.rmtree(failed_dir)
     (tmp_path / "macros" / key).mkdir()
     (tmp_path / "macros" / key / "macro.json").write_bytes(b"\xff\xfe not json")  # a finished entry, garbled
     with pytest.raises(RouteIncomplete, match="^macro kan_pe route failed"):
-        tiled.harden(*args)
+        macros.harden(*args)
     assert len(builds) == 3 and "macro.json is unreadable (UnicodeDecodeError" in capsys.readouterr().out
     assert not (tmp_path / "macros" / key).exists()
 

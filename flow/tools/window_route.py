@@ -217,79 +217,100 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     """Route the nets that fit a window, window by window, and the pieces of the longer ones with at least
     PIECE_MIN_PINS pins -> ({net: `+ ROUTED` text}, {long net: [(piece's connections, its wires)]},
     {net: SPECIALNETS text}, stats). A net that fails in its window is routed there once more together with
-    the nets routed wholly inside it; what fails again is left to the full-die run."""
+    the nets routed wholly inside it; what fails again is left to the full-die run (WindowRuns)."""
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
-    rects = conn_rects(plan, nets)
-    align = tuple(math.lcm(*[st for d, _, st, _ in plan.tracks if d == xy]) for xy in "XY")
-    jobs, long = plan_jobs(plan.die, cell, nets, rects, halo, align)
-    routed: dict[str, str] = {}
-    parts: dict[str, list] = {}
-    specials: dict[str, str] = {}
-    walls: dict[str, tuple[str, Box]] = {}      # every wire routed so far: {net or net@window: (route, box)}
-    stuck: dict[Box, list[str]] = {}            # {window: its nets that failed there}
-    runs = 0
+    runs = WindowRuns(plan, nets, pdk, lefs, work, design)
+    runs.route_jobs(*plan_jobs(plan.die, cell, nets, runs.rects, halo, runs.align))
+    repaired = runs.repair_stuck()
+    return runs.routed, runs.parts, runs.specials, WindowStats(runs.runs, len(runs.parts), repaired,
+                                                               time.perf_counter() - t0)
 
-    def route_window(folder: Path, w: Box, todo: dict[str, list], passes: int) -> tuple[dict, dict] | None:
+
+class WindowRuns:
+    """The qrouter runs on windows of the die and what they routed so far: every window run gets the wires of
+    the runs before it as fixed obstructions."""
+
+    def __init__(self, plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, lefs: list[Path],
+                 work: Path, design: str = "kan_array"):
+        self.plan, self.nets, self.pdk, self.lefs, self.work, self.design = plan, nets, pdk, lefs, work, design
+        self.rects = conn_rects(plan, nets)
+        # the track grid's x and y steps (their least common multiple) that window edges keep to
+        self.align = tuple(math.lcm(*[st for d, _, st, _ in plan.tracks if d == xy]) for xy in "XY")
+        self.routed: dict[str, str] = {}              # net -> `+ ROUTED` text (nets routed whole in a window)
+        self.parts: dict[str, list] = {}              # long net -> [(piece's connections, its wires)]
+        self.specials: dict[str, str] = {}            # net -> qrouter's pin patches (SPECIALNETS text)
+        self.walls: dict[str, tuple[str, Box]] = {}   # every wire routed so far: {net or net@window: (route, box)}
+        self.stuck: dict[Box, list[str]] = {}         # {window: its nets that failed there}
+        self.runs = 0                                 # qrouter runs that finished
+
+    def route_window(self, folder: Path, w: Box, todo: dict[str, list], passes: int) -> tuple[dict, dict] | None:
         """One qrouter run of `todo` in window `w`, every other wire so far a fixed obstruction there ->
         ({net: `+ ROUTED` text}, {net: pin patches}) of the nets it routed, or None if qrouter crashed."""
-        nonlocal runs
-        fixed = {n: c for n, (r, b) in walls.items() if n not in todo and _overlaps(b, w) and (c := clip(r, w))}
+        fixed = {n: c for n, (r, b) in self.walls.items() if n not in todo and _overlaps(b, w) and (c := clip(r, w))}
         # the other unrouted nets' pins in the window come in as nets qrouter ignores: it then keeps them free
         # (a wire over a pin, left by a run that knew nothing of it, shorted the via a later run put there)
-        pinned = {n: cs for n, c in nets.items() if n not in todo and n not in routed
-                  and (cs := [x for x, r in zip(c, rects[n]) if _holds(w, r)])}
+        pinned = {n: cs for n, c in self.nets.items() if n not in todo and n not in self.routed
+                  and (cs := [x for x, r in zip(c, self.rects[n]) if _holds(w, r)])}
         folder.mkdir(exist_ok=True)
-        placed_def = fp.write_def(folder / "window.def", plan, {**pinned, **todo}, design, window=w, routes=fixed)
+        placed_def = fp.write_def(folder / "window.def", self.plan, {**pinned, **todo}, self.design, window=w,
+                                  routes=fixed)
         try:
-            out, failed = qflow_pnr.route_only(placed_def, pdk, folder, extra_lefs=lefs, passes=passes,
+            out, failed = qflow_pnr.route_only(placed_def, self.pdk, folder, extra_lefs=self.lefs, passes=passes,
                                                ignore=sorted(pinned))
         except ToolFailed:
             return None
-        runs += 1
+        self.runs += 1
         text = out.read_text()
         got = {n: r for n, r in routes_of(text).items() if n in todo and n not in failed}
         return got, {n: r for n, r in specials_of(text).items() if n in got}
 
-    for k, (level, w) in enumerate(sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0]))):
-        todo = jobs[(level, w)]
-        done = route_window(work / f"w{k:04d}", w, todo, WINDOW_PASSES)
-        if done is None:
-            continue                  # qrouter crashed: the full-die run routes this window's nets
-        got, patches = done
-        for n in todo:
-            if n not in got:
-                if n not in long:
-                    stuck.setdefault(w, []).append(n)
+    def route_jobs(self, jobs: dict[tuple[int, Box], dict[str, list]], long: set[str]) -> None:
+        """Route plan_jobs' windows by level, bottom row first; a net that fails in its window is kept in `stuck`
+        (a long net's piece is left to its spine)."""
+        for k, (level, w) in enumerate(sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0]))):
+            todo = jobs[(level, w)]
+            done = self.route_window(self.work / f"w{k:04d}", w, todo, WINDOW_PASSES)
+            if done is None:
+                continue                  # qrouter crashed: the full-die run routes this window's nets
+            got, patches = done
+            for n in todo:
+                if n not in got:
+                    if n not in long:
+                        self.stuck.setdefault(w, []).append(n)
+                    continue
+                if n in long:
+                    self.parts.setdefault(n, []).append((todo[n], got[n]))
+                    self.walls[f"{n}@{k}"] = (got[n], _bbox(got[n]))
+                else:
+                    self.routed[n] = got[n]
+                    self.walls[n] = (got[n], _bbox(got[n]))
+                if n in patches:
+                    self.specials[n] = " NEW ".join(filter(None, (self.specials.get(n), patches[n])))
+
+    def repair_stuck(self) -> int:
+        """Route each window's failed nets once more with the nets routed wholly inside it -> nets repaired.
+
+        A net that failed in its window is boxed in by wires of windows routed before it (16x16: chains in the
+        crowded skew strips, which the full-die run could not route either). It is routed once more in that window
+        together with every net routed wholly inside it, which qrouter may then rip up and route again; the run
+        counts only if it routes them all, else the earlier routes stay and the full-die run gets the net."""
+        repaired = 0
+        for k, (w, names) in enumerate(sorted(self.stuck.items(), key=lambda wn: (wn[0][1], wn[0][0]))):
+            free = sorted(n for n, (_, b) in self.walls.items() if n in self.routed and _holds(w, b))
+            todo = {n: self.nets[n] for n in names + free}
+            done = self.route_window(self.work / f"repair{k:03d}", w, todo, REPAIR_PASSES)
+            if done is None or len(done[0]) < len(todo):
                 continue
-            if n in long:
-                parts.setdefault(n, []).append((todo[n], got[n]))
-                walls[f"{n}@{k}"] = (got[n], _bbox(got[n]))
-            else:
-                routed[n] = got[n]
-                walls[n] = (got[n], _bbox(got[n]))
-            if n in patches:
-                specials[n] = " NEW ".join(filter(None, (specials.get(n), patches[n])))
-    # A net that failed in its window is boxed in by wires of windows routed before it (16x16: chains in the
-    # crowded skew strips, which the full-die run could not route either). It is routed once more in that window
-    # together with every net routed wholly inside it, which qrouter may then rip up and route again; the run
-    # counts only if it routes them all, else the earlier routes stay and the full-die run gets the net.
-    repaired = 0
-    for k, (w, names) in enumerate(sorted(stuck.items(), key=lambda wn: (wn[0][1], wn[0][0]))):
-        free = sorted(n for n, (_, b) in walls.items() if n in routed and _holds(w, b))
-        todo = {n: nets[n] for n in names + free}
-        done = route_window(work / f"repair{k:03d}", w, todo, REPAIR_PASSES)
-        if done is None or len(done[0]) < len(todo):
-            continue
-        got, patches = done
-        for n in todo:
-            routed[n] = got[n]
-            walls[n] = (got[n], _bbox(got[n]))
-            specials.pop(n, None)
-            if n in patches:
-                specials[n] = patches[n]
-        repaired += len(names)
-    return routed, parts, specials, WindowStats(runs, len(parts), repaired, time.perf_counter() - t0)
+            got, patches = done
+            for n in todo:
+                self.routed[n] = got[n]
+                self.walls[n] = (got[n], _bbox(got[n]))
+                self.specials.pop(n, None)
+                if n in patches:
+                    self.specials[n] = patches[n]
+            repaired += len(names)
+        return repaired
 
 
 def add_specials(def_path: Path, specials: dict[str, str]) -> Path:

@@ -1,0 +1,114 @@
+"""The array's floorplan: the macro grid with its routing channels (flow.tools.floorplan), the I/O pins on the die
+edge where their nets lead, and the glue cells in strips west, south and north of the array, sized by what lands
+in them and legalized on the site grid."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtl_gen.params import KanParams
+
+from ..pdks import LayerRoles, PdkInfo
+from ..tools import floorplan as fp
+from ..tools.liberty import cell_table
+from ..tools.macro import Abstract
+from .glue import ArrayNetlist
+from .rtl import bits
+
+CHANNEL_UM = 12.0          # routing channel between macros
+GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
+STRIPS = ("W", "S", "N")   # glue strips west, south and north of the array
+
+
+def io_pins(p: KanParams, insts: dict, die, tracks, layers: LayerRoles) -> dict[str, tuple[str, int, int]]:
+    """Top-level pins on the die edge, each on the track where its net leads: x west of its row's B-spline
+    x pin, load_data north above its column's load_in pin, y south below the last row's psum_out pin,
+    the control ports stacked on the west edge from the bottom."""
+    h_layer, v_layer = layers.pin_h, layers.pin_v
+    sx = next(st for d, l, st, _ in tracks if d == "X" and l == v_layer)
+    sy = next(st for d, l, st, _ in tracks if d == "Y" and l == h_layer)
+    x0, y0, x1, y1 = die
+    xl, yb = fp.align_up(x0, sx) + sx, fp.align_up(y0, sy) + sy      # one track inside the die edge
+    yt = (y1 // sy) * sy - sy
+    pins: dict[str, tuple] = {}
+    A, n, c = p.acc_width, p.input_bits, p.coef_bits
+    for i in range(p.rows):
+        for k in range(n):
+            pins[f"x[{i * n + k}]"] = (h_layer, xl, fp.macro_pin_xy(insts[f"bspline_{i}"], bits("x", n)[k])[2])
+    for j in range(p.cols):
+        for k in range(c):
+            top_pe = insts[f"pe_0_{j}"]
+            pins[f"load_data[{j * c + k}]"] = (v_layer, fp.macro_pin_xy(top_pe, bits("load_in", c)[k])[1], yt)
+        for k in range(A):
+            pe = insts[f"pe_{p.rows - 1}_{j}"]
+            pins[f"y[{j * A + k}]"] = (v_layer, fp.macro_pin_xy(pe, bits("psum_out", A)[k])[1], yb)
+    for k, name in enumerate(("sys_clk", "sys_rst", "load_en", "in_valid", "out_valid")):
+        pins[name] = (h_layer, xl, yb + sy * (4 + 2 * k))
+    return pins
+
+
+@dataclass
+class StripPlan:
+    """The macro grid and glue strips once the strips hold their cells: die, instances, strip rectangles, I/O
+    pins, each glue cell's target point and strip."""
+    die: tuple[int, int, int, int]
+    insts: dict[str, fp.Inst]
+    regions: dict[str, tuple]
+    pins: dict[str, tuple[str, int, int]]
+    targets: dict[str, tuple]
+    side: dict[str, str]
+
+
+def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist, pdk: PdkInfo,
+                    liberty: Path) -> tuple[fp.Floorplan, dict]:
+    """-> (the array's floorplan: macros, I/O pins, legal glue rows; its nets {net: [(instance|'PIN', pin)]})."""
+    u = pe.units
+    dims = fp.cell_dims(pdk.cell_lef, u)
+    layers = pdk.layers
+    _, _, tracks = fp.grid_steps(pe.tracks)
+    sx = next(st for d, l, st, _ in tracks if d == "X" and l == layers.pin_v)
+    sy = next(st for d, l, st, _ in tracks if d == "Y" and l == layers.row_tracks)
+    row_h = dims[pdk.buffer.cell][1]
+    site, offset = (sx, row_h), (sx // 2, sy // 2)
+    cells = {i: fp.Inst(i, t, width=dims[t][0], height=dims[t][1]) for i, t, _ in net.cells if t not in net.macros}
+    nets = net.nets({m: a.floating for m, a in (("kan_pe", pe), ("kan_bspline", bs))})
+    s = _size_strips(p, pe, bs, cells, nets, tracks, layers, cell_table(liberty), sx, row_h)
+    u_track = sx / u
+    mirrored = {t for t in {c.cell for c in cells.values()}
+                if fp.x_mirrored(pdk.cell_lef, t, u_track, u_track / 2, layers.cell_pins)}
+    rows = []
+    for strip in sorted(STRIPS):
+        members = [cells[c] for c in sorted(cells) if s.side[c] == strip]
+        if members:
+            rows += fp.legalize(members, s.targets, s.regions[strip], site, offset, strip, mirrored)
+    s.insts.update(cells)
+    plan = fp.Floorplan(u, s.die, tracks, s.insts, s.pins, rows, site)
+    return plan, nets
+
+
+def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, cells: dict[str, fp.Inst], nets: dict, tracks,
+                 layers: LayerRoles, areas: dict, sx: int, row_h: int) -> StripPlan:
+    """Plan the array with empty strips, size each strip by the area of the glue cells nearest it, and plan
+    again in the sized strips (at most twice: until the sizes stay)."""
+    u = pe.units
+    strips = dict.fromkeys(STRIPS, 0)
+    for _ in range(2):
+        die, insts, regions = fp.plan_array(p.rows, p.cols, pe, bs, strips, CHANNEL_UM)
+        pins = io_pins(p, insts, die, tracks, layers)
+        fixed = {(i, pin): fp.macro_pin_xy(insts[i], pin) for i in insts for pin in insts[i].macro.pins}
+        fixed.update({("PIN", n): v for n, v in pins.items()})
+        targets = fp.glue_targets(sorted(cells), nets, fixed, die)
+        side = {c: fp.nearest_strip(targets[c], regions) for c in sorted(cells)}
+        new = {}
+        for s in strips:
+            area = sum(areas[cells[c].cell][0] for c in cells if side[c] == s)
+            r = regions[s]
+            length = (r[3] - r[1]) if s == "W" else (r[2] - r[0])
+            if s == "W":     # rows run across a west strip: its width holds the area at the density, plus margin
+                new[s] = fp.align_up(int(area * u * u / GLUE_DENSITY / max(length, 1)) + 4 * row_h, sx) if area else 0
+            else:
+                new[s] = fp.strip_thickness(area, length, u, GLUE_DENSITY, row_h)
+        if new == strips:
+            break
+        strips = new
+    return StripPlan(die, insts, regions, pins, targets, side)
