@@ -24,7 +24,7 @@ delays to its loads; the star gives both the full wire C (what matters for a clo
 hundreds of pins) and a per-load R that grows with distance, without rebuilding the routed tree.
 SPECIALNETS (qrouter's pin stubs, < 0.1 um each) are left out. A net with no routed wire gets its
 connections only. Macro pins: see write_spef's `macro_defs`.
-Names are the DEF's, which are the netlist's (flow/tiled.py writes both): `inst:pin`, hierarchy divider `/`,
+Names are the DEF's, which are the netlist's (flow/tiled/ writes both): `inst:pin`, hierarchy divider `/`,
 bus bits `[k]`; any other character is escaped as OpenSTA 2.0 reads it.
 """
 from __future__ import annotations
@@ -139,101 +139,131 @@ def write_spef(routed_def: Path, lefs: list[Path], liberty: Path | None, out: Pa
     (nets without a driver: a top input PIN or an output pin), missing (layers without R or C, vias without
     R, pins not found), no_rc (the LEFs have no R/C at all: connections only), runtime_s."""
     t0 = time.perf_counter()
-    top = read_routed_def(Path(routed_def))
-    u = top.units
-    layers, cuts, vias, cells = {}, {}, {}, {}
-    for lef in lefs:
-        l_rc, c_rc, v_rc = tech_rc(Path(lef))
-        for table, new in ((layers, l_rc), (cuts, c_rc), (vias, v_rc), (cells, lef_macros(Path(lef)))):
-            table.update({k: v for k, v in new.items() if k not in table})
-    subs = {m: _macro_ports(Path(p), Path(p).stat().st_mtime) for m, p in (macro_defs or {}).items()}
-    for d in [top, *(s[0] for s in subs.values())]:      # vias the router generated: their cut layer's R
-        for name, via_layers in d.vias.items():
-            r = next((cuts[l] for l in via_layers if l in cuts), None)
-            if name not in vias and r is not None:
-                vias[name] = r
-    no_rc = not any(l.rpersq or l.cpersq or l.edge for l in layers.values())
-    missing: set[str] = set() if no_rc else {
-        f"layer {k}: no {what}" for k, l in layers.items()
-        for what, v in (("RPERSQ", l.rpersq), ("CPERSQDIST", l.cpersq), ("EDGECAPACITANCE", l.edge)) if v is None}
-    lib_dirs = pin_directions(Path(liberty)) if liberty else {}
-    port_dir = {k: v.upper() for k, v in (port_directions or {}).items()}
+    spef = SpefNets(read_routed_def(Path(routed_def)), lefs, liberty, port_directions, macro_defs)
+    body = [line for name, conns, seg in spef.top.nets for line in spef.net(name, conns, seg)]
+    Path(out).write_text("\n".join(_header(design) + ["*PORTS", *sorted(spef.ports), "", *body]) + "\n")
+    return {**spef.info(), "runtime_s": time.perf_counter() - t0}
 
-    def cell_pin(cell: str, pin: str, x: float, y: float, orient: str) -> tuple[float, float, str]:
+
+def _header(design: str) -> list[str]:
+    return ['*SPEF "IEEE 1481-1998"', f'*DESIGN "{design}"', '*DATE "-"', '*VENDOR "kan-dse"',
+            '*PROGRAM "flow.tools.def_spef"', '*VERSION "1"', '*DESIGN_FLOW "ROUTED DEF STAR RC"',
+            "*DIVIDER /", "*DELIMITER :", "*BUS_DELIMITER []", "*T_UNIT 1 NS", "*C_UNIT 1 PF", "*R_UNIT 1 OHM",
+            "*L_UNIT 1 HENRY", ""]
+
+
+class SpefNets:
+    """The SPEF text of a routed DEF's nets, one net at a time (write_spef): the LEFs' layer, via and pin data,
+    the macros' port nets, and the counts and totals info() returns."""
+
+    def __init__(self, top: RoutedDef, lefs: list[Path], liberty: Path | None,
+                 port_directions: dict[str, str] | None = None, macro_defs: dict[str, Path] | None = None):
+        self.top, self.u = top, top.units
+        self.layers, self.vias, self.cells = {}, {}, {}
+        cuts: dict[str, float] = {}
+        for lef in lefs:
+            l_rc, c_rc, v_rc = tech_rc(Path(lef))
+            for table, new in ((self.layers, l_rc), (cuts, c_rc), (self.vias, v_rc),
+                               (self.cells, lef_macros(Path(lef)))):
+                table.update({k: v for k, v in new.items() if k not in table})
+        self.subs = {m: _macro_ports(Path(p), Path(p).stat().st_mtime) for m, p in (macro_defs or {}).items()}
+        for d in [top, *(s[0] for s in self.subs.values())]:      # vias the router generated: their cut layer's R
+            for name, via_layers in d.vias.items():
+                r = next((cuts[l] for l in via_layers if l in cuts), None)
+                if name not in self.vias and r is not None:
+                    self.vias[name] = r
+        self.no_rc = not any(l.rpersq or l.cpersq or l.edge for l in self.layers.values())
+        self.missing: set[str] = set() if self.no_rc else {
+            f"layer {k}: no {what}" for k, l in self.layers.items()
+            for what, v in (("RPERSQ", l.rpersq), ("CPERSQDIST", l.cpersq), ("EDGECAPACITANCE", l.edge)) if v is None}
+        self.lib_dirs = pin_directions(Path(liberty)) if liberty else {}
+        self.port_dir = {k: v.upper() for k, v in (port_directions or {}).items()}
+        self.ports: set[str] = set()
+        self.total_c = self.top_c = self.wire_um = 0.0
+        self.annotated = self.expanded = self.n_res = 0
+        self.no_driver: list[str] = []
+
+    def info(self) -> dict:
+        return {"nets": len(self.top.nets), "annotated": self.annotated, "expanded": self.expanded,
+                "resistors": self.n_res, "total_cap_pf": self.total_c, "top_cap_pf": 0.0 if self.no_rc else self.top_c,
+                "wire_um": self.wire_um, "no_driver": self.no_driver, "missing": sorted(self.missing),
+                "no_rc": self.no_rc}
+
+    def cell_pin(self, cell: str, pin: str, x: float, y: float, orient: str) -> tuple[float, float, str]:
         """(x, y, I|O|B) of a pin of `cell` placed at (x, y) um with `orient`."""
-        macro = cells.get(cell)
+        macro = self.cells.get(cell)
         w, h = (macro.width, macro.height) if macro else (0.0, 0.0)
         p = macro.pins.get(pin) if macro else None
         if p is None:
-            missing.add(f"pin {cell}/{pin} not in the LEFs")
+            self.missing.add(f"pin {cell}/{pin} not in the LEFs")
         px, py = _orient(p.x, p.y, w, h, orient) if p else (w / 2, h / 2)
-        d = lib_dirs.get(cell, {}).get(pin, "").upper() or (p.direction if p else "")
+        d = self.lib_dirs.get(cell, {}).get(pin, "").upper() or (p.direction if p else "")
         return x + px, y + py, {"OUTPUT": "O", "INPUT": "I"}.get(d, "B")
 
-    header = ['*SPEF "IEEE 1481-1998"', f'*DESIGN "{design}"', '*DATE "-"', '*VENDOR "kan-dse"',
-              '*PROGRAM "flow.tools.def_spef"', '*VERSION "1"', '*DESIGN_FLOW "ROUTED DEF STAR RC"',
-              "*DIVIDER /", "*DELIMITER :", "*BUS_DELIMITER []", "*T_UNIT 1 NS", "*C_UNIT 1 PF", "*R_UNIT 1 OHM",
-              "*L_UNIT 1 HENRY", ""]
-    ports, body = set(), []
-    total_c = top_c = wire_um = 0.0
-    annotated = expanded = n_res = 0
-    no_driver = []
-    for name, conns, seg in top.nets:
-        nodes = []          # (SPEF node, *P|*I, direction, x um, y um, drives the net)
-        wires = [_wire(seg, layers, vias, missing)]
-        top_c += wires[0][2]
+    def nodes(self, conns: list[tuple[str, str]], wires: list) -> list[tuple]:
+        """The SPEF nodes of a net's connections: (SPEF node, *P|*I, direction, x um, y um, drives the net). A
+        connection to a macro's pin becomes the cell pins its port net reaches inside, and that port net's wire
+        is added to `wires`."""
+        top, u = self.top, self.u
+        nodes = []
         for inst, pin in conns:
             if inst == "PIN":
                 x, y, d = top.pins.get(pin, (0.0, 0.0, ""))
-                d = {"INPUT": "I", "OUTPUT": "O"}.get(d or port_dir.get(pin, ""), "B")
-                ports.add(f"{spef_name(pin)} {d}")
+                d = {"INPUT": "I", "OUTPUT": "O"}.get(d or self.port_dir.get(pin, ""), "B")
+                self.ports.add(f"{spef_name(pin)} {d}")
                 nodes.append((spef_name(pin), "*P", d, x, y, d == "I"))     # a top input drives its net
                 continue
             cell = top.components.get(inst, "")
             x0, y0, orient = top.locations.get(inst, (0, 0, "N"))
-            sub = subs.get(cell)
+            sub = self.subs.get(cell)
             if sub and pin in sub[1]:
                 mdef, (leaves, mseg) = sub[0], sub[1][pin]
                 mu, (dx0, dy0, dx1, dy1) = mdef.units, mdef.die
-                wires.append(_wire(mseg, layers, vias, missing))
-                expanded += 1
+                wires.append(_wire(mseg, self.layers, self.vias, self.missing))
+                self.expanded += 1
                 for leaf, lpin in leaves:
                     lx, ly, lo = mdef.locations.get(leaf, (dx0, dy0, "N"))
-                    px, py, d = cell_pin(mdef.components.get(leaf, ""), lpin, (lx - dx0) / mu, (ly - dy0) / mu, lo)
+                    px, py, d = self.cell_pin(mdef.components.get(leaf, ""), lpin, (lx - dx0) / mu,
+                                              (ly - dy0) / mu, lo)
                     px, py = _orient(px, py, (dx1 - dx0) / mu, (dy1 - dy0) / mu, orient)
                     nodes.append((f"{spef_name(inst)}/{spef_name(leaf)}:{spef_name(lpin)}", "*I", d,
                                   x0 / u + px, y0 / u + py, d == "O"))
                 continue
             if sub:
-                missing.add(f"macro {cell} pin {pin}: no port net in its DEF")
-            x, y, d = cell_pin(cell, pin, x0 / u, y0 / u, orient)
+                self.missing.add(f"macro {cell} pin {pin}: no port net in its DEF")
+            x, y, d = self.cell_pin(cell, pin, x0 / u, y0 / u, orient)
             nodes.append((f"{spef_name(inst)}:{spef_name(pin)}", "*I", d, x, y, d == "O"))
+        return nodes
+
+    def net(self, name: str, conns: list[tuple[str, str]], seg: DefLayout) -> list[str]:
+        """The *D_NET lines of one net: its connections, and its wire as a star RC from the driver."""
+        wires = [_wire(seg, self.layers, self.vias, self.missing)]
+        self.top_c += wires[0][2]
+        nodes = self.nodes(conns, wires)
         length = sum(w[0] for w in wires)
-        r_total, c_total = (0.0, 0.0) if no_rc else (sum(w[1] for w in wires), sum(w[2] for w in wires))
-        wire_um += length
-        total_c += c_total
+        r_total, c_total = (0.0, 0.0) if self.no_rc else (sum(w[1] for w in wires), sum(w[2] for w in wires))
+        self.wire_um += length
+        self.total_c += c_total
         drivers = [n for n in nodes if n[5]]
         if not drivers:
-            no_driver.append(name)
+            self.no_driver.append(name)
         root = (drivers or nodes or [None])[0]
         loads = [n for n in nodes if n is not root]
-        body += [f"*D_NET {spef_name(name)} {c_total:.6g}", "*CONN", *[f"{n[1]} {n[0]} {n[2]}" for n in nodes]]
-        if loads and (length or r_total) and not no_rc:
-            annotated += 1
-            dist = [abs(n[3] - root[3]) + abs(n[4] - root[4]) for n in loads]
-            span = sum(dist)
-            stretch = max(1.0, length / span) if span else 1.0
-            caps = [c_total / 2] + [c_total / 2 * (dk / span if span else 1 / len(loads)) for dk in dist]
-            body.append("*CAP")
-            body += [f"{k} {n[0]} {c:.6g}" for k, (n, c) in enumerate(zip([root, *loads], caps), 1)]
-            body.append("*RES")
-            # rho: the net's routed ohms per um; no wire at all (a via stack only): the vias' R to every load
-            res = [r_total * dk * stretch / length if length else r_total for dk in dist]
-            body += [f"{k} {root[0]} {n[0]} {r:.6g}" for k, (n, r) in enumerate(zip(loads, res), 1)]
-            n_res += len(loads)
-        body += ["*END", ""]
-    Path(out).write_text("\n".join(header + ["*PORTS", *sorted(ports), "", *body]) + "\n")
-    return {"nets": len(top.nets), "annotated": annotated, "expanded": expanded, "resistors": n_res,
-            "total_cap_pf": total_c, "top_cap_pf": 0.0 if no_rc else top_c, "wire_um": wire_um,
-            "no_driver": no_driver, "missing": sorted(missing), "no_rc": no_rc,
-            "runtime_s": time.perf_counter() - t0}
+        lines = [f"*D_NET {spef_name(name)} {c_total:.6g}", "*CONN", *[f"{n[1]} {n[0]} {n[2]}" for n in nodes]]
+        if loads and (length or r_total) and not self.no_rc:
+            lines += self.star_rc(root, loads, length, r_total, c_total)
+        return lines + ["*END", ""]
+
+    def star_rc(self, root: tuple, loads: list[tuple], length: float, r_total: float, c_total: float) -> list[str]:
+        """*CAP and *RES of a star from `root` to each load (model in the module docstring)."""
+        self.annotated += 1
+        dist = [abs(n[3] - root[3]) + abs(n[4] - root[4]) for n in loads]
+        span = sum(dist)
+        stretch = max(1.0, length / span) if span else 1.0
+        caps = [c_total / 2] + [c_total / 2 * (dk / span if span else 1 / len(loads)) for dk in dist]
+        lines = ["*CAP", *[f"{k} {n[0]} {c:.6g}" for k, (n, c) in enumerate(zip([root, *loads], caps), 1)], "*RES"]
+        # rho: the net's routed ohms per um; no wire at all (a via stack only): the vias' R to every load
+        res = [r_total * dk * stretch / length if length else r_total for dk in dist]
+        lines += [f"{k} {root[0]} {n[0]} {r:.6g}" for k, (n, r) in enumerate(zip(loads, res), 1)]
+        self.n_res += len(loads)
+        return lines

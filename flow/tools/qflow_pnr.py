@@ -227,19 +227,38 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     tech_lef = router_tech_lef(pdk, work)
     lefs = _lefs(pdk, tech_lef)
 
-    # 1. BLIF in qflow's dialect: .gate records, constants as power nets, no backslashes.
+    blif = _qflow_blif(run, netlist, top, pdk, liberty, work, log)
+    _buffer_fanout(run, blif, pdk, liberty, fanout, work, log)
+    units = _track_info(run, pdk, lefs, work)
+    def_path = _graywolf_place(run, blif, pdk, lefs, tech_lef, density, units, layers, work)
+    placed_v = _placed_netlist(run, blif, def_path, pdk, work)
+    metrics = _placement_metrics(def_path, pdk, liberty, density)
+    clock_nets = re.findall(rf"^- {re.escape(clock_port)}_bF\$buf\d+$", def_path.read_text(), re.M)
+    metrics["clock_buffers"] = Metric(len(clock_nets), "cells", "blifFanout", def_path.name)
+    metrics.update(run.timing())
+    metrics["relief"] = Metric(int(relief), "", "flow", "")
+    return PlaceResult(def_path=def_path, netlist=placed_v, metrics=metrics, log=log, work=work, liberty=liberty,
+                       top=top, layers=layers)
+
+
+def _qflow_blif(run: _Runner, netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, log: Path) -> Path:
+    """Stage 1: BLIF in qflow's dialect: .gate records, constants as power nets, no backslashes."""
     blif_mapped = _to_blif(netlist, top, pdk, liberty, work, log)
     vars_sh = _render("qflow_vars.sh", work / "qflow_vars.sh", buffer=pdk.buffer.cell,
                       buffer_in=pdk.buffer.inputs[0], buffer_out=pdk.buffer.output)
     run("ypostproc", [*_script("ypostproc.tcl"), blif_mapped, top, vars_sh, pdk.power, pdk.ground])
     blif = work / f"{DESIGN}.blif"
     blif.write_text(re.sub(r"\\([^$])", r"\1", (work / f"{DESIGN}_mapped_tmp.blif").read_text()))
+    return blif
 
-    # 2. Fanout buffering and gate sizing, repeated until nothing changes (qflow's synthesize.sh loop).
+
+def _buffer_fanout(run: _Runner, blif: Path, pdk: PdkInfo, liberty: Path, fanout: str, work: Path, log: Path
+                   ) -> None:
+    """Stage 2: fanout buffering and gate sizing, repeated until nothing changes (qflow's synthesize.sh loop)."""
     fan_lib = _filtered_liberty(liberty, pdk.dont_use, work / "fanout.lib")
     (work / "nofanout").write_text(f"{pdk.ground}\n{pdk.power}\n")
     buf, cbuf = pdk.buffer, pdk.clock_buffer
-    fanout_cmd = [_tool("blifFanout"), *fanout.split(), "-I", "nofanout", "-s", t.separator or "nullstring",
+    fanout_cmd = [_tool("blifFanout"), *fanout.split(), "-I", "nofanout", "-s", pdk.pnr.separator or "nullstring",
                   "-p", fan_lib, "-b", f"{buf.cell},{cbuf.cell}", "-i", f"{buf.inputs[0]},{cbuf.inputs[0]}",
                   "-o", f"{buf.output},{cbuf.output}"]
     for i in range(20):
@@ -250,7 +269,12 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
             raise ToolFailed("blifFanout", str(log), "no 'changed' count in its output")
         if int(changed.group(1)) == 0:
             break
-    # 3. Track information from qrouter, shifted where the PDK's pins sit half a pitch in.
+
+
+def _track_info(run: _Runner, pdk: PdkInfo, lefs: list[Path], work: Path) -> int:
+    """Stage 3: track information from qrouter (DESIGN.info), shifted where the PDK's pins sit half a pitch in.
+    -> its DEF units per micron."""
+    t = pdk.pnr
     cfg = work / "info.cfg"
     cfg.write_text("".join(f"read_lef {p}\n" for p in lefs[:1]))
     run("qrouter -i", [_tool("qrouter"), "-i", f"{DESIGN}.info", "-c", cfg.name])
@@ -261,9 +285,13 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
                                    flags=re.M))
     elif t.track_offset_um is not None:
         info.write_text(re.sub(r"^(\S+ [0-9.]+) 0 ", rf"\g<1> {t.track_offset_um} ", info.read_text(), flags=re.M))
-    units = int(re.search(r"^units scale (\d+)", info.read_text(), re.M).group(1))
+    return int(re.search(r"^units scale (\d+)", info.read_text(), re.M).group(1))
 
-    # 4. Placement.
+
+def _graywolf_place(run: _Runner, blif: Path, pdk: PdkInfo, lefs: list[Path], tech_lef: Path | None,
+                    density: float, units: int, layers: int, work: Path) -> Path:
+    """Stage 4: placement (blif2cel, decongest, graywolf, place2def, addspacers, arrangepins) -> the placed DEF."""
+    t = pdk.pnr
     run("blif2cel", [*_script("blif2cel.tcl"), "--blif", blif.name,
                      *[a for p in lefs for a in ("--lef", p)], "--cel", f"{DESIGN}.cel"])
     run("decongest", [*_script("decongest.tcl"), DESIGN, pdk.cell_lef, pdk.fill, f"{density}", f"--units={units}"])
@@ -287,19 +315,16 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     run("arrangepins", [*_script("arrangepins.tcl"), DESIGN])
     if (work / f"{DESIGN}_mod.def").exists():
         (work / f"{DESIGN}_mod.def").replace(def_path)
+    return def_path
 
-    # 5. The netlist as placed: blifanno re-assigns buffer-tree sinks to match the placement.
+
+def _placed_netlist(run: _Runner, blif: Path, def_path: Path, pdk: PdkInfo, work: Path) -> Path:
+    """Stage 5: the netlist as placed: blifanno re-assigns buffer-tree sinks to match the placement."""
     run("blifanno", [*_script("blifanno.tcl"), blif.name, def_path.name, f"{DESIGN}_anno.blif"])
     placed_v = work / f"{DESIGN}_placed.v"
     run("blif2Verilog", [_tool("blif2Verilog"), "-c", "-p", "-v", pdk.power, "-g", pdk.ground,
                          f"{DESIGN}_anno.blif"], stdout=placed_v)
-    metrics = _placement_metrics(def_path, pdk, liberty, density)
-    clock_nets = re.findall(rf"^- {re.escape(clock_port)}_bF\$buf\d+$", def_path.read_text(), re.M)
-    metrics["clock_buffers"] = Metric(len(clock_nets), "cells", "blifFanout", def_path.name)
-    metrics.update(run.timing())
-    metrics["relief"] = Metric(int(relief), "", "flow", "")
-    return PlaceResult(def_path=def_path, netlist=placed_v, metrics=metrics, log=log, work=work, liberty=liberty,
-                       top=top, layers=layers)
+    return placed_v
 
 
 def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: float) -> Metrics:
