@@ -217,7 +217,8 @@ def cmd_accuracy(args) -> int:
         print(f"wrote {out}")
     if args.rtl is None:
         return 0
-    res, out = acc.rtl_report(model, cfg, args.rtl, Path("build") / "models" / cfg.name / "rtl_inference", out_dir)
+    from .rtl_inference import rtl_report
+    res, out = rtl_report(model, cfg, args.rtl, Path("build") / "models" / cfg.name / "rtl_inference", out_dir)
     print(f"RTL ({cfg.array.rows}x{cfg.array.cols}, b={cfg.kan.table_bits}): {len(res['outputs'])} inputs, "
           f"{res['passes']} passes, {res['mismatches']} mismatches, outputs exact: {res['exact']}, "
           f"score RTL {res['rtl_score']:.5g} = golden {res['golden_score']:.5g} ({res['seconds']:.1f} s); wrote {out}")

@@ -10,37 +10,40 @@ A config file is YAML:
 
 User errors raise `ConfigError`, whose text is one line:
 `<file>: <key.path>: <what was expected> (got <value, cut to 40 characters>)`; the CLI prints it and exits 2.
-The same file-level rules hold for design configs, sweep files (`read_sweep`) and model configs (kan/config.py):
-UTF-8 text without control characters, valid YAML, one non-empty mapping, no duplicate key, no YAML tag beyond the
-plain types, at most MAX_VALUES values after alias expansion, at most MAX_DEPTH levels, finite numbers.
+The machinery (schema_key, build_section, the YAML file rules) and the `kan` and `array` sections live in schema/,
+which model configs (kan/config.py) build on too; the same file-level rules hold for design configs, sweep files
+(`read_sweep`) and model configs (schema/yaml_file.py).
 """
 from __future__ import annotations
 
-import difflib
 import math
-import re
-import reprlib
-import unicodedata
 import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rtl_gen.params import KanParams
+from schema.errors import ConfigError
+from schema.kan import ArraySection, KanSection, acc_bits_overflow, array_shorthand, check_kan, kan_params, parse_array
+from schema.keys import (
+    build_section,
+    check_name,
+    check_value,
+    did_you_mean,
+    expected_text,
+    key_kind,
+    key_text,
+    schema_key,
+    short,
+    unknown_key,
+)
+from schema.yaml_file import read_yaml
 
 from . import pdks
-from .errors import FlowError
 
 PDKS = pdks.NAMES
 REPO = Path(__file__).resolve().parent.parent
-MAX_BYTES = 1 << 20        # a config is a few hundred bytes; anything near this is not one
-MAX_VALUES = 10_000        # YAML values after alias expansion: generous for a sweep, far below an alias bomb
-MAX_DEPTH = 16             # nesting levels (the deepest real file, a sweep rule's `when` list, has 5)
 MAX_POINTS = 10_000        # points one sweep file may expand to
-SHOWN_CHARS = 40           # a value quoted in an error is cut to this many characters
-MESSAGE_CHARS = 500        # and no error message is longer than this
 TARGETS = ("asic", "fpga")
 # nextpnr-ecp5 device switches (LFE5U-<size>F) and the packages it knows for them
 FPGA_DEVICES = ("12k", "25k", "45k", "85k")
@@ -51,73 +54,7 @@ PACKAGES_OF_DEVICE = {"12k": ("CABGA256", "CABGA381", "CSFBGA285", "TQFP144"),  
                       "85k": ("CABGA381", "CABGA554", "CABGA756", "CSFBGA285")}
 
 
-class ConfigError(FlowError):
-    """A user error in a config file; str() is the one-line message the CLI prints (as every FlowError), exit 2.
-
-    Every message is built from cut values (`short`); this is the last guard that it stays one printable line
-    of bounded length whatever went into it (a key name with a newline, a path of 10 kB)."""
-
-    exit_code = 2
-
-    def __init__(self, message: str):
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(message)[:MESSAGE_CHARS * 4])
-        super().__init__(text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "...")
-
-
-_SHORT = reprlib.Repr()
-_SHORT.maxstring = _SHORT.maxother = SHOWN_CHARS + 8
-_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
-_SHORT.maxlevel = 3
-
-
-def short(value: Any) -> str:
-    """repr(value) cut to SHOWN_CHARS (+ '...'); bounded work however large or deeply shared the value is."""
-    text = repr(value[:SHOWN_CHARS + 1]) if isinstance(value, str) else _SHORT.repr(value)
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
-
-
-def key_text(key: Any) -> str:
-    """A mapping key as it appears in an error's key path: as written when it is a plain name, else cut."""
-    return key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_.\-]{1,40}", key) else short(key)
-
-
-def did_you_mean(value: Any, known) -> str:
-    """'; did you mean 'x'?' for the closest of `known`, or ''."""
-    text = str(value) if isinstance(value, str) and len(value) <= 100 else ""
-    hint = difflib.get_close_matches(text, list(known), n=1) if text else []
-    return f"; did you mean '{hint[0]}'?" if hint else ""
-
-
-def schema_key(help: str, default: Any, unit: str = "", lo: float | None = None, hi: float | None = None,
-               choices: tuple | None = None, kind: type | None = None, auto: bool = False):
-    """A schema entry: the dataclass field carries its own type, range, unit and help."""
-    meta = dict(help=help, unit=unit, lo=lo, hi=hi, choices=choices, kind=kind, auto=auto)
-    return field(default=default, metadata=meta)
-
-
 _key = schema_key          # the short name the field declarations below use
-
-
-@dataclass(frozen=True)
-class KanSection:
-    grid: int = _key("grid intervals G of every B-spline (uniform knots over the input range); at most "
-                     "2^input_bits: a finer grid has intervals that no n-bit input falls in (their coefficients "
-                     "are never used, and the testbench's knot corners would lie outside the input range)",
-                     5, "intervals", 1, 64)
-    degree: int = _key("spline degree p; odd, so the table stores (p+1)/2 symmetric columns", 3, "", 1, 7)
-    input_bits: int = _key("width n of the unsigned inputs x", 8, "bits", 4, 16)
-    table_bits: int = _key("width b of each basis-table entry; sets every PE multiplier to b x coef_bits",
-                           3, "bits", 1, 16)
-    table_depth: int = _key("rows D of the basis table (power of two, at most 2^input_bits)", 256, "rows", 2, 65536)
-    coef_bits: int = _key("width c of the signed spline coefficients held in each PE", 8, "bits", 2, 16)
-    acc_bits: Any = _key("accumulator width A; 'auto' = smallest width that can never overflow",
-                         "auto", "bits", 2, 64, kind=int, auto=True)
-
-
-@dataclass(frozen=True)
-class ArraySection:
-    rows: int = _key("array rows R = KAN layer inputs (one B-spline unit per row)", 4, "", 1, 32)
-    cols: int = _key("array columns C = KAN layer outputs", 4, "", 1, 32)
 
 
 @dataclass(frozen=True)
@@ -177,10 +114,7 @@ class Config:
 
     @property
     def params(self) -> KanParams:
-        k = self.kan
-        return KanParams(grid=k.grid, degree=k.degree, input_bits=k.input_bits, table_bits=k.table_bits,
-                         table_depth=k.table_depth, coef_bits=k.coef_bits, rows=self.array.rows,
-                         cols=self.array.cols, acc_bits=None if k.acc_bits == "auto" else k.acc_bits)
+        return kan_params(self.kan, self.array)
 
     @property
     def physical_mode(self) -> str:
@@ -217,124 +151,11 @@ def _is_section(f) -> bool:
     return f.name in SECTIONS
 
 
-def _expected(meta: dict, kind: type) -> str:
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if meta.get("choices"):
-        return "must be one of " + ", ".join(meta["choices"])
-    if kind is list:
-        return f"must be a non-empty list of distinct integers in {lo:.0f}..{hi:.0f}"
-    noun = {int: "an integer", float: "a finite number", str: "a string", bool: "true or false"}[kind]
-    if kind is float and lo is not None and hi is None:
-        rng = f" > {lo:g}"
-    elif lo is not None and hi is not None:
-        rng = f" in {lo:.0f}..{hi:.0f}"
-    else:
-        rng = ""
-    return f"must be {noun}{rng}" + (" or 'auto'" if meta.get("auto") else "")
-
-
-def _kind(f) -> type:
-    """The Python type a key takes (annotations are strings under `from __future__ import annotations`)."""
-    return f.metadata.get("kind") or {"int": int, "float": float, "str": str, "bool": bool}[f.type]
-
-
-def _check_value(where: str, path: str, f, value: Any) -> Any:
-    meta = f.metadata
-    kind = _kind(f)
-    expected = _expected(meta, kind)
-    if meta.get("auto") and value == "auto":
-        return value
-    bad = ConfigError(f"{where}: {path}: {expected} (got {short(value)})")
-    if kind is list:       # a list of integers in lo..hi (fpga.seeds), kept as a tuple (the config is frozen)
-        if not isinstance(value, (list, tuple)) or not value or len(set(value)) != len(value) or any(
-                isinstance(v, bool) or not isinstance(v, int) or not meta["lo"] <= v <= meta["hi"] for v in value):
-            raise bad
-        return tuple(value)
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad
-    elif kind is bool:
-        if not isinstance(value, bool):
-            raise bad
-    elif kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise bad
-        value = float(value)
-    elif not isinstance(value, str):
-        raise bad
-    if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"{where}: {path}: {expected} (got {short(value)}{did_you_mean(value, meta['choices'])})")
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if kind is float and lo is not None and not value > lo:
-        raise bad
-    if kind is int and ((lo is not None and value < lo) or (hi is not None and value > hi)):
-        raise bad
-    return value
-
-
-def unknown_key(where: str, path: str, key: Any, known: list[str]) -> ConfigError:
-    """The error for a key the schema does not have, with the closest known key."""
-    dotted = f"{path}.{key_text(key)}" if path else key_text(key)
-    hint = did_you_mean(key, known).removeprefix("; ")
-    return ConfigError(f"{where}: {dotted}: unknown key" + (f" ({hint})" if hint else "")
-                       + f"; known keys: {', '.join(known)}")
-
-
-def build_section(cls, data: Any, where: str, path: str):
-    """An instance of the schema dataclass `cls` from a YAML mapping, every key checked; ConfigError otherwise."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: {path or '<top>'}: must be a mapping of keys (got {short(data)})")
-    known = [f.name for f in fields(cls) if not f.metadata.get("internal")]
-    for key in data:
-        if key not in known:
-            raise unknown_key(where, path, key, known)
-    values = {}
-    for f in fields(cls):
-        if f.name not in data:
-            continue
-        sub = f"{path}.{f.name}" if path else f.name
-        raw = data[f.name]
-        if f.name == "array" and cls is Config and not isinstance(raw, dict):
-            raw = _parse_array(where, sub, raw)
-        values[f.name] = build_section(SECTIONS[f.name], raw, where, sub) if _is_section(f) and cls is Config \
-            else _check_value(where, sub, f, raw)
-    return cls(**values)
-
-
-def _array_shorthand(text: str) -> dict | None:
-    match = re.fullmatch(r"\s*(\d{1,6})\s*[xX]\s*(\d{1,6})\s*", text)
-    return {"rows": int(match[1]), "cols": int(match[2])} if match else None
-
-
-def _parse_array(where: str, path: str, text: Any) -> dict:
-    rows_cols = _array_shorthand(text) if isinstance(text, str) else None
-    if rows_cols is None:
-        raise ConfigError(f"{where}: {path}: must be 'RxC' such as '4x4' or {{rows: R, cols: C}} (got {short(text)})")
-    return rows_cols
-
-
-def check_name(where: str, name: Any, from_file: bool = False) -> str:
-    """`name` names folders (reports/<name>/, build/<name>/): a slug that cannot climb out of them."""
-    if not (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}", name)):
-        origin = " from the file name; set name:" if from_file else ""
-        raise ConfigError(f"{where}: name: must be 1..200 letters, digits, '-', '_', '.', not starting with '.' "
-                          f"(got {short(name)}{origin})")
-    return name
-
-
 def _cross_checks(cfg: Config, where: str) -> None:
-    k = cfg.kan
     if cfg.fpga.package not in PACKAGES_OF_DEVICE[cfg.fpga.device]:
         raise ConfigError(f"{where}: fpga.package: {cfg.fpga.device} comes in "
                           f"{', '.join(PACKAGES_OF_DEVICE[cfg.fpga.device])} (got {short(cfg.fpga.package)})")
-    if k.degree % 2 == 0:
-        raise ConfigError(f"{where}: kan.degree: must be odd in 1..7 for symmetric table halves (got {k.degree})")
-    if k.table_depth & (k.table_depth - 1) or k.table_depth > 1 << k.input_bits:
-        raise ConfigError(f"{where}: kan.table_depth: must be a power of two <= 2^input_bits = "
-                          f"{1 << k.input_bits} (got {k.table_depth})")
-    if k.grid > 1 << k.input_bits:
-        raise ConfigError(f"{where}: kan.grid: must be <= 2^input_bits = {1 << k.input_bits}, so that every grid "
-                          f"interval holds an input value (got {k.grid})")
+    check_kan(cfg.kan, where)
     why = pdks.unsupported(cfg.pdk, cfg.physical_mode)
     if why and cfg.flow.stop_after != "synth":      # synthesis alone is the same in every mode
         auto = f" (auto for a {cfg.array.rows}x{cfg.array.cols} array)" if cfg.flow.physical == "auto" else ""
@@ -346,221 +167,16 @@ def _cross_checks(cfg: Config, where: str) -> None:
     if cfg.flow.power_workload == "model" and not cfg.model:
         raise ConfigError(f"{where}: flow.power_workload: 'model' needs a trained model in the top-level `model:` key "
                           "(e.g. model: reports/models/digits/model.json)")
-    if k.acc_bits != "auto" and k.acc_bits < cfg.params.acc_bits_auto:
-        warnings.warn(f"{where}: kan.acc_bits: {k.acc_bits} bits can overflow; "
-                      f"'auto' would be {cfg.params.acc_bits_auto}", stacklevel=3)
+    if overflow := acc_bits_overflow(cfg.kan, cfg.params, where):
+        warnings.warn(overflow, stacklevel=3)
 
 
 def from_dict(data: dict, where: str = "<config>", name: str = "") -> Config:
-    cfg = build_section(Config, data, where, "")
+    cfg = build_section(Config, data, where, "", SECTIONS, {"array": parse_array})
     cfg = replace(cfg, name=cfg.name or name, source=where)
     check_name(where, cfg.name or "x", from_file=not data.get("name"))
     _cross_checks(cfg, where)
     return cfg
-
-
-# ---------------------------------------------------------------- reading YAML files
-
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map", "merge")}
-# YAML's own rule for characters a stream may hold (PyYAML's Reader.NON_PRINTABLE); checked here to name the line
-_NOT_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010ffff]")
-
-
-class _ConfigLoader(yaml.SafeLoader):
-    """SafeLoader that reads dates as plain strings (a config holds no timestamps) and stops at MAX_DEPTH levels
-    (PyYAML's composer recurses once per level: 50,000 '[' would end in a RecursionError)."""
-
-    yaml_implicit_resolvers = {first: [(tag, rx) for tag, rx in resolvers if not tag.endswith(":timestamp")]
-                               for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-
-    def __init__(self, text: str, where: str):
-        super().__init__(text)
-        self.where, self.depth = where, 0
-
-    def compose_node(self, parent, index):
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                raise ConfigError(f"{self.where}: {_at(self.peek_event().start_mark)}: must nest at most "
-                                  f"{MAX_DEPTH} levels (got deeper)")
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-
-def _at(mark) -> str:
-    return f"line {mark.line + 1}, column {mark.column + 1}"
-
-
-def _children(node) -> list:
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
-
-
-def _labelled_children(node) -> list[tuple[str, Any]]:
-    """(key-path part, value node) of a mapping or sequence node."""
-    if isinstance(node, yaml.MappingNode):
-        return [(key_text(k.value) if isinstance(k, yaml.ScalarNode) else "<key>", v) for k, v in node.value]
-    return [(f"[{i}]", v) for i, v in enumerate(node.value)] if isinstance(node, yaml.SequenceNode) else []
-
-
-def _join(path: str, part: str) -> str:
-    return f"{path}{part}" if part.startswith("[") or not path else f"{path}.{part}"
-
-
-def _path_to(root, target) -> str:
-    """Key path of `target` (each node visited once, so aliases cannot loop)."""
-    seen, stack = set(), [("", root)]
-    while stack:
-        path, node = stack.pop()
-        if node is target:
-            return path
-        if id(node) not in seen:
-            seen.add(id(node))
-            stack.extend((_join(path, part), c) for part, c in reversed(_labelled_children(node)))
-    return ""
-
-
-def _expanded_sizes(root, where: str) -> dict[int, tuple[int, int]]:
-    """(values, levels) each node stands for once aliases are expanded, per id(node), in time linear in the file
-    (an alias bomb is small as a graph; only its expansion is huge). Iterative: alias chains can nest deep."""
-    sizes: dict[int, tuple[int, int] | None] = {}
-    stack = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            inner = [sizes[id(c)] for c in _children(node)]
-            sizes[id(node)] = (1 + sum(n for n, _ in inner), 1 + max((d for _, d in inner), default=0))
-            continue
-        if id(node) in sizes:
-            if sizes[id(node)] is None:        # still open: an alias inside its own anchor
-                raise ConfigError(f"{where}: {_path_to(root, node) or '<top>'}: must not contain itself through "
-                                  f"an alias (got a recursive alias at {_at(node.start_mark)})")
-            continue
-        sizes[id(node)] = None
-        stack.append((node, True))
-        stack.extend((c, False) for c in _children(node))
-    return sizes
-
-
-def _innermost(root, sizes: dict, too_big) -> tuple[str, Any]:
-    """Key path and node of the innermost value for which too_big(sizes[id(node)]) holds."""
-    path, node = "", root
-    while True:
-        inner = [(part, c) for part, c in _labelled_children(node) if too_big(sizes[id(c)])]
-        if not inner:
-            return path or "<top>", node
-        part, node = inner[0]
-        path = _join(path, part)
-
-
-def _construct_scalar(loader: _ConfigLoader, node, where: str, path: str) -> Any:
-    try:
-        return loader.construct_object(node)   # e.g. an int of 5,000 digits is a ValueError; name its key here
-    except (ValueError, OverflowError):
-        kind = node.tag.rsplit(":", 1)[-1]
-        expected = {"int": "an integer of at most 4300 digits", "float": "a number"}.get(kind, f"a valid {kind}")
-        raise ConfigError(f"{where}: {path or '<top>'}: must be {expected} (got {short(node.value)})") from None
-
-
-def _check_tag(node, where: str, path: str) -> None:
-    if node.tag not in _PLAIN_TAGS:
-        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-        raise ConfigError(f"{where}: {path or '<top>'}: must be a plain YAML value (got tag {short(tag)})")
-
-
-def _check_nodes(loader: _ConfigLoader, root, where: str) -> None:
-    """Before any Python value is built: expansion size and depth, duplicate keys, tags, scalars, each error
-    naming its key."""
-    sizes = _expanded_sizes(root, where)
-    if sizes[id(root)][0] > MAX_VALUES:
-        path, node = _innermost(root, sizes, lambda size: size[0] > MAX_VALUES)
-        raise ConfigError(f"{where}: {path}: must hold at most {MAX_VALUES} values once YAML aliases are expanded "
-                          f"(got {sizes[id(node)][0]})")
-    if sizes[id(root)][1] > MAX_DEPTH:                 # e.g. a chain of anchors, each holding the one before
-        part = next((part for part, c in _labelled_children(root) if 1 + sizes[id(c)][1] > MAX_DEPTH), "<top>")
-        raise ConfigError(f"{where}: {part}: must nest at most {MAX_DEPTH} levels once YAML aliases are expanded "
-                          f"(got {sizes[id(root)][1]})")
-    seen, stack = set(), [("", root)]
-    while stack:
-        path, node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        _check_tag(node, where, path)
-        if isinstance(node, yaml.ScalarNode):
-            _construct_scalar(loader, node, where, path)
-        if isinstance(node, yaml.MappingNode):
-            first_seen: dict = {}
-            for k, _ in node.value:
-                if not isinstance(k, yaml.ScalarNode) or k.tag.endswith(":merge"):
-                    continue
-                at = _join(path, key_text(k.value))
-                _check_tag(k, where, at)
-                ident = (k.tag, _construct_scalar(loader, k, where, at))
-                if ident in first_seen:
-                    first = first_seen[ident]
-                    twice = f"lines {first.line + 1} and {k.start_mark.line + 1}" if first.line != k.start_mark.line \
-                        else f"line {first.line + 1}, columns {first.column + 1} and {k.start_mark.column + 1}"
-                    raise ConfigError(f"{where}: {at}: must appear once in its mapping (got it on {twice})")
-                first_seen[ident] = k.start_mark
-        stack.extend((_join(path, part), c) for part, c in reversed(_labelled_children(node)))
-
-
-def _read_text(path: Path, where: str) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ConfigError(f"{where}: <top>: must be a config file of at most {MAX_BYTES} bytes (got {size})")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{where}: file not found") from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConfigError(f"{where}: line {line}, column {column}: must be UTF-8 text "
-                          f"(got byte 0x{raw[exc.start]:02x})") from None
-    bad = _NOT_PRINTABLE.search(text)
-    if bad:
-        line = text.count("\n", 0, bad.start()) + 1
-        column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
-        kind = "control" if unicodedata.category(bad[0]) == "Cc" else "non-printable"
-        raise ConfigError(f"{where}: line {line}, column {column}: must be printable text "
-                          f"(got {kind} character U+{ord(bad[0]):04X})")
-    return text
-
-
-def read_yaml(path: str | Path) -> dict:
-    """A YAML file's top-level mapping, or ConfigError naming the file, the key (or line) and what is wrong."""
-    where = str(path)
-    loader = _ConfigLoader(_read_text(Path(path), where), where)
-    try:
-        root = loader.get_single_node()
-        if root is None:
-            raise ConfigError(f"{where}: <top>: must be a mapping of config keys (got an empty file)")
-        _check_nodes(loader, root, where)
-        data = loader.construct_document(root)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where_in = f"{_at(mark)}: " if mark else ""
-        what = ", ".join(part for part in (exc.context, exc.problem) if part)
-        raise ConfigError(f"{where}: {where_in}YAML syntax error: {what}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: YAML error: {short(str(exc))}") from None
-    finally:
-        loader.dispose()
-    if data is None:            # a file holding only comments, `---` or `~`
-        raise ConfigError(f"{where}: <top>: must be a mapping of config keys (got an empty file)")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: <top>: must be a mapping of config keys (got {short(data)})")
-    if not data:
-        raise ConfigError(f"{where}: <top>: must be a mapping of config keys (got an empty mapping)")
-    return data
 
 
 def load(path: str | Path, overrides: dict | None = None) -> Config:
@@ -580,8 +196,8 @@ def set_dotted(data: dict, dotted: str, value: Any) -> None:
     node = data
     for part in parents:
         sub = node.setdefault(part, {})
-        if part == "array" and isinstance(sub, str) and _array_shorthand(sub):
-            sub = node[part] = _array_shorthand(sub)
+        if part == "array" and isinstance(sub, str) and array_shorthand(sub):
+            sub = node[part] = array_shorthand(sub)
         if not isinstance(sub, dict):
             return
         node = sub
@@ -657,12 +273,12 @@ def _check_setting(where: str, path: str, dotted: Any, value: Any) -> None:
     """One `dotted.key: value` of a sweep file (under `path`): a key the config has, a value of its type."""
     at = _check_dotted(where, path, dotted)
     if dotted == "array":
-        _parse_array(where, at, value)
+        parse_array(where, at, value)
     elif dotted in SECTIONS:
         raise ConfigError(f"{where}: {at}: must be set key by key, e.g. {dotted}.{fields(SECTIONS[dotted])[0].name} "
                           f"(got {short(value)})")
     else:
-        _check_value(where, at, _field_at(dotted), value)
+        check_value(where, at, _field_at(dotted), value)
 
 
 def _settings(where: str, path: str, data: Any) -> dict:
@@ -789,7 +405,7 @@ def schema_rows() -> list[tuple[str, str, str, str, str]]:
 
 def _schema_row(path: str, f) -> tuple[str, str, str, str, str]:
     meta = f.metadata
-    kind = _kind(f)
-    rng = _expected(meta, kind).removeprefix("must be ")
+    kind = key_kind(f)
+    rng = expected_text(meta, kind).removeprefix("must be ")
     default = f.default if not callable(getattr(f, "default_factory", None)) else ""
     return path, kind.__name__, rng, meta.get("unit", ""), f"{meta['help']} (default {default!r})"

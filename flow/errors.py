@@ -1,10 +1,10 @@
-"""Errors the CLI reports as one line (no traceback): user errors exit 2, tool failures exit 1."""
+"""Errors the CLI reports as one line (no traceback): user errors exit 2, tool failures exit 1. FlowError, the
+base of them all, is schema/errors.py's (kan/ raises it too); the tool errors are the flow's own."""
 from __future__ import annotations
 
+from schema.errors import FlowError
 
-class FlowError(Exception):
-    """A failure the user must see as one line; `exit_code` is what the CLI returns."""
-    exit_code = 1
+__all__ = ["FlowError", "RouteIncomplete", "ToolFailed", "ToolMissing"]
 
 
 class ToolMissing(FlowError):

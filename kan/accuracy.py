@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from flow.config import ConfigError
-from flow.errors import FlowError
 from rtl_gen.params import KanParams
+from schema.errors import ConfigError, FlowError
 
 from . import quantize as quant
 from .config import ModelConfig, from_dict
@@ -175,26 +174,3 @@ def power_passes(model_path: str | Path, params: KanParams, images: int, max_pas
         pass
     keep = sorted({int(round(i)) for i in np.linspace(0, len(passes) - 1, min(max_passes, len(passes)))})
     return [passes[i] for i in keep], len(passes)
-
-
-def rtl_report(model: KanModel, cfg: ModelConfig, images: int, work: Path, out_dir: Path) -> tuple[dict, Path]:
-    """Stream the first `images` test inputs (0 = all) through the RTL at the config's table_bits and write
-    rtl_inference.md (RTL vs golden outputs, scores) to out_dir."""
-    from .rtl_inference import rtl_check
-
-    ds = dataset(cfg)
-    n = images or len(ds.test_t)
-    q = quant.quantize(model, cfg.params)
-    res = rtl_check(q, ds.kind, ds.test_t[:n], ds.test_y[:n], work)
-    metric, p = metric_name(model.meta["task"]), cfg.params
-    text = (f"# {cfg.name}: test inputs through the generated Verilog (cocotb + Icarus)\n\n"
-            f"- array {p.rows}x{p.cols} (`rtl_gen.generator.write_rtl`), table {p.table_bits} bit, "
-            f"inputs {p.input_bits} bit, coefficients {p.coef_bits} bit, accumulator {p.acc_width} bit\n"
-            f"- {n} test inputs, {len(q.coefs)} layers in {res['passes']} array passes (tiles), "
-            f"{res['cycles']} clock cycles; the host sums partial sums and requantizes between layers\n"
-            f"- array outputs differing from golden.array_outputs: {res['mismatches']}\n"
-            f"- network outputs RTL == golden model: {'yes, bit-exact' if res['exact'] else 'NO'}\n"
-            f"- test {metric}: RTL {res['rtl_score']:.5g}, golden model {res['golden_score']:.5g}\n")
-    path = out_dir / "rtl_inference.md"
-    path.write_text(text)
-    return res, path

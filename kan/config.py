@@ -7,17 +7,20 @@
     kan: {grid: 5, degree: 3, input_bits: 8, table_bits: 3, ...}   # flow.config's own `kan` section
     array: 8x8                                                      # array the layers are tiled onto
 
-`kan` and `array` are validated by flow.config itself (same keys, ranges and cross-checks as a design config),
-so a model and a design point can never disagree on what grid, degree or table_bits mean.
+`kan` and `array` are the sections a design config has (schema/kan.py: same keys, ranges and cross-checks), so a
+model and a design point can never disagree on what grid, degree or table_bits mean.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from flow import config as flow_config
-from flow.config import ConfigError, build_section, check_name, read_yaml, schema_key, short, unknown_key
 from rtl_gen.params import KanParams
+from schema.errors import ConfigError
+from schema.kan import ArraySection, KanSection, acc_bits_overflow, check_kan, kan_params, parse_array
+from schema.keys import build_section, check_name, schema_key, short, unknown_key
+from schema.yaml_file import read_yaml
 
 from .data import TASKS
 
@@ -51,17 +54,14 @@ class ModelConfig:
     task: str = schema_key("data set and loss", "digits", choices=tuple(TASKS))
     model: ModelSection = field(default_factory=ModelSection, metadata=dict(help="network shape"))
     train: TrainSection = field(default_factory=TrainSection, metadata=dict(help="training"))
-    kan: flow_config.KanSection = field(default_factory=flow_config.KanSection,
-                                        metadata=dict(help="spline grid and hardware number formats"))
-    array: flow_config.ArraySection = field(default_factory=flow_config.ArraySection,
-                                            metadata=dict(help="array the layers are tiled onto"))
-    hw: flow_config.Config = field(default_factory=flow_config.Config, compare=False, metadata=dict(internal=True))
+    kan: KanSection = field(default_factory=KanSection, metadata=dict(help="spline grid and hardware number formats"))
+    array: ArraySection = field(default_factory=ArraySection, metadata=dict(help="array the layers are tiled onto"))
     source: str = field(default="", compare=False, metadata=dict(internal=True))
 
     @property
     def params(self) -> KanParams:
         """The array tile: model grid/degree plus the hardware formats."""
-        return self.hw.params
+        return kan_params(self.kan, self.array)
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "task": self.task}
@@ -72,7 +72,18 @@ class ModelConfig:
 
 
 SECTIONS = {"model": ModelSection, "train": TrainSection}
-HW_SECTIONS = ("kan", "array")
+
+
+def _hardware(data: dict, where: str) -> tuple[KanSection, ArraySection]:
+    """The `kan` and `array` sections, checked as a design config's are (array also as 'RxC')."""
+    kan = build_section(KanSection, data.get("kan", {}), where, "kan")
+    array = data.get("array", {})
+    array = build_section(ArraySection, array if isinstance(array, dict) else parse_array(where, "array", array),
+                          where, "array")
+    check_kan(kan, where)
+    if overflow := acc_bits_overflow(kan, kan_params(kan, array), where):
+        warnings.warn(overflow, stacklevel=3)
+    return kan, array
 
 
 def from_dict(data: dict, where: str = "<model config>", name: str = "") -> ModelConfig:
@@ -84,9 +95,8 @@ def from_dict(data: dict, where: str = "<model config>", name: str = "") -> Mode
             raise unknown_key(where, "", key, known)
     scalars = build_section(ModelConfig, {k: v for k, v in data.items() if k in ("name", "task")}, where, "")
     sections = {k: build_section(cls, data.get(k, {}), where, k) for k, cls in SECTIONS.items()}
-    hw = flow_config.from_dict({k: data[k] for k in HW_SECTIONS if k in data}, where,
-                               name=scalars.name or name or "model")
-    cfg = replace(scalars, name=scalars.name or name, source=where, hw=hw, kan=hw.kan, array=hw.array, **sections)
+    kan, array = _hardware(data, where)
+    cfg = replace(scalars, name=scalars.name or name, source=where, kan=kan, array=array, **sections)
     check_name(where, cfg.name or "x", from_file=not data.get("name"))
     if not 0.0 < cfg.train.test_fraction < 1.0:
         raise ConfigError(f"{where}: train.test_fraction: must be a number in 0..1 (exclusive) "

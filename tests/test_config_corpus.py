@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from flow import cli, config
+from schema.errors import MESSAGE_CHARS
 
 from .conftest import FLOW, REPO
 
@@ -233,7 +234,7 @@ def test_error_values_are_cut_short():
         nested = [nested] * 9                  # 9^200 leaves if walked: short() must not walk them
     assert len(config.short(nested)) <= 43
     assert str(config.ConfigError("a\nb" + "c" * 10_000)).startswith("a\\nbccc") \
-        and len(str(config.ConfigError("c" * 10_000))) == config.MESSAGE_CHARS + 3
+        and len(str(config.ConfigError("c" * 10_000))) == MESSAGE_CHARS + 3
 
 
 # ---------------------------------------------------------------- sweep files (configs/nightly.yaml style)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
+from flow.rtl_inference import rtl_check
 from kan import quantize as quant
 from kan.config import from_dict
-from kan.rtl_inference import rtl_check
 from kan.train import dataset, train
 
 pytestmark = pytest.mark.eda

@@ -1,7 +1,7 @@
 """cocotb inference of a quantized KAN on kan_array: the host side of kan.quantize.layer_passes, with the RTL
 as the array.
 
-Configured by the JSON file named in $KAN_TB_JOB (written by kan.rtl_inference through flow.verify.simulate):
+Configured by the JSON file named in $KAN_TB_JOB (written by flow.rtl_inference through flow.verify.simulate):
   quant    kan.quantize.QuantModel.to_dict() (tile params, integer coefficients, scales)
   x        (T, in) unsigned input codes of the first layer
   summary  path where this test writes {outputs, passes, cycles, mismatches, first_mismatches}

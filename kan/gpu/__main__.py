@@ -7,8 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flow.config import ConfigError
-from flow.errors import FlowError
+from schema.errors import ConfigError, FlowError
 
 from . import MISSING_TORCH
 
