@@ -79,8 +79,8 @@ def check_tools(steps: list[str]) -> None:
             if shutil.which(exe) is None and not Path("/usr/lib/qflow/bin", exe).exists():
                 raise ToolMissing(exe, install)
     if "synth" in steps:
-        from .tools.yosys_synth import _yosys
-        _yosys()
+        from .tools.yosys_synth import libyosys
+        libyosys()
 
 
 def _library(pdk: PdkInfo):
@@ -409,7 +409,8 @@ SUMMARY_ROWS = (
 )
 
 
-def _value(m: Metric) -> str:
+def metric_text(m: Metric) -> str:
+    """A metric's value and unit as the summary tables write them (areas from 1e5 um^2 also in mm^2)."""
     from .report import human
     if isinstance(m.value, (int, float)) and not isinstance(m.value, bool):
         if m.unit == "um^2" and abs(m.value) >= 1e5:      # die- and array-scale areas read better in mm^2
@@ -436,7 +437,7 @@ def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None =
             lines.append(f"| {label} | not recorded | | |")
             return
         tool = m.tool + (f"; {note}" if note else "")
-        lines.append(f"| {label} | {_value(m)} | {tool} | {portable(m.source, REPO)} |")
+        lines.append(f"| {label} | {metric_text(m)} | {tool} | {portable(m.source, REPO)} |")
 
     for label, name, note in SUMMARY_ROWS:
         if name in metrics or name in ("fmax", "wns", "cell_area", "die_area", "utilization", "failed_nets"):
@@ -465,9 +466,10 @@ def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None =
     hold = metrics.get(f"{stage}_hold_slack")
     wns = metrics.get(f"{stage}_wns") or metrics.get("wns")
     lines += [f"| setup startpoint | {start} |", f"| setup endpoint | {end or 'not recorded'} |",
-              f"| setup slack | {_value(wns) if wns else 'not recorded'} |",
-              f"| data arrival time | {_value(arrival) if arrival else 'not recorded'} |",
-              f"| worst hold slack | {_value(hold) if hold else 'not recorded (this run predates the hold check)'} |"]
+              f"| setup slack | {metric_text(wns) if wns else 'not recorded'} |",
+              f"| data arrival time | {metric_text(arrival) if arrival else 'not recorded'} |",
+              f"| worst hold slack | "
+              f"{metric_text(hold) if hold else 'not recorded (this run predates the hold check)'} |"]
     lines += ["", "## Signoff", "", "| check | status |", "|---|---|", "| DRC | not run |", "| LVS | not run |",
               "| GDS | not produced |"]
     runtimes = sorted(n for n in metrics if n.startswith("runtime_"))

@@ -49,7 +49,7 @@ def _table(group: str, kind: str, templates: dict):
     return (idx1, idx2, values) if slew_first else (idx2, idx1, values.T)   # -> (slews, loads, [slew, load])
 
 
-def _interp(table, slew: float, load: float) -> float:
+def interpolate(table, slew: float, load: float) -> float:
     """Bilinear interpolation, linear extrapolation beyond the table (as timers do)."""
     slews, loads, values = table
 
@@ -90,8 +90,8 @@ def _library_units(liberty: Path, nand2: str, inverter: str, pin_in: str, pin_ou
     load = 4 * cap
     slew_r = slew_f = float(np.median(rise[0]))
     for _ in range(50):                                  # a chain of FO4 stages: slews settle in a few steps
-        slew_r, slew_f = _interp(rise_tr, slew_f, load), _interp(fall_tr, slew_r, load)
-    fo4 = (_interp(rise, slew_f, load) + _interp(fall, slew_r, load)) / 2
+        slew_r, slew_f = interpolate(rise_tr, slew_f, load), interpolate(fall_tr, slew_r, load)
+    fo4 = (interpolate(rise, slew_f, load) + interpolate(fall, slew_r, load)) / 2
     t_unit, _ = _units(liberty)
     return nand2_area, fo4 * t_unit * 1e12
 

@@ -18,6 +18,15 @@ REPO = Path(__file__).resolve().parent.parent
 FLOW = [sys.executable, "-m", "flow.cli"]
 
 
+def running(pid: int) -> bool:
+    """pid exists and is not a zombie (a dead process whose exit status init has not collected yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
 @pytest.fixture
 def write_yaml(tmp_path):
     """Write a YAML text to a temp file and return its path."""

@@ -10,8 +10,7 @@ import pytest
 
 from flow.procs import descendants
 
-from .conftest import FLOW, REPO
-from .test_sweep import _running
+from .conftest import FLOW, REPO, running
 
 pytestmark = pytest.mark.eda
 
@@ -38,9 +37,9 @@ def test_ctrl_c_on_flow_run_stops_every_tool_and_the_rerun_resumes(tmp_path):
         f"`flow run {' '.join(cmd[4:])}`")
     assert "Traceback" not in stdout + stderr
     time.sleep(0.5)
-    assert not [pid for pid in seen if _running(pid)]
+    assert not [pid for pid in seen if running(pid)]
     for pid_dir in Path("/proc").iterdir():                          # nothing left working in the run's folders
-        if pid_dir.name.isdigit() and _running(int(pid_dir.name)):
+        if pid_dir.name.isdigit() and running(int(pid_dir.name)):
             try:
                 assert not os.readlink(pid_dir / "cwd").startswith(str(tmp_path)), pid_dir
             except OSError:

@@ -15,7 +15,7 @@ from flow.config import ConfigError
 from flow.report import compare
 from flow.sweep import load_sweep
 
-from .conftest import FLOW, REPO
+from .conftest import FLOW, REPO, running
 from .test_report import check_report
 
 pytestmark = pytest.mark.eda
@@ -170,15 +170,6 @@ def test_timeouts_are_cached_failures_with_a_hint_and_retry_failed_reruns_only_t
     assert "1 cached, 1 to run" in retry.stderr and len(attempts(name)) == len(before) + 1   # only the failure
 
 
-def _running(pid: int) -> bool:
-    """pid exists and is not a zombie (a dead process whose exit status init has not collected yet)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
 def test_sigterm_stops_every_process_and_the_rerun_resumes(ci_sweep):
     """SIGTERM mid-sweep: exit 143 with one resume line, no process of the sweep left (its tree, its workers'
     sessions, anything working in its folders); the rerun keeps the finished points and recomputes a corrupt one."""
@@ -202,14 +193,14 @@ def test_sigterm_stops_every_process_and_the_rerun_resumes(ci_sweep):
                                                f"points are kept: resume with `flow sweep {path} --out {out} "
                                                "--no-verify --jobs 2`")
     time.sleep(0.5)
-    alive = {pid for pid in seen if _running(pid)}
+    alive = {pid for pid in seen if running(pid)}
     assert not alive, [Path(f"/proc/{p}/cmdline").read_bytes() for p in alive]
     for pid_dir in Path("/proc").iterdir():                       # nothing runs in or for the sweep's folders
         try:
             cwd, cmd = os.readlink(pid_dir / "cwd"), (pid_dir / "cmdline").read_bytes()
         except (OSError, ValueError):
             continue
-        if not pid_dir.name.isdigit() or not _running(int(pid_dir.name)):
+        if not pid_dir.name.isdigit() or not running(int(pid_dir.name)):
             continue
         assert not cwd.startswith(str(work)) and name.encode() not in cmd, (pid_dir.name, cwd)
     finished = {p.name: run_of(p) for p in points.glob("*.json")}

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from flow import pdks
-from flow.units import _interp, node_units
+from flow.units import interpolate, node_units
 
 
 def test_interpolation_is_exact_on_the_grid_and_linear_between():
     table = (np.array([0.0, 1.0]), np.array([0.0, 2.0]), np.array([[1.0, 3.0], [5.0, 7.0]]))
-    assert _interp(table, 1.0, 2.0) == 7.0
-    assert _interp(table, 0.5, 1.0) == pytest.approx(4.0)
-    assert _interp(table, 2.0, 0.0) == pytest.approx(9.0)            # linear extrapolation
+    assert interpolate(table, 1.0, 2.0) == 7.0
+    assert interpolate(table, 0.5, 1.0) == pytest.approx(4.0)
+    assert interpolate(table, 2.0, 0.0) == pytest.approx(9.0)            # linear extrapolation
 
 
 def test_node_units_per_pdk():

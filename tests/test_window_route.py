@@ -121,8 +121,8 @@ def test_a_cell_across_a_tile_edge_is_in_its_piece_window():
 def test_earlier_wires_become_special_routes_with_a_width_on_every_element():
     """write_def hands qrouter the wires of earlier runs as FIXED special nets (fixed obstructions): their
     SPECIALNETS syntax needs a width (0: the layer's route width) after each layer name, vias kept."""
-    from flow.tools.floorplan import _special_route
+    from flow.tools.floorplan import special_route
     a = routes_of(ROUTED)["a"]
-    assert _special_route(a) == "met1 0 ( 100 68 ) ( 460 * ) M1M2_PR\n  NEW met2 0 ( 460 68 ) ( * 340 ) ( 470 * )"
-    assert _special_route("met3 200 ( 5 5 ) ( 7 * )\n  NEW met3 ( 7 5 ) M2M3_PR") == \
+    assert special_route(a) == "met1 0 ( 100 68 ) ( 460 * ) M1M2_PR\n  NEW met2 0 ( 460 68 ) ( * 340 ) ( 470 * )"
+    assert special_route("met3 200 ( 5 5 ) ( 7 * )\n  NEW met3 ( 7 5 ) M2M3_PR") == \
         "met3 0 ( 5 5 ) ( 7 * )\n  NEW met3 0 ( 7 5 ) M2M3_PR"

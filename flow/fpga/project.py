@@ -26,8 +26,8 @@ def check_fpga_tools(steps: list[str]) -> None:
     if {"rtlsim", "fpga_netsim"} & set(steps) and shutil.which("iverilog") is None:
         raise ToolMissing("iverilog", "apt-get install -y iverilog")
     if "fpga_synth" in steps:
-        from ..tools.yosys_synth import _yosys
-        _yosys()
+        from ..tools.yosys_synth import libyosys
+        libyosys()
     if {"pnr", "bitstream"} & set(steps):
         from ..tools.nextpnr import executable
         executable("nextpnr-ecp5")

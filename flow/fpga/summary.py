@@ -22,7 +22,7 @@ ROWS = (   # (label, metric); a metric absent from the run reads "not recorded"
 
 def fpga_summary_markdown(cfg: Config, metrics: dict[str, Metric], error, logs: list[str] | None = None) -> str:
     from ..pdks import REPO
-    from ..physical import _value
+    from ..physical import metric_text
     from ..report import human, portable
     p = cfg.params
     lines = [f"# {cfg.name}: {p.rows}x{p.cols} KAN array, b={p.table_bits}, {cfg.platform} "
@@ -34,14 +34,14 @@ def fpga_summary_markdown(cfg: Config, metrics: dict[str, Metric], error, logs: 
     for label, name in ROWS:
         m = metrics.get(name)
         lines.append(f"| {label} | not recorded | | |" if m is None else
-                     f"| {label} | {_value(m)} | {m.tool} | {portable(m.source, REPO)} |")
+                     f"| {label} | {metric_text(m)} | {m.tool} | {portable(m.source, REPO)} |")
     seeds = sorted((n for n in metrics if n.startswith("fmax_seed")), key=lambda n: int(n.removeprefix("fmax_seed")))
     if seeds:
         lines += ["", "## Seeds", "", "| seed | fmax | nextpnr run time |", "|---|---|---|"]
         for n in seeds:
             seed = n.removeprefix("fmax_seed")
             t = metrics.get(f"runtime_nextpnr_seed{seed}")
-            lines.append(f"| {seed} | {_value(metrics[n])} | {_value(t) if t else 'not recorded'} |")
+            lines.append(f"| {seed} | {metric_text(metrics[n])} | {metric_text(t) if t else 'not recorded'} |")
     runtimes = sorted(n for n in metrics if n.startswith("runtime_") and "_seed" not in n)
     if runtimes:
         lines += ["", "## Run time", "", "| step | seconds |", "|---|---|"]

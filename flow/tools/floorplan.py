@@ -205,7 +205,7 @@ def cell_dims(cell_lef: Path, units: int) -> dict[str, tuple[int, int]]:
     return {m: (round(c.width * units), round(c.height * units)) for m, c in lef_macros(Path(cell_lef)).items()}
 
 
-def _special_route(route: str) -> str:
+def special_route(route: str) -> str:
     """`+ ROUTED` text of a net -> the same wires and vias as SPECIALNETS routing, whose every element has a
     width (0: qrouter takes the layer's route width)."""
     return "\n  NEW ".join(re.sub(r"^(\S+)\s+(?:\d+\s+)?", r"\1 0 ", part.strip())
@@ -254,7 +254,7 @@ def write_def(fp: Path | str, plan: Floorplan, nets: dict[str, list[tuple[str, s
         # would join that pin
         out.append(f"SPECIALNETS {len(walls)} ;")
         for k, name in enumerate(walls):
-            out += [f"- kan_obstruction_{k}", f"+ FIXED {_special_route(routes[name])}", ";"]
+            out += [f"- kan_obstruction_{k}", f"+ FIXED {special_route(routes[name])}", ";"]
         out += ["END SPECIALNETS", ""]
     out += ["END DESIGN", ""]
     Path(fp).write_text("\n".join(out))

@@ -38,7 +38,7 @@ def prepared_liberty(pdk: PdkInfo) -> Path:
 _GROUP = re.compile(r'(\w+)\s*\(\s*"?([^")]*?)"?\s*\)\s*\{')
 
 
-def _top_groups(text: str) -> tuple[int, int, list[tuple[str, str, int, int]]]:
+def top_groups(text: str) -> tuple[int, int, list[tuple[str, str, int, int]]]:
     """(body start, body end, [(kind, name, start, end)]) of the groups directly inside `library (...) {}`.
     Braces are counted outside comments and strings only."""
     lib = _GROUP.search(text, re.search(r"^\s*library\s*\(", text, re.M).start())
@@ -64,12 +64,12 @@ def merge_liberties(texts: list[str]) -> str:
     """Merge several liberty libraries into one (asap7 ships five; Yosys abc and single-liberty tools need
     one): the first library's header, then every non-cell group (templates, types) the first lacks, then all
     cells once. The first text must hold the buffers (asap7: INVBUF)."""
-    body_start, body_end, groups = _top_groups(texts[0])
+    body_start, body_end, groups = top_groups(texts[0])
     head = texts[0][:min([g[2] for g in groups if g[0] == "cell"], default=body_end)]
     have = {(k, n) for k, n, _, _ in groups if k != "cell"}
     extra, cells, seen = [], [], set()
     for i, text in enumerate(texts):
-        parts = (body_start, body_end, groups) if i == 0 else _top_groups(text)
+        parts = (body_start, body_end, groups) if i == 0 else top_groups(text)
         for kind, name, start, end in parts[2]:
             if kind == "cell" and name not in seen:
                 seen.add(name)
@@ -85,7 +85,7 @@ def cell_table(liberty: Path) -> dict[str, tuple[float, bool]]:
     """{cell: (area as the liberty states it, um^2 here; sequential?)} for every cell of the liberty."""
     text = Path(liberty).read_text(errors="replace")
     table = {}
-    for kind, name, start, end in _top_groups(text)[2]:
+    for kind, name, start, end in top_groups(text)[2]:
         if kind == "cell":
             body = text[start:end]
             area = re.search(r"^\s*area\s*:\s*([0-9.eE+-]+)", body, re.M)
@@ -102,7 +102,7 @@ def pin_directions(liberty: Path) -> dict[str, dict[str, str]]:
     first `direction` after a pin's header is its own: a pin states it before its timing groups)."""
     text = Path(liberty).read_text(errors="replace")
     table = {}
-    for kind, name, start, end in _top_groups(text)[2]:
+    for kind, name, start, end in top_groups(text)[2]:
         if kind == "cell":
             body = text[start:end]
             heads = [(m.group(1), m.end()) for m in re.finditer(r'\bpin\s*\(\s*"?([^")\s]+)"?\s*\)\s*\{', body)]

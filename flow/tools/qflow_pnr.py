@@ -26,7 +26,7 @@ from ..errors import FlowError, RouteIncomplete, ToolFailed, ToolMissing
 from ..metrics import Metric, Metrics
 from ..pdks import PdkInfo
 from .lefdef import read_def
-from .liberty import _top_groups, cell_table
+from .liberty import cell_table, top_groups
 from .spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
 from .yosys_synth import echo_to
 
@@ -119,7 +119,7 @@ class _Runner:
 def _filtered_liberty(liberty: Path, dont_use: tuple[str, ...], out: Path) -> Path:
     """The liberty without don't-use cells: blifFanout upsizes into any cell of the liberty it reads."""
     text = liberty.read_text()
-    drop = [(s, e) for kind, name, s, e in _top_groups(text)[2]
+    drop = [(s, e) for kind, name, s, e in top_groups(text)[2]
             if kind == "cell" and any(fnmatch.fnmatchcase(name, g) for g in dont_use)]
     parts, pos = [], 0
     for s, e in drop:

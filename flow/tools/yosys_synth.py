@@ -40,7 +40,9 @@ class SynthResult:
     cells: dict[str, int]          # cell type -> count in the flat netlist
 
 
-def _yosys():
+def libyosys():
+    """pyosys's libyosys module (Yosys in-process), or ToolMissing with the line that installs it: callers check
+    for Yosys with it before they start anything."""
     try:
         from pyosys import libyosys as ys
     except ImportError:
@@ -126,7 +128,7 @@ def _isolated(step: str, log: Path, work: Path, fn, *args):
 
 
 def _script_in_child(template: Path, values: dict, work: Path, log: Path, inspect):
-    ys = _yosys()
+    ys = libyosys()
     design = ys.Design()
     script = work / template.name
     script.write_text(string.Template(template.read_text()).substitute(values))
@@ -138,7 +140,7 @@ def run_isolated_script(step: str, template: Path, values: dict, work: Path, log
     """Render the Yosys script `template` (placeholders filled from `values`) into `work` and run it in a
     forked child (as synthesis runs; a Yosys error fails `step` with `log`). -> inspect(design), computed in the
     child after the script (it must return plain data), or None."""
-    _yosys()   # ToolMissing here, before forking
+    libyosys()   # ToolMissing here, before forking
     return _isolated(step, log, work, _script_in_child, Path(template), values, work, log, inspect)
 
 
@@ -170,7 +172,7 @@ def _stat_area(path: Path) -> float:
 
 def _synth_in_child(values: dict, work: Path, log: Path):
     """(instance -> module type before flattening, [(cell type, cell name)] after): runs in the child."""
-    ys = _yosys()
+    ys = libyosys()
     design = ys.Design()
     _run_script(ys, design, "yosys_synth.ys", values, work, log, "map:flat")
     instance_type = {c.name.str(): c.type.str().lstrip("\\") for c in design.top_module().cells_.values()
@@ -182,7 +184,7 @@ def _synth_in_child(values: dict, work: Path, log: Path):
 def synthesize(rtl: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, clock_period_ns: float,
                strategy: str = "area", booth: bool = False) -> SynthResult:
     """Map `rtl` to `liberty`; metrics: cell area, cells, registers, per-module area (each in um^2 or counts)."""
-    _yosys()   # ToolMissing here, before forking
+    libyosys()   # ToolMissing here, before forking
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     log, netlist = work / "yosys.log", work / f"{top}.vg"
@@ -253,7 +255,7 @@ def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path, flat
     with every cell replaced by its liberty function: one flat Verilog module `top` with the RTL's bus ports,
     for Icarus. `flatten=False` keeps the netlist as instance `gates` under `top` with its own net names (and
     its macro instances), so a VCD of it names the nets as the timing tools do (power.py)."""
-    _yosys()   # ToolMissing here, before forking
+    libyosys()   # ToolMissing here, before forking
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     out, log, wrapper = work / f"{top}_gates_sim.v", work / "yosys_gatesim.log", work / f"{top}_bus_wrapper.v"
@@ -265,7 +267,7 @@ def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path, flat
 
 
 def _gatesim_in_child(values: dict, work: Path, log: Path, top: str, wrap: str = "wrap:") -> None:
-    ys = _yosys()
+    ys = libyosys()
     design = ys.Design()
     _run_script(ys, design, "yosys_gatesim.ys", values, work, log, "gates:wrap")
     values["wrapper"].write_text(_bus_wrapper(design.module(ys.IdString(f"\\{top}_gates")), top))
