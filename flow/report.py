@@ -400,6 +400,42 @@ PLOTS += (
 )
 
 
+# ---------------------------------------------------------------- the 16 -> 3 bit change
+
+# (results.csv column, label, scale to the unit, unit) of the change table: the study's knob against its price
+CHANGE_COLUMNS = ((AREA, "cell area", 1.0, "um^2"), (DIE, "die area", 1e-6, "mm^2"), (FMAX, "fmax", 1.0, "MHz"),
+                  (ENERGY, "energy / inference", 1.0, "pJ"))
+
+
+def bits_change(df: pd.DataFrame, wide: int = 16, narrow: int = 3) -> pd.DataFrame:
+    """Per PDK, array and last step that has an ok `wide`- and `narrow`-bit point: each CHANGE_COLUMNS metric as
+    'wide -> narrow unit (relative change)', then the KANtize 28 nm row (published: area and fmax only). Empty
+    where no group has both points."""
+    rows = []
+    ok = df[df.status == "ok"] if not df.empty else df
+    for (pdk, array, stop), g in (ok.groupby(["pdk", "array", "stop_after"], sort=True) if not ok.empty else ()):
+        a, b = g[g.table_bits == wide], g[g.table_bits == narrow]
+        if a.empty or b.empty:
+            continue
+        row = {"PDK": pdk, "array": array + ("" if stop == "route" else f" ({stop} only)")}
+        for col, label, scale, unit in CHANGE_COLUMNS:
+            x, y = (a[col].iloc[0], b[col].iloc[0]) if col in g else (None, None)
+            row[f"{label} {wide} -> {narrow}"] = (f"{human(x, scale)} -> {human(y, scale)} {unit} ({y / x - 1:+.1%})"
+                                                  if is_number(x) and is_number(y) and x else "")
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame()
+    if (wide, narrow) == (REFERENCE_28NM["table_bits"][0], REFERENCE_28NM["table_bits"][1]):
+        rows.append({"PDK": "KANtize, 28 nm (published)", "array": "",
+                     f"cell area {wide} -> {narrow}": f"{REFERENCE_28NM['area_norm'][1] - 1:+.0%}",
+                     f"fmax {wide} -> {narrow}": f"{REFERENCE_28NM['fmax_norm'][1] - 1:+.0%}"})
+    return pd.DataFrame(rows).fillna("")
+
+
+CHANGE_NOTE = ("Each PDK and array size: its 16-bit point against its 3-bit point, same flow steps. Energy per "
+               "inference: power workload's toggles, zero-delay simulation (no glitches: a lower bound).")
+
+
 def make_plots(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
     """PNG + SVG of each plot of PLOTS; returns (PNG path, caption)."""
     plots = []
@@ -556,7 +592,7 @@ dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-si
 
 
 def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title: str, links: dict[str, dict],
-               prov: dict) -> Path:
+               prov: dict, change: pd.DataFrame | None = None) -> Path:
     stages = {s for s in df.get("timing_stage", []) if s} if not df.empty else set()
     mixed = len(stages) > 1
     cols = [c for c in HEADLINE if c.csv in df] if not df.empty else []
@@ -579,6 +615,11 @@ def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title
                if "dirty" not in commit else "")
     tools = ", ".join(f"{t} {v}" for t, v in prov["tools"].items())
     n_ok = int((df.status == "ok").sum()) if not df.empty else 0
+    change_html = "" if change is None or change.empty else (
+        f"<h2>16 -> 3 table bits</h2><p>{html.escape(CHANGE_NOTE)}</p><table><thead><tr>"
+        + "".join(f"<th>{html.escape(c)}</th>" for c in change.columns) + "</tr></thead><tbody>"
+        + "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
+                  for r in change.itertuples(index=False)) + "</tbody></table>")
     figures = "".join(f"<figure>{_img(p)}<figcaption>{html.escape(c)}</figcaption></figure>" for p, c in plots)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head><body>
@@ -596,6 +637,7 @@ def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title
 <details><summary>All {len(full_cols)} columns per point (also in <a href="results.csv">results.csv</a>)</summary>
 <div class="full"><table class="sortable"><thead><tr>{full_head}</tr></thead><tbody>{full_body}</tbody></table></div>
 </details>
+{change_html}
 <h2>Plots</h2>{figures}
 <script>{SCRIPT}</script></body></html>"""
     path = out / "index.html"
@@ -635,10 +677,12 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
                         "model_score", "cells [cells]", "failed_nets [nets]", "area_norm_16b", "fmax_norm_16b",
                         ENERGY, "energy_norm_16b", "energy_per_model_inference [pJ]",
                         *FPGA_COLUMNS, "error") if c in df]
-    (out / "table.md").write_text(markdown_table(df[keep]) if keep else "")
+    change = bits_change(df)
+    (out / "table.md").write_text((markdown_table(df[keep]) if keep else "") + (
+        f"\n## 16 -> 3 table bits\n\n{CHANGE_NOTE}\n\n{markdown_table(change)}" if not change.empty else ""))
     plots = make_plots(df, out) if not df.empty else []
     plots += make_fpga_plots(df, out) if not df.empty else []
-    write_html(df, plots, out, title, links, provenance(points))
+    write_html(df, plots, out, title, links, provenance(points), change)
     return df
 
 

@@ -13,6 +13,11 @@ What 2.0.17 gets wrong and what this module does about it (../shared/notes/power
   by the activity propagation that every report_power runs (each driver pin gets its cell function evaluated
   on its inputs' activities). `power_liberty` makes every output pin's function the pin itself, so propagation
   keeps the annotated value of each driver pin and copies it to the net's load pins. Timing arcs are untouched.
+- Leakage: 2.0.17 takes a cell's cell_leakage_power, else its state-dependent (`when`) leakage_power groups with
+  fixed weights that ignore the annotated duty (gf180mcu has no cell_leakage_power: every cell leaked twice its
+  state average). `power_liberty` writes each such cell's cell_leakage_power as the average over its states, each
+  equally likely (`_state_leakage`; sky130hd's own values are that average). Leakage does not follow the
+  simulated duty: 2.0.17 has no way to weight it by the annotated states.
 - No read_vcd/read_saif: `vcd_activity` streams the VCD (never loaded whole) and counts the toggles and the
   time high of every net in the measured window; every driving cell pin gets `sta::set_power_pin_activity`
   and every input port `set_power_activity -input_ports` (never -global: it overrides every per-pin value).
@@ -37,7 +42,7 @@ from .opensta import run_script, spef_reads, sta_version
 
 HERE = Path(__file__).parent
 SENTINEL = "kan-dse: power complete"
-LIBERTY_VERSION = "3"      # of the edits below: part of the cached file's name
+LIBERTY_VERSION = "4"      # of the edits below: part of the cached file's name
 
 
 # ---------------------------------------------------------------- liberty
@@ -103,7 +108,8 @@ def _attr(own: str, name: str) -> str | None:
 
 def fix_liberty(text: str) -> str:
     """Default operating conditions named after their group; internal energy tables of clock pins halved; every
-    output pin's function made the pin itself (module docstring)."""
+    output pin's function made the pin itself; cell_leakage_power from the state-dependent leakage groups where a
+    cell has none (module docstring)."""
     edits: list[tuple[int, int, str]] = []          # (start, end, replacement) in `text`
     lib = _groups(text)[0]
     conds = [g for g in lib.children if g.kind == "operating_conditions"]
@@ -116,6 +122,9 @@ def fix_liberty(text: str) -> str:
             edits.append((default.start(), default.end(), ""))
         edits.append((conds[-1].end + 1, conds[-1].end + 1, f'\n    default_operating_conditions : "{name}";'))
     for cell in (g for g in lib.children if g.kind == "cell"):
+        leakage = _state_leakage(text, cell)
+        if leakage is not None:
+            edits.append((cell.start, cell.start, f"\n    cell_leakage_power : {leakage:.10g};"))
         for pin in (g for g in cell.children if g.kind == "pin"):
             pin_own = _own_text(text, pin)
             direction = _attr(pin_own, "direction")
@@ -141,6 +150,64 @@ def fix_liberty(text: str) -> str:
         pos = e
     out.append(text[pos:])
     return "".join(out)
+
+
+_BOOL_TOKEN = re.compile(r"\s*(?:([A-Za-z_][\w\[\]]*)|([!&*|+^()])|([01]))")
+
+
+def _when_probability(when: str) -> float | None:
+    """Probability that a liberty `when` expression holds with each of its pins independently 0 or 1 with equal
+    odds; None for syntax this does not read (the postfix ', ...). Python's bitwise operators on 0/1 with ~ for !
+    (the low bit is right for any nesting); & binds before ^ here, the reverse of liberty: leakage `when`s
+    are minterms (no ^) in the libraries here."""
+    expr, pins, prev = [], [], ""
+    pos = 0
+    while pos < len(when.rstrip()):
+        m = _BOOL_TOKEN.match(when, pos)
+        if not m:
+            return None
+        pos = m.end()
+        name, op, const = m.groups()
+        operand_start = name or const or op in ("!", "(")
+        if operand_start and prev in ("operand", ")"):
+            expr.append("&")                             # liberty: a space between operands is AND
+        if name:
+            if name not in pins:
+                pins.append(name)
+            expr.append(f"v[{pins.index(name)}]")
+        else:
+            expr.append(const or {"!": "~", "*": "&", "+": "|"}.get(op, op))
+        prev = "operand" if name or const else op
+    if not pins:
+        return None
+    code = compile("".join(expr), "<when>", "eval")
+    hits = sum(eval(code, {"__builtins__": {}}, {"v": [(i >> k) & 1 for k in range(len(pins))]}) & 1
+               for i in range(2 ** len(pins)))
+    return hits / 2 ** len(pins)
+
+
+def _state_leakage(text: str, cell: _Group) -> float | None:
+    """cell_leakage_power for a cell that has none but state-dependent leakage_power groups (gf180mcu): each
+    `when` group weighted by the probability of its state with every pin equally likely 0 or 1 (the weighting
+    of sky130hd's own cell_leakage_power), normalized by their sum. Without it 2.0.17 weights the groups by fixed
+    factors that ignore the annotated duty and do not sum to 1 (measured: a gf180mcu buffer's `I` and `!I` groups
+    1.0 each, a flop's four `CLK&D` states 0.5 each: twice the average). 2.0.17 takes cell_leakage_power first
+    and has no way to weight by the simulated duty. None where the cell needs no edit."""
+    own = _own_text(text, cell)
+    if _attr(own, "cell_leakage_power") is not None:
+        return None
+    weighted = total = 0.0
+    for g in (c for c in cell.children if c.kind == "leakage_power"):
+        body = _own_text(text, g)
+        when, value = _attr(body, "when"), _attr(body, "value")
+        if when is None or value is None:
+            continue
+        p = _when_probability(when)
+        if p is None:
+            return None
+        weighted += p * float(value)
+        total += p
+    return weighted / total if total else None
 
 
 # ---------------------------------------------------------------- VCD
