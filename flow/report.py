@@ -241,7 +241,8 @@ class Plot:
     draw: Callable
 
 
-def _vs_bits(col: str, ylabel: str, scale: float = 1.0):
+def _vs_bits(col: str, ylabel: str, scale: float = 1.0, log: bool = False):
+    """`log`: a log y axis, where PDKs differ by more than an order of magnitude (energy: 1.8 V vs 5 V)."""
     def draw(df, fig) -> bool:
         if col not in df:
             return False
@@ -257,8 +258,9 @@ def _vs_bits(col: str, ylabel: str, scale: float = 1.0):
                                    bbox=dict(boxstyle="round", fc="white", ec="none", alpha=0.8),
                                    arrowprops=dict(arrowstyle="->", lw=0.6, color="grey"))
                 note.set_in_layout(False)
-        ax.set(xlabel="basis-table entry width b [bits]", ylabel=ylabel)
-        ax.grid(alpha=0.3)
+        ax.set(xlabel="basis-table entry width b [bits]", ylabel=ylabel + (" (log)" if log else ""),
+               yscale="log" if log else "linear")
+        ax.grid(alpha=0.3, which="both" if log else "major")
         ax.legend(fontsize=8)
         return True
     return draw
@@ -378,7 +380,7 @@ def _energy(df, fig) -> bool:
         g = g.dropna(subset=[ENERGY])
         axes[0].plot(g.table_bits, g[ENERGY], label=label, **style(pdk, array))
         axes[1].plot(g.table_bits, g["energy_norm_16b"], label=label, **style(pdk, array))
-    axes[0].set(xlabel="basis-table entry width b [bits]", ylabel="energy per inference [pJ]")
+    axes[0].set(xlabel="basis-table entry width b [bits]", ylabel="energy per inference [pJ] (log)", yscale="log")
     axes[1].set(xlabel="basis-table entry width b [bits]", title="energy / energy (16 bit)")
     if df["energy_norm_16b"].isna().all():
         axes[1].text(0.5, 0.5, "no 16-bit point with an energy", ha="center", transform=axes[1].transAxes)
@@ -393,7 +395,7 @@ PLOTS += (
     Plot("energy_vs_bits", "Energy per inference vs table bits, absolute and normalized to the 16-bit point of the "
          "same PDK and array size. " + ENERGY_NOTE, _energy),
     Plot("energy_delay_vs_bits", "Energy-delay product (energy per inference x 1/fmax) vs table bits; lower is "
-         "better. " + ENERGY_NOTE, _vs_bits("energy_delay [pJ*ns]", "energy x clock period [pJ ns]")),
+         "better. " + ENERGY_NOTE, _vs_bits("energy_delay [pJ*ns]", "energy x clock period [pJ ns]", log=True)),
     Plot("pareto_area_energy", "Cell area vs energy per inference, marker = PDK, colour = array size, labels = "
          "table bits; the Pareto front per group. " + ENERGY_NOTE,
          _area_pareto(ENERGY, "energy per inference [pJ] (log)", higher_is_better=False)),
