@@ -160,7 +160,7 @@ def test_gf180mcu_cells_match_the_hand_calculation_too(tmp_path):
 
 def test_leakage_state_probabilities_read_the_liberty_when_syntax():
     """The weights power_liberty gives each state-dependent leakage group: every pin 0 or 1 with equal odds."""
-    p = power._when_probability
+    p = power.when_probability
     assert [p("A"), p("!A"), p("CLK&D&!Q"), p("(CLK*D)*!Q"), p("A B"), p("!(A|B)"), p("A+B"), p("A&!A")] == [
         0.5, 0.5, 0.125, 0.125, 0.25, 0.25, 0.75, 0.0]
     assert p("A'") is None and p("1") is None            # postfix not, no pin: the cell is left as it is

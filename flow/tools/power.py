@@ -155,7 +155,7 @@ def fix_liberty(text: str) -> str:
 _BOOL_TOKEN = re.compile(r"\s*(?:([A-Za-z_][\w\[\]]*)|([!&*|+^()])|([01]))")
 
 
-def _when_probability(when: str) -> float | None:
+def when_probability(when: str) -> float | None:
     """Probability that a liberty `when` expression holds with each of its pins independently 0 or 1 with equal
     odds; None for syntax this does not read (the postfix ', ...). Python's bitwise operators on 0/1 with ~ for !
     (the low bit is right for any nesting); & binds before ^ here, the reverse of liberty: leakage `when`s
@@ -202,7 +202,7 @@ def _state_leakage(text: str, cell: _Group) -> float | None:
         when, value = _attr(body, "when"), _attr(body, "value")
         if when is None or value is None:
             continue
-        p = _when_probability(when)
+        p = when_probability(when)
         if p is None:
             return None
         weighted += p * float(value)
