@@ -492,7 +492,9 @@ def fpga_8_to_3_rows(df: pd.DataFrame) -> list[dict]:
         row = {"platform": platform, "array": array}
         for col, what in (*FPGA_RESOURCES, (FMAX, "fmax (median of seeds)")):
             if f"{col} /8b" in g:
-                row[f"{what} 8 -> 3"] = f"{100 * (g.at[3, f'{col} /8b'] - 1):+.1f}%"
+                ratio = g.at[3, f"{col} /8b"]
+                row[f"{what} 8 -> 3"] = (f"{100 * (ratio - 1):+.1f}%" if math.isfinite(ratio)
+                                         else f"{human(g.at[8, col])} -> {human(g.at[3, col])}")
         if "fmax_spread [%]" in g:
             row["seed spread at 8 / 3 bits"] = f"{g.at[8, 'fmax_spread [%]']}% / {g.at[3, 'fmax_spread [%]']}%"
         rows.append(row)
