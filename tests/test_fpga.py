@@ -180,3 +180,19 @@ def test_block_ram_model_reading_the_wrong_half_mismatches(tmp_path, write_yaml,
     models = yosys_fpga.simulation_models(cells, tmp_path / "models")
     res = run_cocotb(cfg.params, [netlist, *models], tmp_path / "cocotb", vectors=50, seed=1)
     assert not res.passed and res.mismatches > 0
+
+
+def test_sweep_report_states_the_8_to_3_change_next_to_the_study(tmp_path):
+    """The committed fpga-lut-mult points rebuilt into a report: its page has the FPGA timing and reference rows and
+    the 8 -> 3 bit table (LUT4 5,959 -> 2,289 = -61.6%, fmax 45.98 -> 69.11 MHz = +50.3%, no DSP at either width)."""
+    from flow.report import fpga_8_to_3_rows, write_report
+    shutil.copytree(REPO / "reports/fpga-lut-mult/points", tmp_path / "points")
+    df = write_report(tmp_path / "points", tmp_path, "sweep fpga-lut-mult")
+    rows = fpga_8_to_3_rows(df)
+    assert rows[0]["LUT4 8 -> 3"] == "-61.6%" and rows[0]["fmax (median of seeds) 8 -> 3"] == "+50.3%"
+    assert rows[0]["DSP 8 -> 3"] == "0 -> 0" and rows[0]["seed spread at 8 / 3 bits"] == "0.1% / 4.63%"
+    reference = rows[-1]
+    assert reference["combined (mean utilization) 8 -> 3"] == "-36%"
+    assert reference["fmax (median of seeds) 8 -> 3"] == "+50%"
+    page = (tmp_path / "index.html").read_text()
+    assert "FPGA: 8 -> 3 bits" in page and "-36% resources, +50% clock" in page and "OpenSTA" not in page
