@@ -519,6 +519,30 @@ def make_fpga_plots(df: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
              "groups without an 8-bit point are left out.")]
 
 
+def fpga_8_to_3_rows(df: pd.DataFrame) -> list[dict]:
+    """Per FPGA platform and array with ok 8- and 3-bit points: the 8 -> 3 bit change of each resource and of the
+    median fmax [%], each point's seed spread, next to KANtize's FPGA figures."""
+    rows = []
+    for (platform, array), g in _fpga_normalized(df).groupby(["pdk", "array"], sort=True):
+        g = g.set_index("table_bits")
+        if 3 not in g.index:
+            continue
+        row = {"platform": platform, "array": array}
+        for col, what in (*FPGA_RESOURCES, (FMAX, "fmax (median of seeds)")):
+            if f"{col} /8b" in g:
+                ratio = g.at[3, f"{col} /8b"]
+                row[f"{what} 8 -> 3"] = (f"{100 * (ratio - 1):+.1f}%" if math.isfinite(ratio)
+                                         else f"{human(g.at[8, col])} -> {human(g.at[3, col])}")
+        if "fmax_spread [%]" in g:
+            row["seed spread at 8 / 3 bits"] = f"{g.at[8, 'fmax_spread [%]']}% / {g.at[3, 'fmax_spread [%]']}%"
+        rows.append(row)
+    if rows:
+        rows.append({"platform": "KANtize FPGA (published)", "array": "",
+                     "combined (mean utilization) 8 -> 3": f"{100 * (REFERENCE_FPGA['resources_norm'][1] - 1):+.0f}%",
+                     "fmax (median of seeds) 8 -> 3": f"{100 * (REFERENCE_FPGA['fmax_norm'][1] - 1):+.0f}%"})
+    return rows
+
+
 # ---------------------------------------------------------------- provenance
 
 def provenance(points: list[dict]) -> dict:
@@ -593,6 +617,14 @@ dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-si
 .full{overflow-x:auto}"""
 
 
+def _html_table(title: str, note: str, names: list[str], rows: list[dict]) -> str:
+    """A titled summary table of the index page (cells escaped; a missing cell is empty)."""
+    return (f"<h2>{html.escape(title)}</h2><p>{html.escape(note)}</p><table><thead><tr>"
+            + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{html.escape(str(r.get(n, '')))}</td>" for n in names) + "</tr>"
+                      for r in rows) + "</tbody></table>")
+
+
 def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title: str, links: dict[str, dict],
                prov: dict, change: pd.DataFrame | None = None) -> Path:
     stages = {s for s in df.get("timing_stage", []) if s} if not df.empty else set()
@@ -617,12 +649,27 @@ def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title
                if "dirty" not in commit else "")
     tools = ", ".join(f"{t} {v}" for t, v in prov["tools"].items())
     n_ok = int((df.status == "ok").sum()) if not df.empty else 0
-    change_html = "" if change is None or change.empty else (
-        f"<h2>16 -> 3 table bits</h2><p>{html.escape(CHANGE_NOTE)}</p><table><thead><tr>"
-        + "".join(f"<th>{html.escape(c)}</th>" for c in change.columns) + "</tr></thead><tbody>"
-        + "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>"
-                  for r in change.itertuples(index=False)) + "</tbody></table>")
+    change_html = "" if change is None or change.empty else _html_table(
+        "16 -> 3 table bits", CHANGE_NOTE, list(change.columns), [dict(zip(change.columns, r))
+                                                                 for r in change.itertuples(index=False)])
     figures = "".join(f"<figure>{_img(p)}<figcaption>{html.escape(c)}</figcaption></figure>" for p, c in plots)
+    fpga = df.target == "fpga" if "target" in df else pd.Series(False, index=df.index)
+    meta_timing = ""
+    if not fpga.all():
+        meta_timing += (f"<dt>timing</dt><dd>fmax = 1/(period - WNS), OpenSTA; "
+                        f"{html.escape(', '.join(sorted(stages)) or 'none')} (post-route: router parasitics, "
+                        "propagated clock)</dd>\n<dt>reference</dt><dd>KANtize at 28 nm, 16 -> 3 bit table: -72% area, "
+                        "+50% fmax (published numbers)</dd>")
+    if fpga.any():
+        meta_timing += ("<dt>FPGA timing</dt><dd>fmax = nextpnr-ecp5's achieved frequency of the array clock in its "
+                        "routed timing analysis, median of the seeds (fpga.seeds); spread = (max - min) / median</dd>\n"
+                        "<dt>FPGA reference</dt><dd>KANtize on FPGA, 8 -> 3 bit table: -36% resources, +50% clock "
+                        "(published numbers)</dd>")
+    ratios = fpga_8_to_3_rows(df) if fpga.any() else []
+    fpga_ratios = "" if not ratios else _html_table(
+        "FPGA: 8 -> 3 bits", "Change from each platform's and array's 8-bit point to its 3-bit point (resources: "
+        "synthesized primitive counts; combined: mean of the LUT, FF, DSP and BRAM utilizations), next to the "
+        "study's published FPGA figures.", list(dict.fromkeys(k for r in ratios for k in r)), ratios)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{STYLE}</style></head><body>
 <h1>{html.escape(title)}</h1>
@@ -631,15 +678,13 @@ def write_html(df: pd.DataFrame, plots: list[tuple[Path, str]], out: Path, title
 <dt>report written by</dt><dd>flow at commit {html.escape(commit)}{f' ({written})' if written else ''}</dd>
 <dt>machine</dt><dd>{html.escape(prov['machine'])}</dd>
 <dt>tools</dt><dd>{html.escape(tools) or 'not recorded'}</dd>
-<dt>timing</dt><dd>fmax = 1/(period - WNS), OpenSTA; {html.escape(', '.join(sorted(stages)) or 'none')}
-(post-route: router parasitics, propagated clock)</dd>
-<dt>reference</dt><dd>KANtize at 28 nm, 16 -> 3 bit table: -72% area, +50% fmax (published numbers)</dd></dl>
+{meta_timing}</dl>
 <h2>Results</h2>
 <table class="sortable"><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
 <details><summary>All {len(full_cols)} columns per point (also in <a href="results.csv">results.csv</a>)</summary>
 <div class="full"><table class="sortable"><thead><tr>{full_head}</tr></thead><tbody>{full_body}</tbody></table></div>
 </details>
-{change_html}
+{change_html}{fpga_ratios}
 <h2>Plots</h2>{figures}
 <script>{SCRIPT}</script></body></html>"""
     path = out / "index.html"

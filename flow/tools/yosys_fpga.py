@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ToolFailed
 from ..metrics import Metric, Metrics
 from .yosys_synth import run_isolated_script, yosys_version
 
@@ -62,22 +61,20 @@ def synthesize_fpga(rtl: Path, top: str, work: Path, dsp: bool, table_ram: str) 
     return FpgaSynthResult(values["json"], values["netlist"], log, cells, metrics)
 
 
-MODELS_WITHOUT_YOSYS_SIM = {"MULT18X18D": HERE.parent / "fpga" / "mult18x18d_sim.v"}
+# Yosys ships these only as black boxes: our behavioural models of the modes synth_ecp5 uses (each stops the
+# simulation on a mode it does not implement)
+MODELS_WITHOUT_YOSYS_SIM = {"MULT18X18D": HERE.parent / "fpga" / "mult18x18d_sim.v",
+                            "DP16KD": HERE.parent / "fpga" / "dp16kd_sim.v"}
 
 
 def simulation_models(cells: dict[str, int], work: Path) -> list[Path]:
     """Verilog models of every ECP5 primitive in a synth_ecp5 netlist, for Icarus: Yosys' own cells_sim_ecp5.v
-    (its `include`s inlined once each; an elaboration-time $error, which Icarus 11 rejects, made a $fatal) plus
-    our model of MULT18X18D, which Yosys ships only as a black box. DP16KD is a black box too and has no model
-    here: a netlist with block RAM raises ToolFailed instead of simulating a black box."""
+    (its `include`s inlined once each; an elaboration-time $error, which Icarus 11 rejects, made a $fatal; its
+    black-box DP16KD left out) plus our models of the black boxes the netlist uses (MODELS_WITHOUT_YOSYS_SIM)."""
     import re
 
     from pyosys import __file__ as pyosys_init
 
-    unmodelled = sorted(c for c in cells if c == "DP16KD")
-    if unmodelled:
-        raise ToolFailed("FPGA netlist simulation", str(work), f"no simulation model for {', '.join(unmodelled)} "
-                         "(Yosys ships it as a black box): run with fpga.table_ram: lut, or --no-verify")
     share = Path(pyosys_init).parent / "share" / "lattice"
     seen: set[Path] = set()
 
@@ -91,5 +88,7 @@ def simulation_models(cells: dict[str, int], work: Path) -> list[Path]:
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     library = work / "cells_sim_ecp5_icarus.v"
-    library.write_text(inline(share / "cells_sim_ecp5.v"))
+    # the black box would clash with our model of the same name (and is never simulatable)
+    text = inline(share / "cells_sim_ecp5.v")
+    library.write_text(re.sub(r"\(\* blackbox \*\)\s*module DP16KD\(.*?endmodule", "", text, flags=re.S))
     return [library, *(m for c, m in MODELS_WITHOUT_YOSYS_SIM.items() if c in cells)]

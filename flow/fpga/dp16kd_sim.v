@@ -1,0 +1,336 @@
+// Simulation model of the ECP5 DP16KD (18 kbit block RAM) in the modes Yosys maps a read-only table to
+// (lattice/brams_map_16kd.v, fpga.table_ram: bram): contents from INITVAL_00..3F, synchronous reads on the rising
+// clock while CE is high, no output register (REGMODE "NOREG"), data width 1, 2, 4, 9 or 18 per port, the output 0
+// until the first read (Yosys' "rdinit zero"). Yosys ships this cell only as a black box (cells_sim_ecp5.v).
+// Writes, resets, output registers, inverted clocks and chip-select decoding other than "0b000" are not modelled:
+// they stop the simulation instead of simulating something this model does not implement.
+// Memory layout, as brams_map_16kd.v writes INITVAL: 1024 words of 18 bits, word w at INITVAL_<w / 16>, bits
+// (w % 16) * 20 +: 18; a port of width 9 or less addresses 9-bit halves (address bit 3), and within a half the
+// low 8 bits as 2 x 4, 4 x 2 or 8 x 1 (address bits 2..0); the 9th bit of a half only exists at width 9.
+// Used by flow/fpga (netlist simulation).
+module DP16KD(
+  input DIA17, DIA16, DIA15, DIA14, DIA13, DIA12, DIA11, DIA10, DIA9, DIA8, DIA7, DIA6, DIA5, DIA4, DIA3, DIA2, DIA1, DIA0,
+  input ADA13, ADA12, ADA11, ADA10, ADA9, ADA8, ADA7, ADA6, ADA5, ADA4, ADA3, ADA2, ADA1, ADA0,
+  input CEA, OCEA, CLKA, WEA, RSTA,
+  input CSA2, CSA1, CSA0,
+  output DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0,
+
+  input DIB17, DIB16, DIB15, DIB14, DIB13, DIB12, DIB11, DIB10, DIB9, DIB8, DIB7, DIB6, DIB5, DIB4, DIB3, DIB2, DIB1, DIB0,
+  input ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5, ADB4, ADB3, ADB2, ADB1, ADB0,
+  input CEB, OCEB, CLKB, WEB, RSTB,
+  input CSB2, CSB1, CSB0,
+  output DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0
+);
+    parameter DATA_WIDTH_A = 18;
+    parameter DATA_WIDTH_B = 18;
+    parameter REGMODE_A = "NOREG";
+    parameter REGMODE_B = "NOREG";
+    parameter RESETMODE = "SYNC";
+    parameter ASYNC_RESET_RELEASE = "SYNC";
+    parameter CSDECODE_A = "0b000";
+    parameter CSDECODE_B = "0b000";
+    parameter WRITEMODE_A = "NORMAL";
+    parameter WRITEMODE_B = "NORMAL";
+    parameter DIA17MUX = "DIA17";
+    parameter DIA16MUX = "DIA16";
+    parameter DIA15MUX = "DIA15";
+    parameter DIA14MUX = "DIA14";
+    parameter DIA13MUX = "DIA13";
+    parameter DIA12MUX = "DIA12";
+    parameter DIA11MUX = "DIA11";
+    parameter DIA10MUX = "DIA10";
+    parameter DIA9MUX = "DIA9";
+    parameter DIA8MUX = "DIA8";
+    parameter DIA7MUX = "DIA7";
+    parameter DIA6MUX = "DIA6";
+    parameter DIA5MUX = "DIA5";
+    parameter DIA4MUX = "DIA4";
+    parameter DIA3MUX = "DIA3";
+    parameter DIA2MUX = "DIA2";
+    parameter DIA1MUX = "DIA1";
+    parameter DIA0MUX = "DIA0";
+    parameter ADA13MUX = "ADA13";
+    parameter ADA12MUX = "ADA12";
+    parameter ADA11MUX = "ADA11";
+    parameter ADA10MUX = "ADA10";
+    parameter ADA9MUX = "ADA9";
+    parameter ADA8MUX = "ADA8";
+    parameter ADA7MUX = "ADA7";
+    parameter ADA6MUX = "ADA6";
+    parameter ADA5MUX = "ADA5";
+    parameter ADA4MUX = "ADA4";
+    parameter ADA3MUX = "ADA3";
+    parameter ADA2MUX = "ADA2";
+    parameter ADA1MUX = "ADA1";
+    parameter ADA0MUX = "ADA0";
+    parameter CEAMUX = "CEA";
+    parameter OCEAMUX = "OCEA";
+    parameter CLKAMUX = "CLKA";
+    parameter WEAMUX = "WEA";
+    parameter RSTAMUX = "RSTA";
+    parameter CSA2MUX = "CSA2";
+    parameter CSA1MUX = "CSA1";
+    parameter CSA0MUX = "CSA0";
+    parameter DOA17MUX = "DOA17";
+    parameter DOA16MUX = "DOA16";
+    parameter DOA15MUX = "DOA15";
+    parameter DOA14MUX = "DOA14";
+    parameter DOA13MUX = "DOA13";
+    parameter DOA12MUX = "DOA12";
+    parameter DOA11MUX = "DOA11";
+    parameter DOA10MUX = "DOA10";
+    parameter DOA9MUX = "DOA9";
+    parameter DOA8MUX = "DOA8";
+    parameter DOA7MUX = "DOA7";
+    parameter DOA6MUX = "DOA6";
+    parameter DOA5MUX = "DOA5";
+    parameter DOA4MUX = "DOA4";
+    parameter DOA3MUX = "DOA3";
+    parameter DOA2MUX = "DOA2";
+    parameter DOA1MUX = "DOA1";
+    parameter DOA0MUX = "DOA0";
+    parameter DIB17MUX = "DIB17";
+    parameter DIB16MUX = "DIB16";
+    parameter DIB15MUX = "DIB15";
+    parameter DIB14MUX = "DIB14";
+    parameter DIB13MUX = "DIB13";
+    parameter DIB12MUX = "DIB12";
+    parameter DIB11MUX = "DIB11";
+    parameter DIB10MUX = "DIB10";
+    parameter DIB9MUX = "DIB9";
+    parameter DIB8MUX = "DIB8";
+    parameter DIB7MUX = "DIB7";
+    parameter DIB6MUX = "DIB6";
+    parameter DIB5MUX = "DIB5";
+    parameter DIB4MUX = "DIB4";
+    parameter DIB3MUX = "DIB3";
+    parameter DIB2MUX = "DIB2";
+    parameter DIB1MUX = "DIB1";
+    parameter DIB0MUX = "DIB0";
+    parameter ADB13MUX = "ADB13";
+    parameter ADB12MUX = "ADB12";
+    parameter ADB11MUX = "ADB11";
+    parameter ADB10MUX = "ADB10";
+    parameter ADB9MUX = "ADB9";
+    parameter ADB8MUX = "ADB8";
+    parameter ADB7MUX = "ADB7";
+    parameter ADB6MUX = "ADB6";
+    parameter ADB5MUX = "ADB5";
+    parameter ADB4MUX = "ADB4";
+    parameter ADB3MUX = "ADB3";
+    parameter ADB2MUX = "ADB2";
+    parameter ADB1MUX = "ADB1";
+    parameter ADB0MUX = "ADB0";
+    parameter CEBMUX = "CEB";
+    parameter OCEBMUX = "OCEB";
+    parameter CLKBMUX = "CLKB";
+    parameter WEBMUX = "WEB";
+    parameter RSTBMUX = "RSTB";
+    parameter CSB2MUX = "CSB2";
+    parameter CSB1MUX = "CSB1";
+    parameter CSB0MUX = "CSB0";
+    parameter DOB17MUX = "DOB17";
+    parameter DOB16MUX = "DOB16";
+    parameter DOB15MUX = "DOB15";
+    parameter DOB14MUX = "DOB14";
+    parameter DOB13MUX = "DOB13";
+    parameter DOB12MUX = "DOB12";
+    parameter DOB11MUX = "DOB11";
+    parameter DOB10MUX = "DOB10";
+    parameter DOB9MUX = "DOB9";
+    parameter DOB8MUX = "DOB8";
+    parameter DOB7MUX = "DOB7";
+    parameter DOB6MUX = "DOB6";
+    parameter DOB5MUX = "DOB5";
+    parameter DOB4MUX = "DOB4";
+    parameter DOB3MUX = "DOB3";
+    parameter DOB2MUX = "DOB2";
+    parameter DOB1MUX = "DOB1";
+    parameter DOB0MUX = "DOB0";
+    parameter WID = 0;
+    parameter GSR = "ENABLED";
+    parameter INITVAL_00 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_01 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_02 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_03 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_04 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_05 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_06 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_07 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_08 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_09 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_0A = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_0B = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_0C = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_0D = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_0E = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_0F = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_10 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_11 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_12 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_13 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_14 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_15 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_16 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_17 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_18 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_19 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_1A = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_1B = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_1C = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_1D = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_1E = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_1F = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_20 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_21 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_22 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_23 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_24 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_25 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_26 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_27 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_28 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_29 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_2A = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_2B = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_2C = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_2D = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_2E = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_2F = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_30 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_31 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_32 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_33 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_34 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_35 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_36 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_37 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_38 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_39 = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_3A = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_3B = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_3C = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_3D = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_3E = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INITVAL_3F = 320'h00000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    parameter INIT_DATA = "STATIC";
+
+    reg [17:0] mem [0:1023];
+
+    function [319:0] initval(input integer row);
+        case (row)
+            0: initval = INITVAL_00;
+            1: initval = INITVAL_01;
+            2: initval = INITVAL_02;
+            3: initval = INITVAL_03;
+            4: initval = INITVAL_04;
+            5: initval = INITVAL_05;
+            6: initval = INITVAL_06;
+            7: initval = INITVAL_07;
+            8: initval = INITVAL_08;
+            9: initval = INITVAL_09;
+            10: initval = INITVAL_0A;
+            11: initval = INITVAL_0B;
+            12: initval = INITVAL_0C;
+            13: initval = INITVAL_0D;
+            14: initval = INITVAL_0E;
+            15: initval = INITVAL_0F;
+            16: initval = INITVAL_10;
+            17: initval = INITVAL_11;
+            18: initval = INITVAL_12;
+            19: initval = INITVAL_13;
+            20: initval = INITVAL_14;
+            21: initval = INITVAL_15;
+            22: initval = INITVAL_16;
+            23: initval = INITVAL_17;
+            24: initval = INITVAL_18;
+            25: initval = INITVAL_19;
+            26: initval = INITVAL_1A;
+            27: initval = INITVAL_1B;
+            28: initval = INITVAL_1C;
+            29: initval = INITVAL_1D;
+            30: initval = INITVAL_1E;
+            31: initval = INITVAL_1F;
+            32: initval = INITVAL_20;
+            33: initval = INITVAL_21;
+            34: initval = INITVAL_22;
+            35: initval = INITVAL_23;
+            36: initval = INITVAL_24;
+            37: initval = INITVAL_25;
+            38: initval = INITVAL_26;
+            39: initval = INITVAL_27;
+            40: initval = INITVAL_28;
+            41: initval = INITVAL_29;
+            42: initval = INITVAL_2A;
+            43: initval = INITVAL_2B;
+            44: initval = INITVAL_2C;
+            45: initval = INITVAL_2D;
+            46: initval = INITVAL_2E;
+            47: initval = INITVAL_2F;
+            48: initval = INITVAL_30;
+            49: initval = INITVAL_31;
+            50: initval = INITVAL_32;
+            51: initval = INITVAL_33;
+            52: initval = INITVAL_34;
+            53: initval = INITVAL_35;
+            54: initval = INITVAL_36;
+            55: initval = INITVAL_37;
+            56: initval = INITVAL_38;
+            57: initval = INITVAL_39;
+            58: initval = INITVAL_3A;
+            59: initval = INITVAL_3B;
+            60: initval = INITVAL_3C;
+            61: initval = INITVAL_3D;
+            62: initval = INITVAL_3E;
+            63: initval = INITVAL_3F;
+        endcase
+    endfunction
+
+    integer w;
+    initial begin
+        for (w = 0; w < 1024; w = w + 1)
+            mem[w] = initval(w / 16) >> ((w % 16) * 20);
+        if (REGMODE_A != "NOREG" || REGMODE_B != "NOREG" || CLKAMUX != "CLKA" || CLKBMUX != "CLKB"
+                || CSDECODE_A != "0b000" || CSDECODE_B != "0b000")
+            $fatal(1, "DP16KD model (flow/fpga/dp16kd_sim.v): only REGMODE NOREG, non-inverted clocks and CSDECODE 0b000 are modelled");
+    end
+
+    // one read of `width` bits at address `ad` (the port's 14 address bits)
+    function [17:0] read(input [13:0] ad, input integer width);
+        reg [17:0] word;
+        reg [8:0] half;
+        begin
+            word = mem[ad[13:4]];
+            half = ad[3] ? word[17:9] : word[8:0];
+            case (width)
+                18: read = word;
+                9: read = {9'b0, half};
+                4: read = {14'b0, ad[2] ? half[7:4] : half[3:0]};
+                2: read = {16'b0, half[ad[2:1] * 2 +: 2]};
+                1: read = {17'b0, half[ad[2:0]]};
+                default: read = 18'bx;
+            endcase
+        end
+    endfunction
+
+    wire [13:0] ada = {ADA13, ADA12, ADA11, ADA10, ADA9, ADA8, ADA7, ADA6, ADA5, ADA4, ADA3, ADA2, ADA1, ADA0};
+    wire [13:0] adb = {ADB13, ADB12, ADB11, ADB10, ADB9, ADB8, ADB7, ADB6, ADB5, ADB4, ADB3, ADB2, ADB1, ADB0};
+    wire [2:0] csa = {CSA2, CSA1, CSA0};
+    wire [2:0] csb = {CSB2, CSB1, CSB0};
+    reg [17:0] doa = 18'b0, dob = 18'b0;
+    assign {DOA17, DOA16, DOA15, DOA14, DOA13, DOA12, DOA11, DOA10, DOA9, DOA8, DOA7, DOA6, DOA5, DOA4, DOA3, DOA2, DOA1, DOA0} = doa;
+    assign {DOB17, DOB16, DOB15, DOB14, DOB13, DOB12, DOB11, DOB10, DOB9, DOB8, DOB7, DOB6, DOB5, DOB4, DOB3, DOB2, DOB1, DOB0} = dob;
+
+    always @(posedge CLKA) if (csa === 3'b000 && CEA !== 1'b0) begin
+        if (WEA !== 1'b0 || RSTA !== 1'b0)
+            $fatal(1, "DP16KD model (flow/fpga/dp16kd_sim.v): port A write or reset is not modelled (%m)");
+        doa <= CEA === 1'b1 ? read(ada, DATA_WIDTH_A) : 18'bx;
+    end
+    always @(posedge CLKB) if (csb === 3'b000 && CEB !== 1'b0) begin
+        if (WEB !== 1'b0 || RSTB !== 1'b0)
+            $fatal(1, "DP16KD model (flow/fpga/dp16kd_sim.v): port B write or reset is not modelled (%m)");
+        dob <= CEB === 1'b1 ? read(adb, DATA_WIDTH_B) : 18'bx;
+    end
+    always @(posedge RSTA or posedge RSTB)
+        $fatal(1, "DP16KD model (flow/fpga/dp16kd_sim.v): reset is not modelled (%m)");
+endmodule
