@@ -72,6 +72,11 @@ class FlowSection:
                          "array-level nets; 'auto' = tiled for arrays larger than 2x2",
                          "auto",
                          choices=("auto", "flat", "tiled"))
+    verify_gates: str = _key("gate-level check of the tiled flow: 'macros' simulates the routed glue, every B-spline "
+                             "unit and the PEs of the first and last row as routed gates and the other PEs as their "
+                             "RTL (each macro checked in place, every glue connection simulated; the cost of about two "
+                             "rows at any array size); 'full' simulates every macro instance as routed gates (cost "
+                             "grows with the whole array)", "macros", choices=("macros", "full"))
     power_vectors: int = _key("random input vectors of the power workload: streamed through the routed gates after "
                               "a random coefficient load, their toggles annotated in OpenSTA (the `power` step "
                               "after sta_route); 0 = no power step", 500, "vectors", 0, 1_000_000)

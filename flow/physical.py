@@ -458,6 +458,11 @@ def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None =
                   + ("Per module: report_power -instances of each module's cells." if modules else
                      "Flat runs have no per-module split (the routed netlist is flat).")]
 
+    if "verify_gates_scope" in metrics:          # tiled: what its gate-level check simulated as gates
+        lines += ["", f"Gate-level check (flow.verify_gates = {cfg.flow.verify_gates}): "
+                  f"{metrics['verify_gates_scope'].value}; {metrics['verify_gates_vectors'].value} vectors, "
+                  f"{metrics['verify_gates_mismatches'].value} mismatches against the golden model."]
+
     stage = "postroute" if "postroute_critical_path" in metrics else "preroute"
     lines += ["", f"## Worst paths ({stage.replace('route', '-route')})", "", "| check | value |", "|---|---|"]
     path = metrics.get(f"{stage}_critical_path")

@@ -41,6 +41,23 @@ def run_cocotb(p: KanParams, sources: list[Path], work: Path, vectors: int, seed
                         data["first_mismatches"], seconds, log)
 
 
+def gate_check_scope(p: KanParams, mode: str, work: Path, macro_rtl: dict[str, str]) -> tuple[str, dict, Path | None]:
+    """What the tiled flow's gate-level check simulates as routed gates (flow.verify_gates). 'macros': the array
+    glue, every B-spline unit and the PEs of the first and last row (the first row's load chain and basis outputs
+    feed the rows below, the last row adds live partial sums and drives y); the other PEs are their RTL
+    (`macro_rtl` {module: Verilog text}). Each macro is checked in place, every glue cell and connection is
+    simulated, and the cost stays that of about two rows at any array size. 'full': every instance as gates.
+    -> (description, yosys_synth.simulatable_netlist's `macros`, the RTL file or None)."""
+    if mode == "full":
+        return "every macro instance and the glue as routed gates", {"kan_pe": None, "kan_bspline": None}, None
+    pes = sorted({f"pe_{r}_{c}" for r in (0, p.rows - 1) for c in range(p.cols)})
+    rtl = Path(work) / "macros_rtl.v"
+    rtl.parent.mkdir(parents=True, exist_ok=True)
+    rtl.write_text("\n\n".join(macro_rtl.values()) + "\n")
+    return (f"glue, all {p.rows} B-spline units and {len(pes)} of {p.rows * p.cols} PEs (rows 0 and {p.rows - 1}) "
+            "as routed gates, the other PEs as RTL", {"kan_pe": pes, "kan_bspline": None}, rtl)
+
+
 def _vcd_runner():
     """cocotb's Icarus runner with VCD dumping on: it passes vvp `-none` (no dump file) unless waves are on, and
     waves mean an FST of every signal; vvp takes the last dump-format flag, so `-vcd` after it wins."""

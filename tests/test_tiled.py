@@ -402,3 +402,44 @@ def test_tiled_power_splits_by_module_and_sums_to_the_total(runs, tmp_path):
     parts = [v["power_module_pe"], v["power_module_bspline"], v["power_module_glue"]]
     assert all(p > 0 for p in parts) and sum(parts) == pytest.approx(v["power_total"], rel=1e-5)
     assert v["power_module_pe"] > v["power_module_bspline"]           # 4 PEs vs 2 B-spline units
+
+
+def test_gate_check_simulates_glue_and_two_rows_of_pes_as_gates(tmp_path):
+    from flow.verify import gate_check_scope
+    p = load(REPO / "configs/b3.yaml").params                                       # 4x4
+    rtl = {"kan_pe": "module kan_pe(); endmodule", "kan_bspline": "module kan_bspline(); endmodule"}
+    scope, gates, path = gate_check_scope(p, "macros", tmp_path, rtl)
+    assert gates == {"kan_pe": [f"pe_{r}_{c}" for r in (0, 3) for c in range(4)], "kan_bspline": None}
+    assert path.read_text().count("endmodule") == 2 and "8 of 16 PEs" in scope
+    assert gate_check_scope(p, "full", tmp_path, rtl)[1] == {"kan_pe": None, "kan_bspline": None}
+
+
+def test_gate_check_catches_a_macro_fault_and_a_glue_fault(runs, tmp_path):
+    """A fault in the PE's routed netlist (psum_in[0] stuck at 0 inside the macro) fails the check with every PE
+    as gates and with only pe_1_0 as gates (the rest RTL); one swapped glue connection (two basis bits into
+    pe_1_1) fails it with every macro as RTL; the netlist as routed passes with pe_1_0 alone as gates."""
+    from flow.tiled.rtl import module_text
+    from flow.tools.yosys_synth import simulatable_netlist
+    from flow.verify import gate_check_scope, run_cocotb
+    p, lib = runs["cfg"].params, runs["lib"]
+    routed = runs["tiled"]["artifacts"]["netlist"][0]
+    text = routed.read_text()
+    pe = re.search(r"^module kan_pe\s*\(.*?^endmodule", text, re.S | re.M).group(0)
+    assert pe.count("(psum_in[0])") >= 1
+    (tmp_path / "macro_fault.v").write_text(text.replace(pe, pe.replace("(psum_in[0])", "(VGND)")))
+    inst = re.search(r"^\s*kan_pe pe_1_1 \(.*$", text, re.M).group(0)
+    swapped = re.sub(r"\.basis_in_0\(\{(\w+), (\w+), (\w+)\}\)", r".basis_in_0({\1, \3, \2})", inst)
+    assert swapped != inst
+    (tmp_path / "glue_fault.v").write_text(text.replace(inst, swapped))
+    rtl_text = (runs["tiled"]["artifacts"]["def"].parent / "kan_array.v").read_text()
+    full = gate_check_scope(p, "full", tmp_path, {})[1]
+    rtl = gate_check_scope(p, "macros", tmp_path, {m: module_text(rtl_text, m) for m in ("kan_pe", "kan_bspline")})[2]
+    cases = {"routed, pe_1_0 as gates": (routed, {"kan_pe": ["pe_1_0"], "kan_bspline": None}, True),
+             "macro fault, all gates": (tmp_path / "macro_fault.v", full, False),
+             "macro fault, pe_1_0 as gates": (tmp_path / "macro_fault.v", {"kan_pe": ["pe_1_0"], "kan_bspline": []},
+                                              False),
+             "glue fault, macros as RTL": (tmp_path / "glue_fault.v", {"kan_pe": [], "kan_bspline": []}, False)}
+    for k, (netlist, macros, ok) in enumerate(cases.values()):
+        sim = simulatable_netlist(netlist, lib, "kan_array", tmp_path / f"sim{k}", macros=macros, rtl=rtl)
+        res = run_cocotb(p, [sim], tmp_path / f"cocotb{k}", vectors=60, seed=2)
+        assert (res.passed, res.mismatches == 0) == (ok, ok), list(cases)[k]

@@ -21,7 +21,8 @@ the array-level nets. One module per concern:
    (`read_spef -path`, rc2dly's), the array level the one def_spef.py writes from the routed DEF for every
    array-level net, each written down to the cell pins inside the macros (OpenSTA 2.0 times a net by its
    top-level parasitics).
-5. run.py: the flattened gate netlist runs the cocotb check against the golden model.
+5. run.py: the gate netlist runs the cocotb check against the golden model, the glue and some or all
+   macro instances as routed gates (flow.verify_gates; verify.gate_check_scope).
 """
 from .macros import harden
 from .routing import route_array

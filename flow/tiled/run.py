@@ -24,6 +24,7 @@ from .arrayplan import CHANNEL_UM, build_floorplan
 from .glue import ArrayNetlist, synthesize_glue
 from .macros import bspline_pins, harden, pe_pins
 from .routing import route_array
+from .rtl import module_text
 
 
 def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> dict:
@@ -136,15 +137,19 @@ class TiledRun:
         return m
 
     def verify_gates(self) -> Metrics:
-        """The flattened gate netlist against the golden model (cocotb); ToolFailed on a mismatch."""
-        from ..verify import run_cocotb
+        """The gate netlist (glue and some or all macro instances as routed gates: flow.verify_gates) against the
+        golden model (cocotb); ToolFailed on a mismatch."""
+        from ..verify import gate_check_scope, run_cocotb
         t = time.perf_counter()
         work = self.work
-        sim = simulatable_netlist(self.netlist, self.liberty, "kan_array", work / "verify")
+        scope, gates, rtl = gate_check_scope(self.p, self.cfg.flow.verify_gates, work / "verify",
+                                             {n: module_text(self.rtl_text, n) for n in ("kan_pe", "kan_bspline")})
+        sim = simulatable_netlist(self.netlist, self.liberty, "kan_array", work / "verify", macros=gates, rtl=rtl)
         res = run_cocotb(self.p, [sim], work / "verify" / "cocotb", vectors=self.cfg.flow.verify_vectors,
                          seed=self.cfg.flow.seed)
         tool = "cocotb 2 + icarus (golden model)"
-        m = {"verify_gates_vectors": Metric(res.vectors, "vectors", tool, str(res.log)),
+        m = {"verify_gates_scope": Metric(scope, "", "flow.tiled (flow.verify_gates)", str(sim)),
+             "verify_gates_vectors": Metric(res.vectors, "vectors", tool, str(res.log)),
              "verify_gates_mismatches": Metric(res.mismatches, "", tool, str(res.log)),
              "runtime_verify": Metric(round(time.perf_counter() - t, 2), "s", "flow", "")}
         if not res.passed:

@@ -250,27 +250,41 @@ def _bus_wrapper(module, top: str) -> str:
             + ");\nendmodule\n")
 
 
-def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path, flatten: bool = True) -> Path:
+def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path, flatten: bool = True,
+                        macros: dict[str, list[str] | None] | None = None, rtl: Path | None = None) -> Path:
     """The gate netlist (flat with split ports, or hierarchical with bus ports: the tiled array over its macros)
     with every cell replaced by its liberty function: one flat Verilog module `top` with the RTL's bus ports,
     for Icarus. `flatten=False` keeps the netlist as instance `gates` under `top` with its own net names (and
-    its macro instances), so a VCD of it names the nets as the timing tools do (power.py)."""
+    its macro instances), so a VCD of it names the nets as the timing tools do (power.py).
+    `macros` {macro module: its instances simulated as gates, None = all}: the macros stay modules (one
+    definition each, their cells flattened into them), everything else is flattened; the other instances are the
+    macro's RTL from `rtl` (Verilog holding those modules), written at the head of the output file."""
     libyosys()   # ToolMissing here, before forking
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     out, log, wrapper = work / f"{top}_gates_sim.v", work / "yosys_gatesim.log", work / f"{top}_bus_wrapper.v"
     log.unlink(missing_ok=True)
-    values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, out=out, wrapper=wrapper)
+    lines = []
+    for module, instances in sorted((macros or {}).items()):
+        # the instances keep their type (the macro, then the RTL's black box) unless named as gates here
+        chosen = f"{top}_gates/t:{module}" if instances is None else " ".join(f"{top}_gates/{i}" for i in instances)
+        lines += [f"rename {module} {module}_gates"] + ([f"chtype -set {module}_gates {chosen}"] if chosen else [])
+    if macros and any(v is not None for v in macros.values()):
+        lines.append(f"read_verilog -lib {Path(rtl).resolve()}")
+    values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, out=out, wrapper=wrapper,
+                  macro_lines="\n".join(lines), gate_modules=" ".join(f"{m}_gates" for m in sorted(macros or {})))
+    steps = ["wrap:flat", "macros:"] if macros else ["wrap:macros", "write:"] if flatten else ["wrap:flat", "write:"]
     _isolated("gate-level netlist for simulation (yosys)", log, work, _gatesim_in_child, values, work, log, top,
-              "wrap:" if flatten else "wrap:flat")
+              steps)
+    if macros and rtl:
+        out.write_text(Path(rtl).read_text() + "\n" + out.read_text())
     return out
 
 
-def _gatesim_in_child(values: dict, work: Path, log: Path, top: str, wrap: str = "wrap:") -> None:
+def _gatesim_in_child(values: dict, work: Path, log: Path, top: str, steps: list[str]) -> None:
     ys = libyosys()
     design = ys.Design()
     _run_script(ys, design, "yosys_gatesim.ys", values, work, log, "gates:wrap")
     values["wrapper"].write_text(_bus_wrapper(design.module(ys.IdString(f"\\{top}_gates")), top))
-    _run_script(ys, design, "yosys_gatesim.ys", values, work, log, wrap)
-    if wrap != "wrap:":
-        _run_script(ys, design, "yosys_gatesim.ys", values, work, log, "write:")
+    for labels in steps:
+        _run_script(ys, design, "yosys_gatesim.ys", values, work, log, labels)
