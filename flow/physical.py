@@ -25,7 +25,7 @@ from pathlib import Path
 from . import sc_tasks
 from .config import Config
 from .errors import FlowError, ToolMissing
-from .metrics import Metric
+from .metrics import Metric, current_names, headline
 from .pdks import REPO, PdkInfo, copy_log, resolve
 from .units import node_units
 from .versions import code_hash, tool_versions
@@ -271,20 +271,7 @@ def collect_metrics(proj, job_dir: Path, jobname: str, steps: list[str], cfg: Co
         if t is not None:
             metrics[f"runtime_{step}"] = Metric(round(t, 2), "s", "siliconcompiler tasktime", manifest)
     metrics["runtime_total"] = Metric(round(wall, 2), "s", "flow (wall clock of the SiliconCompiler run)", "")
-    # the headline timing: post-route where routed with parasitics, else pre-route; the tool says which. A
-    # SPEF with no capacitance at all (asap7: no R/C in its tech LEF) times no wires: pre-route it is.
-    no_rc = "route_net_cap_total_pf" in metrics and metrics["route_net_cap_total_pf"].value == 0
-    for stage in ("postroute", "preroute"):
-        if f"{stage}_fmax" in metrics and not (stage == "postroute" and no_rc):
-            why = "; post-route SPEF is all zeros (tech LEF without R/C)" if no_rc else ""
-            for key in ("wns", "tns", "fmax"):
-                m = metrics[f"{stage}_{key}"]
-                metrics[key] = Metric(m.value, m.unit, f"{m.tool} [{stage}{why}]", m.source)
-            break
-    headline = {"core_area": "place_core_area_um2", "die_area": "place_die_area_um2",
-                "utilization": "place_utilization", "wirelength": "route_wirelength_um",
-                "failed_nets": "route_failed_nets"}
-    metrics.update({k: metrics[v] for k, v in headline.items() if v in metrics})
+    metrics.update(headline(metrics))
     metrics["clock_period"] = Metric(cfg.flow.clock_period_ns, "ns", "flow config", "flow.clock_period_ns")
     if cfg.model:
         metrics.update(model_accuracy(cfg))
@@ -329,13 +316,15 @@ def write_report(out_dir: Path, job_dir: Path, steps: list[str], metrics: dict, 
 
 
 def write_summary(out_dir: Path, data: dict) -> Path:
-    """metrics.json (paths made portable: relative to the work tree) and summary.md from the same data."""
+    """metrics.json (paths made portable: relative to the work tree) and summary.md from the same data; the
+    summary reads a run stored before a metric rename under today's names (metrics.current_names), metrics.json
+    keeps the names the run recorded."""
     from .report import portable_tree
 
     data = portable_tree(data, REPO)
     (out_dir / "metrics.json").write_text(json.dumps(data, indent=1) + "\n")
     cfg = _stored_config(data["config"])
-    metrics = {k: Metric(**m) for k, m in data["metrics"].items()}
+    metrics = {k: Metric(**m) for k, m in current_names(data["metrics"]).items()}
     metrics.update(_paths_from_logs(out_dir / "logs", metrics, cfg.flow.clock_period_ns))
     path = out_dir / "summary.md"
     logs = sorted(p.name for p in (out_dir / "logs").glob("*")) if (out_dir / "logs").is_dir() else []
@@ -359,9 +348,10 @@ def _paths_from_logs(logs: Path, metrics: dict, period_ns: float) -> dict:
         if f"{stage}_critical_arrival" in metrics and f"{stage}_hold_slack" in metrics:
             continue
         for log in sorted(logs.glob(f"*sta_{stage}.log")):
+            sta = metrics.get(f"{stage}_wns")      # the OpenSTA that wrote the log, as the run recorded it
             try:
                 parsed = parse_report(log.read_text(errors="replace"), period_ns, log, stage,
-                                      "opensta 2.0.17 (read again from the stored log)")
+                                      f"{sta.tool if sta else 'opensta'} (read again from the stored log)")
             except FlowError:
                 continue
             out.update({k: Metric(v.value, v.unit, v.tool, f"logs/{log.name}") for k, v in parsed.items()

@@ -1,9 +1,10 @@
 """Sweep reports: results.csv, table.md, index.html and the plots; `flow report --compare`.
 
-results.csv has every metric of every point (`<metric> [<unit>]` columns, one name per metric); index.html shows
-the HEADLINE columns first and the full set one click away; the plots are the PLOTS table. Both tables are meant
-to grow (one line per column or plot). Every path written is relative to the report folder, and every file a link
-points to is copied under `<report>/points/<key>/`, so a report folder can be committed, copied or served as is.
+results.csv has every metric of every point (`<metric> [<unit>]` columns, one name per metric, today's names for
+points stored before a rename: flow/metrics.py RENAMED); index.html shows the HEADLINE columns first and the full
+set one click away; the plots are the PLOTS table. Both tables are meant to grow (one line per column or plot).
+Every path written is relative to the report folder, and every file a link points to is copied under
+`<report>/points/<key>/`, so a report folder can be committed, copied or served as is.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import pandas as pd  # noqa: E402
 
 from .config import ConfigError  # noqa: E402
 from .errors import FlowError  # noqa: E402
+from .metrics import HEADLINE_SOURCES, current_name, current_names  # noqa: E402
 from .pdks import copy_log  # noqa: E402
 from .versions import flow_commit, git_output  # noqa: E402
 
@@ -37,11 +39,6 @@ REFERENCE_FPGA = {"table_bits": [8, 3], "resources_norm": [1.0, 0.64], "fmax_nor
 AREA = "cell_area [um^2]"
 DIE = "die_area [um^2]"
 FMAX = "fmax [MHz]"
-# Copies of another metric under a second name (older flow versions wrote them; the flat flow keeps the tools'
-# own names beside the headline ones): the report keeps only the name on the right.
-ALIASES = {"fmax_mhz": "fmax", "wns_ns": "wns", "tns_ns": "tns", "wirelength_um": "wirelength",
-           "route_wirelength_um": "wirelength", "place_die_area_um2": "die_area",
-           "place_core_area_um2": "core_area", "place_utilization": "utilization", "route_failed_nets": "failed_nets"}
 # Not quality of results: run times, tool times and cache hits move from run to run with the same code.
 NOT_QOR = re.compile(r"^(runtime|macro_cache_hits|seconds)|tasktime|\[s\]$")
 
@@ -136,7 +133,7 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
     rows = []
     for pt in points:
         cfg = pt["config"]
-        metrics = pt.get("metrics", {})
+        metrics = current_names(pt.get("metrics", {}))     # a point stored before a rename: today's names
         key = pt.get("key", "")
         row = {"point": pt["name"], "status": pt["status"], "error": portable(pt.get("error") or ""),
                "pdk": _platform(cfg), "target": cfg.get("target", "asic"),
@@ -146,7 +143,8 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
                "timing_stage": timing_stage(metrics), "key": key,
                "report_dir": f"points/{key}" if key else "", "runtime [s]": pt.get("seconds")}
         for name, m in metrics.items():
-            if name in ALIASES or name.startswith("version_"):      # versions: in the page header and the JSON
+            # versions: in the page header and the JSON; a headline metric's source: the headline name shows it
+            if name in HEADLINE_SOURCES or name.startswith("version_"):
                 continue
             if isinstance(m.get("value"), (int, float, str, bool)) or m.get("value") is None:
                 value = portable(m["value"]) if isinstance(m.get("value"), str) else m.get("value")
@@ -330,27 +328,6 @@ def _area_pareto(y: str, ylabel: str, higher_is_better: bool):
     return draw
 
 
-PLOTS = (
-    Plot("area_vs_bits", "Standard-cell area (synthesis, mm^2) vs basis-table bits, one line per PDK and array size. "
-         "Failed points are left out; routing channels are not in cell area (see die area).",
-         _vs_bits(AREA, "standard-cell area [mm^2]", 1e-6)),
-    Plot("die_area_vs_bits", "Die area (mm^2) vs table bits: the floorplan, routing channels and macro relief "
-         "included. Failed and synthesis-only points are left out.", _vs_bits(DIE, "die area [mm^2]", 1e-6)),
-    Plot("fmax_vs_bits", "fmax vs table bits (post-route where routed; pre-route for synthesis-only points). "
-         "Annotated: points whose post-route fmax falls >10% below their own pre-route fmax, with the cause the "
-         "metrics record. Failed points are left out.", _vs_bits(FMAX, "fmax [MHz]")),
-    Plot("area_delay_vs_bits", "Cell area x clock period (1/fmax) vs table bits; lower is better. Failed points "
-         "are left out.", _vs_bits("area_delay [um^2*ns]", "area x clock period [mm^2 ns]", 1e-6)),
-    Plot("normalized_vs_reference", "Cell area and fmax normalized to the 16-bit point of the same PDK and array "
-         "size, next to the KANtize 28 nm published ratios (stars, 16 and 3 bits only: the study gives no other "
-         "widths). Every normalized ratio inherits its 16-bit point: an annotated outlier there moves the whole "
-         "line.", _normalized),
-    Plot("pareto_area_fmax", "Cell area vs fmax, marker = PDK, colour = array size, labels = table bits; the "
-         "steps are each group's Pareto front (no other point of the group is both smaller and faster). "
-         "Failed points are left out.", _area_pareto(FMAX, "fmax [MHz]", higher_is_better=True)),
-)
-
-
 ENERGY = "energy_per_inference [pJ]"
 ENERGY_NOTE = ("Energy per inference = power_total (OpenSTA, the power workload's toggles on every driving pin, "
                "routed parasitics) x the clock period; zero-delay simulation has no glitches, so it is a lower bound. "
@@ -390,8 +367,24 @@ def _energy(df, fig) -> bool:
     return True
 
 
-
-PLOTS += (
+PLOTS = (
+    Plot("area_vs_bits", "Standard-cell area (synthesis, mm^2) vs basis-table bits, one line per PDK and array size. "
+         "Failed points are left out; routing channels are not in cell area (see die area).",
+         _vs_bits(AREA, "standard-cell area [mm^2]", 1e-6)),
+    Plot("die_area_vs_bits", "Die area (mm^2) vs table bits: the floorplan, routing channels and macro relief "
+         "included. Failed and synthesis-only points are left out.", _vs_bits(DIE, "die area [mm^2]", 1e-6)),
+    Plot("fmax_vs_bits", "fmax vs table bits (post-route where routed; pre-route for synthesis-only points). "
+         "Annotated: points whose post-route fmax falls >10% below their own pre-route fmax, with the cause the "
+         "metrics record. Failed points are left out.", _vs_bits(FMAX, "fmax [MHz]")),
+    Plot("area_delay_vs_bits", "Cell area x clock period (1/fmax) vs table bits; lower is better. Failed points "
+         "are left out.", _vs_bits("area_delay [um^2*ns]", "area x clock period [mm^2 ns]", 1e-6)),
+    Plot("normalized_vs_reference", "Cell area and fmax normalized to the 16-bit point of the same PDK and array "
+         "size, next to the KANtize 28 nm published ratios (stars, 16 and 3 bits only: the study gives no other "
+         "widths). Every normalized ratio inherits its 16-bit point: an annotated outlier there moves the whole "
+         "line.", _normalized),
+    Plot("pareto_area_fmax", "Cell area vs fmax, marker = PDK, colour = array size, labels = table bits; the "
+         "steps are each group's Pareto front (no other point of the group is both smaller and faster). "
+         "Failed points are left out.", _area_pareto(FMAX, "fmax [MHz]", higher_is_better=True)),
     Plot("energy_vs_bits", "Energy per inference vs table bits, absolute and normalized to the 16-bit point of the "
          "same PDK and array size. " + ENERGY_NOTE, _energy),
     Plot("energy_delay_vs_bits", "Energy-delay product (energy per inference x 1/fmax) vs table bits; lower is "
@@ -755,7 +748,7 @@ class Comparison:
 def compare(new_csv: Path, old_csv: Path, threshold: float, runtime: bool = False) -> Comparison:
     """Every numeric quality-of-results column of the points present in both that moved by more than `threshold`
     (relative), whatever its Python/numpy type; runtime and tool-time columns only with `runtime`."""
-    new, old = pd.read_csv(new_csv).set_index("point"), pd.read_csv(old_csv).set_index("point")
+    new, old = (_current_columns(pd.read_csv(f)).set_index("point") for f in (new_csv, old_csv))
     common = new.index.intersection(old.index)
     cmp = Comparison([], [], sorted(set(new.index) - set(old.index)), sorted(set(old.index) - set(new.index)),
                      len(common))
@@ -776,6 +769,16 @@ def compare(new_csv: Path, old_csv: Path, threshold: float, runtime: bool = Fals
         if "status" in new and "status" in old and new.at[point, "status"] != old.at[point, "status"]:
             cmp.status.append((point, old.at[point, "status"], new.at[point, "status"]))
     return cmp
+
+
+def _current_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """results.csv of a sweep reported before a metric rename, its `<metric> [<unit>]` columns under today's
+    names (metrics.current_name); an old column whose today's name is there too is dropped."""
+    def renamed(col: str) -> str:
+        name, sep, unit = col.partition(" [")
+        return current_name(name) + sep + unit
+    cols = {c: renamed(c) for c in df.columns}
+    return df.drop(columns=[c for c, n in cols.items() if n != c and n in df]).rename(columns=cols)
 
 
 class NothingToCompare(FlowError):

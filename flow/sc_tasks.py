@@ -20,19 +20,31 @@ from pathlib import Path
 
 from siliconcompiler import Task
 
+# imported with the process, not when a node starts: a run that spans a code change must not mix module versions
 from . import tiled
-
-#                           change must not mix old and new modules
 from .errors import FlowError
 from .metrics import Metric
 from .pdks import REPO
+from .tools import qflow_pnr
 
 TOP = "kan_array"
 METRICS_FILE, ERROR_FILE = "reports/kan_metrics.json", "reports/kan_error.json"
-# our metric -> (SiliconCompiler metric, unit as we record it): SC normalises units in its own records
-SC_METRICS = {"cell_area": ("cellarea", "um^2"), "cells": ("cells", None), "registers": ("registers", None),
-              "wns": ("setupwns", "ns"), "tns": ("setuptns", "ns"), "fmax": ("fmax", "MHz"),
-              "wirelength": ("wirelength", "um"), "utilization": ("utilization", "%")}
+# A node's metric -> (SiliconCompiler metric with the same definition in SC 0.38's schema
+# (siliconcompiler/metrics/asic.py), the unit as we record it: SC converts it to its own). Left out: our
+# utilization (cells / core area; SC's is cells / die area), the tiled flow's wirelength (array-level nets only;
+# SC's is the design's total).
+SC_METRICS = {
+    **{name: ("cellarea", "um^2") for name in ("cell_area", "place_cell_area", "tiled_cell_area")},
+    **{name: ("totalarea", "um^2") for name in ("place_die_area", "tiled_die_area")},
+    **{name: ("cells", None) for name in ("cells", "place_cells", "tiled_cells")},
+    "registers": ("registers", None), "route_wirelength": ("wirelength", "um"),
+    **{f"{stage}_{name}": sc for stage in ("preroute", "postroute") for name, sc in (
+        ("wns", ("setupslack", "ns")), ("tns", ("setuptns", "ns")), ("fmax", ("fmax", "MHz")),
+        ("hold_slack", ("holdslack", "ns")))},
+    "power_total": ("averagepower", "mW"), "power_leakage": ("leakagepower", "mW"),
+}
+# SC's worst negative slacks are the signed worst slacks truncated at zero ("positive values truncated to zero")
+SC_NEGATIVE_PART = {"setupslack": "setupwns", "holdslack": "holdwns"}
 
 
 class KanTask(Task):
@@ -99,9 +111,12 @@ class KanTask(Task):
         if not path.exists():
             return
         for name, m in json.loads(path.read_text()).items():
-            sc = SC_METRICS.get(name) or SC_METRICS.get(name.split("_", 1)[-1])
+            sc = SC_METRICS.get(name)
             if sc and isinstance(m["value"], (int, float)) and not isinstance(m["value"], bool):
                 self.record_metric(sc[0], m["value"], source_file=METRICS_FILE, source_unit=sc[1], quiet=True)
+                if sc[0] in SC_NEGATIVE_PART:
+                    self.record_metric(SC_NEGATIVE_PART[sc[0]], min(m["value"], 0), source_file=METRICS_FILE,
+                                       source_unit=sc[1], quiet=True)
 
     def execute(self, node: Path) -> dict[str, Metric]:
         raise NotImplementedError
@@ -253,15 +268,6 @@ class TiledPowerTask(PowerTask):
         return [(i, Path(f)) for i, f in json.loads((node / "inputs" / f"{TOP}.spefs.json").read_text())]
 
 
-def _pnr():
-    from .errors import FlowError
-    try:
-        from .tools import qflow_pnr
-    except ImportError as exc:
-        raise FlowError(f"place and route: flow/tools/qflow_pnr.py is not available ({exc})") from None
-    return qflow_pnr
-
-
 def _metrics_with_sources(metrics: dict, node: Path, prefix: str) -> dict[str, Metric]:
     """P&R metrics named `<prefix>_<name>` (place and route both report `cells`, runtimes...), sources made
     paths into the qflow work folder of this node."""
@@ -276,7 +282,6 @@ class PlaceTask(KanTask):
         return "place"
 
     def execute(self, node):
-        qflow_pnr = _pnr()
         res = qflow_pnr.place(node / "inputs" / f"{TOP}.vg", TOP, self.pdk, self.liberty, node / "qflow",
                               clock_port="sys_clk")
         shutil.copy(res.def_path, node / "outputs" / f"{TOP}.def")
@@ -295,7 +300,6 @@ class RouteTask(KanTask):
         return "route"
 
     def execute(self, node):
-        qflow_pnr = _pnr()
         data = json.loads((node / "inputs" / f"{TOP}.place.json").read_text())
         data["metrics"] = {k: Metric(**m) for k, m in data["metrics"].items()}
         placed = qflow_pnr.PlaceResult(**{f.name: Path(data[f.name]) if "Path" in str(f.type) and data[f.name]

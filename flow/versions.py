@@ -45,6 +45,13 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
+def tool_label(package: str, program: str | None = None) -> str:
+    """A metric's tool as recorded by tool_versions(): 'qrouter 1.4.71-2', or with `program` one of the package's
+    programs: 'blifFanout (qflow 1.3.17+dfsg.1-3+b1)'."""
+    label = f"{package} {tool_versions().get(package, 'not recorded')}"
+    return f"{program} ({label})" if program else label
+
+
 def git_output(*args: str) -> str:
     try:
         res = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,

@@ -34,7 +34,7 @@ def test_tiny_on_osu018_routes_with_post_route_timing(tmp_path):
     assert m["failed_nets"]["value"] == 0 and m["route_routed_nets"]["value"] > 500
     assert m["postroute_fmax"]["unit"] == "MHz" and m["postroute_fmax"]["value"] > 0
     assert m["fmax"]["value"] == m["postroute_fmax"]["value"] and "[postroute]" in m["fmax"]["tool"]
-    assert m["route_net_cap_total_pf"]["value"] > 0          # osu018's LEF has R/C: wires are timed
+    assert m["route_net_cap_total"]["value"] > 0          # osu018's LEF has R/C: wires are timed
     assert m["cell_area"]["unit"] == "um^2" and m["cell_area"]["value"] > 0
 
 
@@ -64,7 +64,7 @@ def test_tiny_on_asap7_routes_and_reports_pre_route_timing(asap7_run):
     m = json.loads((tmp / "reports/tiny-asap7/metrics.json").read_text())["metrics"]
     assert rc == 0 and m["failed_nets"]["value"] == 0
     # the router's SPEF is all zeros (no R/C in the tech LEF): the headline is pre-route and says why
-    assert m["route_net_cap_total_pf"]["value"] == 0
+    assert m["route_net_cap_total"]["value"] == 0
     assert m["fmax"]["value"] == m["preroute_fmax"]["value"] and m["fmax"]["source"] == m["preroute_fmax"]["source"]
     assert "preroute; post-route SPEF is all zeros" in m["fmax"]["tool"]
     assert "SPEF all zeros" in m["postroute_fmax"]["tool"]

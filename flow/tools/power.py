@@ -543,7 +543,7 @@ def workload_power(params, netlist: Path, liberty: Path, spefs: list[tuple[str |
                                     "activity.json"),
         "power_mean_activity": Metric(round(sum(a for a, _ in act.nets.values()) / max(1, len(act.nets)), 5),
                                       "toggles/cycle", "flow.tools.power (VCD)", "activity.json"),
-        "power_vcd_mb": Metric(round(vcd_mb, 2), "MB", "flow.tools.power (VCD size, deleted after counting)", ""),
+        "power_vcd_size": Metric(round(vcd_mb, 2), "MB", "flow.tools.power (VCD size, deleted after counting)", ""),
     })
     if model:
         m["energy_per_model_inference"] = Metric(

@@ -25,6 +25,7 @@ from pathlib import Path
 from ..errors import FlowError, RouteIncomplete, ToolFailed, ToolMissing
 from ..metrics import Metric, Metrics
 from ..pdks import PdkInfo
+from ..versions import tool_label
 from .lefdef import read_def
 from .liberty import cell_table, top_groups
 from .spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
@@ -108,11 +109,11 @@ class _Runner:
     def timing(self) -> Metrics:
         """Wall seconds per tool (qflow's Tcl scripts together) and the CPU seconds of the whole stage."""
         rel = self.log.name
-        out = {f"runtime_s_{tool}": Metric(round(s, 2), "s", "flow", rel) for tool, s in sorted(self.wall.items())}
+        out = {f"runtime_{tool}": Metric(round(s, 2), "s", "flow", rel) for tool, s in sorted(self.wall.items())}
         now = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = now.ru_utime + now.ru_stime - self.cpu0.ru_utime - self.cpu0.ru_stime
-        out["runtime_s"] = Metric(round(sum(self.wall.values()), 2), "s", "flow", rel)
-        out["cpu_s"] = Metric(round(cpu, 2), "s", "flow", rel)
+        out["runtime"] = Metric(round(sum(self.wall.values()), 2), "s", "flow", rel)
+        out["cpu_time"] = Metric(round(cpu, 2), "s", "flow", rel)
         return out
 
 
@@ -234,7 +235,7 @@ def place(netlist: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path,
     placed_v = _placed_netlist(run, blif, def_path, pdk, work)
     metrics = _placement_metrics(def_path, pdk, liberty, density)
     clock_nets = re.findall(rf"^- {re.escape(clock_port)}_bF\$buf\d+$", def_path.read_text(), re.M)
-    metrics["clock_buffers"] = Metric(len(clock_nets), "cells", "blifFanout", def_path.name)
+    metrics["clock_buffers"] = Metric(len(clock_nets), "cells", tool_label("qflow", "blifFanout"), def_path.name)
     metrics.update(run.timing())
     metrics["relief"] = Metric(int(relief), "", "flow", "")
     return PlaceResult(def_path=def_path, netlist=placed_v, metrics=metrics, log=log, work=work, liberty=liberty,
@@ -337,16 +338,17 @@ def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: flo
     cell_area = sum(areas[m][0] for m in cells)
     core = layout.core_area_um2
     src, lib = def_path.name, liberty.name
+    graywolf, addspacers = tool_label("graywolf"), tool_label("qflow", "addspacers")
     return {
-        "cells": Metric(len(cells), "cells", "graywolf+addspacers", src),
+        "cells": Metric(len(cells), "cells", f"{graywolf} + {addspacers}", src),
         "buffers": Metric(sum(m in (pdk.buffer.cell, pdk.clock_buffer.cell) for m in cells), "cells",
-                          "blifFanout", src),
-        "fill_cells": Metric(len(layout.components) - len(cells), "cells", "addspacers", src),
-        "cell_area_um2": Metric(round(cell_area, 3), "um^2", "liberty", f"{src} + {lib}"),
-        "core_area_um2": Metric(round(core, 3), "um^2", "graywolf", src),
-        "die_area_um2": Metric(round(layout.die_area_um2, 3), "um^2", "graywolf", src),
+                          tool_label("qflow", "blifFanout"), src),
+        "fill_cells": Metric(len(layout.components) - len(cells), "cells", addspacers, src),
+        "cell_area": Metric(round(cell_area, 3), "um^2", "liberty", f"{src} + {lib}"),
+        "core_area": Metric(round(core, 3), "um^2", graywolf, src),
+        "die_area": Metric(round(layout.die_area_um2, 3), "um^2", graywolf, src),
         "utilization": Metric(round(100.0 * cell_area / core, 2), "%", "flow", src),
-        "density": Metric(density, "", "decongest", "place.log"),
+        "density": Metric(density, "", tool_label("qflow", "decongest"), "place.log"),
     }
 
 
@@ -402,10 +404,10 @@ def route_only(def_path: Path, pdk: PdkInfo, work: Path, extra_lefs=(), passes: 
 def wiring_metrics(routed_def: Path) -> Metrics:
     """Wirelength (all and per layer) and via count of a routed DEF."""
     layout = read_def(routed_def)
-    src = routed_def.name
-    return {"wirelength_um": Metric(round(layout.wirelength_um, 2), "um", "qrouter 1.4", src),
-            "vias": Metric(layout.vias, "vias", "qrouter 1.4", src),
-            **{f"wirelength_um_{k}": Metric(round(v, 2), "um", "qrouter 1.4", src)
+    src, qrouter = routed_def.name, tool_label("qrouter")
+    return {"wirelength": Metric(round(layout.wirelength_um, 2), "um", qrouter, src),
+            "vias": Metric(layout.vias, "vias", qrouter, src),
+            **{f"wirelength_{k}": Metric(round(v, 2), "um", qrouter, src)
                for k, v in sorted(layout.wire_by_layer.items())}}
 
 
@@ -429,12 +431,13 @@ def route(placed: PlaceResult, pdk: PdkInfo, work: Path, extra_lefs: tuple[Path,
     run("rc2dly", [rc2dly, "-D", ":", "-r", safe_rc.name, "-l", placed.liberty, "-d", raw_spef.name])
     fix_rc2dly_spef(raw_spef, spef, delimiter=":", design=placed.top, net_names=net_names)
     parasitics = spef_summary(spef)
+    qrouter, rc2dly_tool = tool_label("qrouter"), tool_label("qflow", "rc2dly")
     metrics = {
-        "failed_nets": Metric(failed, "nets", "qrouter 1.4", log.name),
-        "routed_nets": Metric(total, "nets", "qrouter 1.4", log.name),
-        "layers": Metric(layers, "layers", "qrouter 1.4", "route.tcl"),
-        "spef_nets": Metric(parasitics["nets"], "nets", "rc2dly", spef.name),
-        "net_cap_total_pf": Metric(round(parasitics["total_cap"], 6), "pF", "rc2dly", spef.name),
+        "failed_nets": Metric(failed, "nets", qrouter, log.name),
+        "routed_nets": Metric(total, "nets", qrouter, log.name),
+        "layers": Metric(layers, "layers", qrouter, "route.tcl"),
+        "spef_nets": Metric(parasitics["nets"], "nets", rc2dly_tool, spef.name),
+        "net_cap_total": Metric(round(parasitics["total_cap"], 6), "pF", rc2dly_tool, spef.name),
         **wiring_metrics(routed_def),
     }
     metrics.update(run.timing())
