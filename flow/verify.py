@@ -25,10 +25,6 @@ class VerifyResult:
     seconds: float
     log: Path
 
-    def as_metrics(self) -> dict:
-        return {"verify_passed": self.passed, "verify_vectors": self.vectors,
-                "verify_mismatches": self.mismatches, "verify_time_s": round(self.seconds, 2)}
-
 
 def run_cocotb(p: KanParams, sources: list[Path], work: Path, vectors: int, seed: int,
                simulator: str = "icarus") -> VerifyResult:

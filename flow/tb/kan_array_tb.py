@@ -2,7 +2,7 @@
 
 Configured by the JSON file named in $KAN_TB_JOB (written by flow.verify):
   params   KanParams fields           seed, vectors   stimulus
-  summary  path where this test writes {vectors, mismatches, first_mismatches, cycles}
+  summary  path where this test writes {vectors, mismatches, first_mismatches, latency, windows}
   corners  (optional, default true) false: random inputs only (the power workload)
   passes   (optional) [{"coefs": (R, C, G+p), "xs": (T, R)}]: these passes instead of the random one (the model
            power workload: a model's real tiles and inputs), each scored against the golden model

@@ -1,8 +1,9 @@
 """Static timing with Debian's OpenSTA 2.0.17 (`sta`): setup WNS/TNS, critical path, fmax (power: power.py).
 
-The script is opensta.tcl beside this file (constraints documented there). Pre-route: no wires, ideal clock.
-Post-route: the router's SPEF and the propagated clock. fmax = 1/(period - WNS), where WNS is the signed worst
-setup slack (positive when the target is met), so fmax is the clock the worst path would allow.
+The script is opensta.tcl beside this file (the design and constraints: sta_setup.tcl, documented there).
+Pre-route: no wires, ideal clock. Post-route: the router's SPEF and the propagated clock. fmax = 1/(period - WNS),
+where WNS is the signed worst setup slack (positive when the target is met), so fmax is the clock the worst path
+would allow.
 """
 from __future__ import annotations
 
@@ -77,10 +78,12 @@ def spef_reads(spefs: list[tuple[str | None, Path]]) -> str:
 
 
 def run_script(template: Path, values: dict, script: Path, report: Path) -> tuple[int, str, list[str]]:
-    """Render the Tcl `template` with `values` into `script`, run sta on it with its output in `report`:
-    (exit status, report text, errors). An unknown cell becomes a black box with a warning only: its paths
-    vanish, so that warning counts as an error too."""
-    script.write_text(string.Template(template.read_text()).substitute(values))
+    """Render the Tcl `template` with `values` into `script` (its `setup` placeholder: sta_setup.tcl, the design
+    and constraints every script starts with, rendered with the same values), run sta on it with its output in
+    `report`: (exit status, report text, errors). An unknown cell becomes a black box with a warning only: its
+    paths vanish, so that warning counts as an error too."""
+    setup = string.Template((HERE / "sta_setup.tcl").read_text()).substitute(values)
+    script.write_text(string.Template(template.read_text()).substitute(values, setup=setup))
     with open(report, "w") as log:
         res = subprocess.run(["sta", "-no_splash", "-exit", str(script)], stdout=log, stderr=subprocess.STDOUT,
                              cwd=script.parent)

@@ -1,7 +1,7 @@
 """Synthesis with Yosys 0.70 (pyosys, no yosys executable): RTL -> flat gate netlist of the PDK's liberty.
 
-Yosys runs in a forked child of this process (the library in-process, but isolated: some Yosys errors call
-exit()), and the child hands back the cell list from which the per-module area breakdown is computed.
+Yosys runs in a spawned child process (the library, not an executable, but isolated: some Yosys errors call
+exit(); see _isolated), and the child hands back the cell list from which the per-module area breakdown is computed.
 
 The script is yosys_synth.ys beside this file. The netlist is written for the P&R and timing tools here:
 one flat module, split port nets, no expressions (OpenSTA 2.0 reads no `{a,b}`), constants from the PDK
@@ -72,7 +72,7 @@ def echo_to(log: Path):
 
 
 def _child(conn, tmpdir: Path, fn, args):
-    """Body of the forked child: Yosys caches parsed liberties under $TMPDIR (one folder per run keeps
+    """Body of the spawned child: Yosys caches parsed liberties under $TMPDIR (one folder per run keeps
     parallel runs apart) and echoes every command on fd 1 even under `tee -q` (the log has it all)."""
     tmpdir.mkdir(parents=True, exist_ok=True)
     os.environ["TMPDIR"] = str(tmpdir)
@@ -138,9 +138,9 @@ def _script_in_child(template: Path, values: dict, work: Path, log: Path, inspec
 
 def run_isolated_script(step: str, template: Path, values: dict, work: Path, log: Path, inspect=None):
     """Render the Yosys script `template` (placeholders filled from `values`) into `work` and run it in a
-    forked child (as synthesis runs; a Yosys error fails `step` with `log`). -> inspect(design), computed in the
+    spawned child (as synthesis runs; a Yosys error fails `step` with `log`). -> inspect(design), computed in the
     child after the script (it must return plain data), or None."""
-    libyosys()   # ToolMissing here, before forking
+    libyosys()   # ToolMissing here, before the child starts
     return _isolated(step, log, work, _script_in_child, Path(template), values, work, log, inspect)
 
 
@@ -184,7 +184,7 @@ def _synth_in_child(values: dict, work: Path, log: Path):
 def synthesize(rtl: Path, top: str, pdk: PdkInfo, liberty: Path, work: Path, clock_period_ns: float,
                strategy: str = "area", booth: bool = False) -> SynthResult:
     """Map `rtl` to `liberty`; metrics: cell area, cells, registers, per-module area (each in um^2 or counts)."""
-    libyosys()   # ToolMissing here, before forking
+    libyosys()   # ToolMissing here, before the child starts
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     log, netlist = work / "yosys.log", work / f"{top}.vg"
@@ -259,7 +259,7 @@ def simulatable_netlist(netlist: Path, liberty: Path, top: str, work: Path, flat
     `macros` {macro module: its instances simulated as gates, None = all}: the macros stay modules (one
     definition each, their cells flattened into them), everything else is flattened; the other instances are the
     macro's RTL from `rtl` (Verilog holding those modules), written at the head of the output file."""
-    libyosys()   # ToolMissing here, before forking
+    libyosys()   # ToolMissing here, before the child starts
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     out, log, wrapper = work / f"{top}_gates_sim.v", work / "yosys_gatesim.log", work / f"{top}_bus_wrapper.v"
