@@ -96,6 +96,24 @@ def test_sweep_html_headline_links_and_portability(nightly):
     assert set(df.timing_stage) == {"post-route"} and df.report_dir.str.startswith("points/").all()
 
 
+def test_points_stored_under_old_names_read_under_today_s(nightly):
+    """The committed nightly's points carry the metric names of their day (units in the name): the rebuilt report
+    shows today's names with the same numbers, and --compare against a results.csv of either day matches them."""
+    out, _ = nightly
+    stored = json.loads(next((out / "points").glob("*.json")).read_text())["metrics"]
+    assert "place_cell_area_um2" in stored and "place_cell_area" not in stored      # the store is left as recorded
+    new = pd.read_csv(out / "results.csv").set_index("point")
+    committed = pd.read_csv(NIGHTLY / "results.csv").set_index("point")
+    for old, today in (("place_cell_area_um2 [um^2]", "place_cell_area [um^2]"),
+                       ("glue_cell_area_um2 [um^2]", "glue_cell_area [um^2]"),
+                       ("array_wire_cap_pf [pF]", "array_wire_cap [pF]"),
+                       ("array_net_cap_total_pf [pF]", "array_net_cap_total [pF]")):
+        assert old in committed and old not in new and new[today].equals(committed[old])
+    assert not [c for c in new if re.search(r"_(um2?|pf|mb|s)\b \[", c)]
+    cmp = report.compare(out / "results.csv", NIGHTLY / "results.csv", 0.0)
+    assert cmp.common == 28 and not cmp.moved and not cmp.status
+
+
 def test_plots_have_captions_and_outliers_their_cause(nightly):
     out, _ = nightly
     _, links = local_hrefs_missing(out / "index.html")
