@@ -42,16 +42,6 @@ TILED_STEPS = STEPS[:5] + (("tiled", sc_tasks.TiledTask, False, "place"),
                            ("power", sc_tasks.TiledPowerTask, False, "route"))
 POWER_STEPS = ("power",)   # dropped with flow.power_vectors: 0
 LEVELS = ("synth", "place", "route")
-SUMMARY = ("model_score", "model_score_float", "cell_area", "cell_area_nand2", "period_fo4", "cells", "registers",
-           "core_area", "die_area", "utilization", "wns", "tns", "fmax",
-           "preroute_fmax", "postroute_fmax", "wirelength", "failed_nets", "power_total",
-           "power_internal", "power_switching", "power_leakage", "energy_per_inference", "energy_per_mac",
-           "energy_per_model_inference", "power_workload", "power_cycles", "power_module_pe",
-           "power_module_bspline", "power_module_glue", "area_kan_bspline", "area_kan_pe", "area_kan_array_glue",
-           # the FPGA target (flow/fpga)
-           "fpga_device", "fpga_lut4", "fpga_ff", "fpga_ccu2", "fpga_dsp", "fpga_bram", "util_lut", "util_ff",
-           "util_dsp", "util_bram", "util_io", "fpga_resources", "fmax_min", "fmax_max", "fmax_spread",
-           "throughput", "verify_fpga_mismatches", "bitstream_bytes")
 
 
 def steps_for(cfg: Config, verify: bool) -> list[tuple[str, type]]:
