@@ -148,10 +148,10 @@ class RtlTask(KanTask):
     def execute(self, node):
         from rtl_gen.generator import write_rtl
 
-        from .versions import code_hash
+        from .versions import code_hash, tool_label
         path = write_rtl(self.cfg.params, node / "outputs")
         p = self.cfg.params
-        tool = f"kan_dse generator, code {code_hash()} (migen)"
+        tool = f"kan_dse generator, code {code_hash()} ({tool_label('migen')})"
         return self._relative({"acc_width": Metric(p.acc_width, "bits", tool, str(path)),
                                "latency": Metric(p.latency, "cycles", tool, str(path))}, node)
 
@@ -165,7 +165,7 @@ class SimTask(KanTask):
 
     def execute(self, node):
         from .errors import ToolFailed
-        from .verify import run_cocotb
+        from .verify import run_cocotb, simulation_tool
         cfg = self.cfg
         ext = self.inputs[0]
         source = node / "inputs" / f"{TOP}.{ext}"
@@ -179,7 +179,7 @@ class SimTask(KanTask):
             raise ToolFailed(self.step_name, str(res.log), f"{res.mismatches} mismatches of {res.vectors} vectors"
                              + (f", first at cycle {first.get('cycle')}" if first else ""))
         kind = "gates" if self.gates else "rtl"
-        tool = "cocotb 2 + icarus (golden model)"
+        tool = simulation_tool()
         return self._relative({f"verify_{kind}_vectors": Metric(res.vectors, "vectors", tool, str(res.log)),
                                f"verify_{kind}_mismatches": Metric(res.mismatches, "", tool, str(res.log))}, node)
 

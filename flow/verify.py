@@ -14,6 +14,7 @@ from rtl_gen.generator import TOP
 from rtl_gen.params import KanParams
 
 from .errors import ToolMissing
+from .versions import tool_label
 
 
 @dataclasses.dataclass
@@ -24,6 +25,11 @@ class VerifyResult:
     first_mismatches: list
     seconds: float
     log: Path
+
+
+def simulation_tool() -> str:
+    """The tool string of a metric from a golden-model simulation, with the recorded versions."""
+    return f"{tool_label('cocotb')} + {tool_label('iverilog')} (golden model)"
 
 
 def run_cocotb(p: KanParams, sources: list[Path], work: Path, vectors: int, seed: int,

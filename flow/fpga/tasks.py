@@ -78,7 +78,7 @@ class FpgaNetSimTask(FpgaTask):
     def execute(self, node):
         from ..errors import ToolFailed
         from ..tools.yosys_fpga import simulation_models
-        from ..verify import run_cocotb
+        from ..verify import run_cocotb, simulation_tool
         cfg = self.cfg
         models = simulation_models(netlist_cells(node / "inputs" / f"{TOP}.json"), node / "models")
         netlist = node / "models" / f"{TOP}_fpga.v"     # the cocotb runner knows Verilog by its suffix
@@ -90,7 +90,7 @@ class FpgaNetSimTask(FpgaTask):
             first = res.first_mismatches[0] if res.first_mismatches else {}
             raise ToolFailed(self.step_name, str(res.log), f"{res.mismatches} mismatches of {res.vectors} vectors"
                              + (f", first at cycle {first.get('cycle')}" if first else ""))
-        tool = "cocotb 2 + icarus (golden model), Yosys ECP5 cell models"
+        tool = f"{simulation_tool()}, Yosys ECP5 cell models"
         return self._relative({"verify_fpga_vectors": Metric(res.vectors, "vectors", tool, str(res.log)),
                                "verify_fpga_mismatches": Metric(res.mismatches, "", tool, str(res.log))}, node)
 
