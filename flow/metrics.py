@@ -76,7 +76,7 @@ RENAMED = {
     "array_net_cap_total_pf": "array_net_cap_total", "array_wire_cap_pf": "array_wire_cap",
     "place_runtime_s": "place_runtime", "route_runtime_s": "route_runtime",
     "place_cpu_s": "place_cpu_time", "route_cpu_s": "route_cpu_time",
-    "power_vcd_mb": "power_vcd_size", "window_seconds": "window_runtime",
+    "power_vcd_mb": "power_vcd_size", "window_seconds": "window_runtime", "bitstream_bytes": "bitstream_size",
 }
 # name patterns: per tool run times and per layer wirelengths
 RENAMED_PATTERNS = ((re.compile(r"^(place|route)_runtime_s_(\w+)$"), r"\1_runtime_\2"),

@@ -49,14 +49,14 @@ def test_tiny_through_synthesis_netlist_simulation_and_place_and_route(tiny_run)
     assert m["fpga_lut_available"] == m["fpga_ff_available"] == 83640 and m["fpga_dsp_available"] == 156
     utils = [m["util_lut"], m["util_ff"], m["util_dsp"], m["util_bram"]]
     assert m["fpga_resources"] == pytest.approx(sum(utils) / 4, abs=0.01)
-    assert m["fpga_device"] == "LFE5U-85F-6CABGA381" and m["bitstream_bytes"] > 100_000
+    assert m["fpga_device"] == "LFE5U-85F-6CABGA381" and m["bitstream_size"] > 100_000
     for name, metric in res["metrics"].items():
         assert set(metric) == {"value", "unit", "tool", "source"} and metric["tool"], name
     assert res["metrics"]["fmax"]["unit"] == "MHz" and "median of seeds 1,2" in res["metrics"]["fmax"]["tool"]
     assert (job / res["metrics"]["fpga_lut4"]["source"]).is_file()
     report = Path(res["report_dir"])
     assert "ecp5-85k" in (report / "summary.md").read_text().splitlines()[0]
-    assert (report / "kan_array.bit").stat().st_size == m["bitstream_bytes"]
+    assert (report / "kan_array.bit").stat().st_size == m["bitstream_size"]
 
 
 def test_place_and_route_is_deterministic_per_seed(tiny_run, tmp_path):

@@ -9,7 +9,7 @@ from flow import sc_tasks
 from flow.metrics import HEADLINE, RENAMED, Metric, current_name, current_names, headline
 from flow.tools.qflow_pnr import _Runner
 
-UNIT_SUFFIX = re.compile(r"_(um2?|mm2|ns|ps|s|mhz|hz|pf|ff|mw|uw|pj|mb)(_|$)")
+UNIT_SUFFIX = re.compile(r"_(um2?|mm2|ns|ps|s|seconds|mhz|hz|pf|ff|mw|uw|pj|mb|bytes)(_|$)")
 
 
 def m(value, unit="", tool="t", source="f"):

@@ -16,7 +16,7 @@ ROWS = (   # (label, metric); a metric absent from the run reads "not recorded"
     ("fmax spread (max - min) / median", "fmax_spread"), ("throughput", "throughput"),
     ("RTL simulation mismatches", "verify_rtl_mismatches"),
     ("ECP5 netlist simulation mismatches", "verify_fpga_mismatches"),
-    ("ECP5 netlist simulation vectors", "verify_fpga_vectors"), ("bitstream", "bitstream_bytes"),
+    ("ECP5 netlist simulation vectors", "verify_fpga_vectors"), ("bitstream", "bitstream_size"),
 )
 
 

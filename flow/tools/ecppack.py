@@ -22,4 +22,4 @@ def pack(textcfg: Path, work: Path) -> tuple[Path, Metrics]:
     if proc.returncode != 0 or not bit.exists():
         raise ToolFailed("bitstream (ecppack)", str(log), f"exit status {proc.returncode}")
     tool = f"ecppack ({version()})"
-    return bit, {"bitstream_bytes": Metric(bit.stat().st_size, "bytes", tool, str(bit))}
+    return bit, {"bitstream_size": Metric(bit.stat().st_size, "bytes", tool, str(bit))}
