@@ -32,9 +32,9 @@ METRICS_FILE, ERROR_FILE = "reports/kan_metrics.json", "reports/kan_error.json"
 # A node's metric -> (SiliconCompiler metric with the same definition in SC 0.38's schema
 # (siliconcompiler/metrics/asic.py), the unit as we record it: SC converts it to its own). Left out: our
 # utilization (cells / core area; SC's is cells / die area), the tiled flow's wirelength (array-level nets only;
-# SC's is the design's total).
+# SC's is the design's total). A node after placement (place, tiled) records its placed cells' area.
 SC_METRICS = {
-    **{name: ("cellarea", "um^2") for name in ("cell_area", "place_cell_area", "tiled_cell_area")},
+    **{name: ("cellarea", "um^2") for name in ("cell_area", "place_cell_area")},
     **{name: ("totalarea", "um^2") for name in ("place_die_area", "tiled_die_area")},
     **{name: ("cells", None) for name in ("cells", "place_cells", "tiled_cells")},
     "registers": ("registers", None), "route_wirelength": ("wirelength", "um"),

@@ -79,6 +79,7 @@ class Recorder(sc_tasks.KanTask):
         self.recorded = {}
 
     def record_metric(self, metric, value, source_file=None, source_unit=None, quiet=False):
+        assert metric not in self.recorded, f"{metric} recorded twice"
         self.recorded[metric] = (value, source_unit)
 
 
@@ -97,3 +98,14 @@ def test_siliconcompiler_gets_signed_slack_and_its_negative_part(tmp_path, monke
     assert task.recorded == {"setupslack": (wns, "ns"), "setupwns": (setupwns, "ns"),
                              "setuptns": (min(wns, 0), "ns"), "fmax": (100.0, "MHz"), "holdslack": (0.03, "ns"),
                              "holdwns": (0, "ns"), "wirelength": (20706.5, "um"), "totalarea": (11139.4, "um^2")}
+
+
+def test_the_tiled_node_records_each_siliconcompiler_metric_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports").mkdir()
+    metrics = {"tiled_cell_area": m(5168.7, "um^2"), "place_cell_area": m(5243.8, "um^2"), "tiled_cells": m(569),
+               "tiled_die_area": m(29672.2, "um^2"), "tiled_wirelength": m(2338.1, "um"), "glue_cells": m(4)}
+    (tmp_path / sc_tasks.METRICS_FILE).write_text(json.dumps({k: v.as_dict() for k, v in metrics.items()}))
+    task = Recorder()
+    task.post_process()          # placed cell area (as the flat place node), no array-only wirelength
+    assert task.recorded == {"cellarea": (5243.8, "um^2"), "cells": (569, None), "totalarea": (29672.2, "um^2")}
