@@ -261,8 +261,8 @@ def _macro_metrics(synth: dict[str, Metric], r: MacroRoute, abstract: Abstract, 
     m["runtime_synth"] = Metric(round(synth_s, 2), "s", "flow", "")
     m["runtime_place"] = Metric(round(r.place_s, 2), "s", "flow", "")
     m["runtime_route"] = Metric(round(r.route_s, 2), "s", "flow", "")
-    m["lef_die_area_um2"] = Metric(round(abstract.width * abstract.height / abstract.units ** 2, 3), "um^2",
-                                   "flow (macro LEF SIZE)", "macro.lef")
+    m["lef_die_area"] = Metric(round(abstract.width * abstract.height / abstract.units ** 2, 3), "um^2",
+                               "flow (macro LEF SIZE)", "macro.lef")
     return m
 
 

@@ -15,6 +15,7 @@ from ..pdks import PdkInfo
 from ..tools import floorplan as fp
 from ..tools import qflow_pnr, window_route
 from ..tools.lefdef import routes_of, routing_layers, specials_of
+from ..versions import tool_label
 
 WINDOW_HALO_UM = 24.0      # room around a net's pins that its routing window must hold (window_route.py)
 WINDOW_REPAIRS = 3         # full-die reruns that take window nets in a short on the grid back
@@ -216,7 +217,7 @@ class WindowedRoute:
 
     def _result(self, merged: Path) -> qflow_pnr.RouteResult:
         """The route of the merged DEF with no shorts left, and its metrics."""
-        tool = "qrouter 1.4 (windows + full die)"
+        tool = f"{tool_label('qrouter')} (windows + full die)"
         metrics = {"failed_nets": Metric(0, "nets", tool, merged.name),
                    "routed_nets": Metric(len(self.nets), "nets", tool, merged.name),
                    **qflow_pnr.wiring_metrics(merged),
@@ -231,7 +232,7 @@ class WindowedRoute:
 
 def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: int = 0,
                     fallback: bool = False) -> Metrics:
-    tool = "flow.tools.window_route + qrouter 1.4"
+    tool = f"flow.tools.window_route + {tool_label('qrouter')}"
     return {"window_runs": Metric(stats.windows, "qrouter runs", tool, "route/windows"),
             "window_routed_nets": Metric(kept, "nets", tool + ": window routes in the final DEF", "route/windows"),
             "window_repaired_nets": Metric(repaired, "nets", tool + ": window routes in a short on the grid, "
@@ -240,7 +241,7 @@ def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: in
                                           "were routed there again with the window's own nets", "route/windows"),
             "window_pieced_nets": Metric(stats.pieced, "nets", tool + ": long nets (clock, broadcasts) routed in "
                                          "pieces per window, joined by the full-die run", "route/windows"),
-            "window_seconds": Metric(round(stats.seconds, 2), "s", tool, "route/windows"),
+            "window_runtime": Metric(round(stats.seconds, 2), "s", tool, "route/windows"),
             "window_fallback": Metric(int(fallback), "", tool + ": 1 = the full-die run left nets open or shorts "
                                       "remained, and everything was routed again without windows",
                                       "route/route_windowed.log")}

@@ -19,7 +19,7 @@ from ..tools.def_spef import write_spef
 from ..tools.die_plot import render_die
 from ..tools.liberty import cell_table, prepared_liberty
 from ..tools.opensta import run_sta
-from ..tools.yosys_synth import simulatable_netlist
+from ..tools.yosys_synth import simulatable_netlist, yosys_version
 from .arrayplan import CHANNEL_UM, build_floorplan
 from .glue import ArrayNetlist, synthesize_glue
 from .macros import bspline_pins, harden, pe_pins
@@ -139,7 +139,7 @@ class TiledRun:
     def verify_gates(self) -> Metrics:
         """The gate netlist (glue and some or all macro instances as routed gates: flow.verify_gates) against the
         golden model (cocotb); ToolFailed on a mismatch."""
-        from ..verify import gate_check_scope, run_cocotb
+        from ..verify import gate_check_scope, run_cocotb, simulation_tool
         t = time.perf_counter()
         work = self.work
         scope, gates, rtl = gate_check_scope(self.p, self.cfg.flow.verify_gates, work / "verify",
@@ -147,7 +147,7 @@ class TiledRun:
         sim = simulatable_netlist(self.netlist, self.liberty, "kan_array", work / "verify", macros=gates, rtl=rtl)
         res = run_cocotb(self.p, [sim], work / "verify" / "cocotb", vectors=self.cfg.flow.verify_vectors,
                          seed=self.cfg.flow.seed)
-        tool = "cocotb 2 + icarus (golden model)"
+        tool = simulation_tool()
         m = {"verify_gates_scope": Metric(scope, "", "flow.tiled (flow.verify_gates)", str(sim)),
              "verify_gates_vectors": Metric(res.vectors, "vectors", tool, str(res.log)),
              "verify_gates_mismatches": Metric(res.mismatches, "", tool, str(res.log)),
@@ -178,9 +178,9 @@ def _spef_metrics(par: dict, routed, spef_name: str) -> Metrics:
         "array_spef_rc_nets": Metric(par["annotated"], "nets", tool + ": nets written with wire R and C", spef_name),
         "array_spef_macro_pins_expanded": Metric(par["expanded"], "pins", tool + ": macro pins written as the cell "
                                                  "pins inside, with the macro's port-net wire", spef_name),
-        "array_wire_cap_pf": Metric(round(par["top_cap_pf"], 6), "pF", tool + ": array-level wires", spef_name),
-        "array_net_cap_total_pf": Metric(round(par["total_cap_pf"], 6), "pF",
-                                         tool + ": array-level wires + the macros' port-net wires", spef_name),
+        "array_wire_cap": Metric(round(par["top_cap_pf"], 6), "pF", tool + ": array-level wires", spef_name),
+        "array_net_cap_total": Metric(round(par["total_cap_pf"], 6), "pF",
+                                      tool + ": array-level wires + the macros' port-net wires", spef_name),
         "array_spef_no_driver_nets": Metric(len(par["no_driver"]), "nets", tool, info),
         "array_spef_missing": Metric(len(par["missing"]), "items", tool + ": layers/vias/pins without data", info),
         **({"array_rc2dly_spef_nets": Metric(routed.metrics["spef_nets"].value, "nets",
@@ -190,6 +190,8 @@ def _spef_metrics(par: dict, routed, spef_name: str) -> Metrics:
 
 
 def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, work, pe_hit, bs_hit, times) -> Metrics:
+    """The tiled step's metrics: the whole array's under tiled_* (flow.metrics.headline makes them the headline
+    ones), the macros' under macro_*, timing as OpenSTA reported it with the hierarchical SPEF."""
     n_pe, n_bs = p.rows * p.cols, p.rows
     areas = cell_table(liberty)
     glue = [t for _, t, _ in net.cells if t not in net.macros]
@@ -198,39 +200,38 @@ def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, wo
     rel = lambda path: str(Path(path).relative_to(work)) if Path(path).is_relative_to(work) else str(path)
     u = plan.units
     die = (plan.die[2] - plan.die[0]) * (plan.die[3] - plan.die[1]) / u ** 2
-    place_area = n_pe * pm["place_cell_area_um2"].value + n_bs * bm["place_cell_area_um2"].value + glue_area
+    place_area = n_pe * pm["place_cell_area"].value + n_bs * bm["place_cell_area"].value + glue_area
     synth_area = n_pe * pm["synth_cell_area"].value + n_bs * bm["synth_cell_area"].value + glue_area
-    src_sum = f"{pm['place_cell_area_um2'].source}, {bm['place_cell_area_um2'].source}, glue/stat.txt"
+    src_sum = f"{pm['place_cell_area'].source}, {bm['place_cell_area'].source}, glue/stat.txt"
+    yosys = yosys_version()
     m: Metrics = {
         "physical_mode": Metric("tiled", "", "flow", "flow.physical"),
-        "cell_area": Metric(round(synth_area, 3), "um^2", "yosys 0.70 (per macro) + liberty areas (glue)", src_sum),
-        "place_cell_area_um2": Metric(round(place_area, 3), "um^2", "liberty areas of placed cells", src_sum),
-        "cells": Metric(n_pe * pm["place_cells"].value + n_bs * bm["place_cells"].value + len(glue), "cells",
-                        "graywolf+addspacers (macros) + yosys (glue)", src_sum),
-        "glue_cells": Metric(len(glue), "cells", "yosys 0.70", "glue/stat.txt"),
-        "glue_cell_area_um2": Metric(round(glue_area, 3), "um^2", "liberty areas", "glue/stat.txt"),
-        "die_area": Metric(round(die, 3), "um^2", "flow (array floorplan)", rel(routed.def_path)),
+        "tiled_cell_area": Metric(round(synth_area, 3), "um^2", f"{yosys} (per macro) + liberty areas (glue)",
+                                  src_sum),
+        "place_cell_area": Metric(round(place_area, 3), "um^2", "liberty areas of placed cells", src_sum),
+        "tiled_cells": Metric(n_pe * pm["place_cells"].value + n_bs * bm["place_cells"].value + len(glue), "cells",
+                              f"{pm['place_cells'].tool} (macros) + {yosys} (glue)", src_sum),
+        "glue_cells": Metric(len(glue), "cells", yosys, "glue/stat.txt"),
+        "glue_cell_area": Metric(round(glue_area, 3), "um^2", "liberty areas", "glue/stat.txt"),
+        "tiled_die_area": Metric(round(die, 3), "um^2", "flow (array floorplan)", rel(routed.def_path)),
         "macro_area_pe": Metric(round(pe.width * pe.height / u ** 2, 3), "um^2", "flow (macro LEF SIZE)", str(pe.lef)),
         "macro_cells_pe": pm["place_cells"],
-        "macro_cell_area_pe": pm["place_cell_area_um2"],
+        "macro_cell_area_pe": pm["place_cell_area"],
         "macro_area_bspline": Metric(round(bs.width * bs.height / u ** 2, 3), "um^2", "flow (macro LEF SIZE)",
                                      str(bs.lef)),
         "macro_cells_bspline": bm["place_cells"],
         "macro_cache_hits": Metric(int(pe_hit) + int(bs_hit), "of 2 macros", "flow", "build/.cache/macros"),
-        "failed_nets": routed.metrics["failed_nets"],
-        "wirelength": routed.metrics["wirelength_um"],   # array-level nets only (the macros' wires not included)
+        "tiled_failed_nets": routed.metrics["failed_nets"],
+        "tiled_wirelength": routed.metrics["wirelength"],   # array-level nets only (the macros' wires not included)
         "macro_failed_nets": Metric(pm["route_failed_nets"].value + bm["route_failed_nets"].value, "nets",
-                                    "qrouter 1.4",
+                                    pm["route_failed_nets"].tool,
                                     f"{pm['route_failed_nets'].source}, {bm['route_failed_nets'].source}"),
     }
-    for k in ("wns", "tns", "fmax"):
-        v = timing[f"postroute_{k}"]
-        m[f"postroute_{k}"] = v
-        m[k] = Metric(v.value, v.unit, f"{v.tool} [postroute, hierarchical SPEF: macros rc2dly, array def_spef]",
-                      v.source)
-    for k in ("critical_path", "critical_arrival", "hold_slack"):
+    for k in ("wns", "tns", "fmax", "critical_path", "critical_arrival", "hold_slack"):
         if f"postroute_{k}" in timing:
-            m[f"postroute_{k}"] = timing[f"postroute_{k}"]
+            v = timing[f"postroute_{k}"]
+            m[f"postroute_{k}"] = Metric(v.value, v.unit, f"{v.tool} (hierarchical SPEF: macros rc2dly, array "
+                                         "def_spef)", v.source)
     for macro, mm in (("pe", pm), ("bspline", bm)):     # how hard the macro was to route
         if "place_tries" in mm:
             m[f"macro_place_tries_{macro}"] = mm["place_tries"]
