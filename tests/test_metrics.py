@@ -7,7 +7,6 @@ import pytest
 
 from flow import sc_tasks
 from flow.metrics import HEADLINE, RENAMED, Metric, current_name, current_names, headline
-from flow.tools.qflow_pnr import _Runner
 
 UNIT_SUFFIX = re.compile(r"_(um2?|mm2|ns|ps|s|seconds|mhz|hz|pf|ff|mw|uw|pj|mb|bytes)(_|$)")
 
@@ -64,12 +63,6 @@ def test_old_names_read_as_today_s():
     # today's names carry no unit, and are not renamed again
     assert not [n for n in RENAMED.values() if UNIT_SUFFIX.search(n)] and not set(RENAMED.values()) & set(RENAMED)
     assert not [n for n in HEADLINE if UNIT_SUFFIX.search(n)]
-
-
-def test_p_and_r_run_times_are_named_without_unit(tmp_path):
-    run = _Runner(tmp_path, tmp_path / "x.log")
-    run("echo", ["true"])
-    assert set(run.timing()) == {"runtime_true", "runtime", "cpu_time"}
 
 
 class Recorder(sc_tasks.KanTask):
