@@ -10,9 +10,9 @@ A config file is YAML:
 
 User errors raise `ConfigError`, whose text is one line:
 `<file>: <key.path>: <what was expected> (got <value, cut to 40 characters>)`; the CLI prints it and exits 2.
-The machinery (schema_key, build_section, the YAML file rules) and the `kan` and `array` sections live in schema/,
-which model configs (kan/config.py) build on too; the same file-level rules hold for design configs, sweep files
-(`read_sweep`) and model configs (schema/yaml_file.py).
+The machinery (schema_key, build_section, the YAML file rules) and the `kan` and `array` sections live in
+config_schema/, which model configs (kan/config.py) build on too; the same file-level rules hold for design configs,
+sweep files (`read_sweep`) and model configs (config_schema/yaml_file.py).
 """
 from __future__ import annotations
 
@@ -22,10 +22,17 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rtl_gen.params import KanParams
-from schema.errors import ConfigError
-from schema.kan import ArraySection, KanSection, acc_bits_overflow, array_shorthand, check_kan, kan_params, parse_array
-from schema.keys import (
+from config_schema.errors import ConfigError
+from config_schema.kan import (
+    ArraySection,
+    KanSection,
+    acc_bits_overflow,
+    array_shorthand,
+    check_kan,
+    kan_params,
+    parse_array,
+)
+from config_schema.keys import (
     build_section,
     check_name,
     check_value,
@@ -37,7 +44,8 @@ from schema.keys import (
     short,
     unknown_key,
 )
-from schema.yaml_file import read_yaml
+from config_schema.yaml_file import read_yaml
+from rtl_gen.params import KanParams
 
 from . import pdks
 

@@ -1,8 +1,8 @@
 """Errors the CLI reports as one line (no traceback): user errors exit 2, tool failures exit 1. FlowError, the
-base of them all, is schema/errors.py's (kan/ raises it too); the tool errors are the flow's own."""
+base of them all, is config_schema/errors.py's (kan/ raises it too); the tool errors are the flow's own."""
 from __future__ import annotations
 
-from schema.errors import FlowError
+from config_schema.errors import FlowError
 
 __all__ = ["FlowError", "RouteIncomplete", "ToolFailed", "ToolMissing"]
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 PYTHON_PACKAGES = ("pyosys", "siliconcompiler", "lambdapdk", "cocotb", "migen", "numpy")
 DEBIAN_PACKAGES = ("iverilog", "opensta", "graywolf", "qrouter", "qflow")
-# The code a result comes from: the flow, the RTL generator, the model (golden model, quantization) and the schema.
+# The code a result comes from: the flow, the RTL generator, the model (golden model, quantization), the config
+# schema.
 CODE_ROOT = Path(__file__).resolve().parent.parent
-CODE_DIRS = ("flow", "rtl_gen", "kan", "schema")
+CODE_DIRS = ("flow", "rtl_gen", "kan", "config_schema")
 CODE_SUFFIXES = (".py", ".ys", ".tcl", ".par", ".sh", ".v")   # .v: flow/fpga/mult18x18d_sim.v
 
 

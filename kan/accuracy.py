@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from config_schema.errors import ConfigError, FlowError
 from rtl_gen.params import KanParams
-from schema.errors import ConfigError, FlowError
 
 from . import quantize as quant
 from .config import ModelConfig, from_dict

@@ -7,7 +7,7 @@
     kan: {grid: 5, degree: 3, input_bits: 8, table_bits: 3, ...}   # flow.config's own `kan` section
     array: 8x8                                                      # array the layers are tiled onto
 
-`kan` and `array` are the sections a design config has (schema/kan.py: same keys, ranges and cross-checks), so a
+`kan` and `array` are the sections a design config has (config_schema/kan.py: same keys, ranges and cross-checks), so a
 model and a design point can never disagree on what grid, degree or table_bits mean.
 """
 from __future__ import annotations
@@ -16,11 +16,11 @@ import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from config_schema.errors import ConfigError
+from config_schema.kan import ArraySection, KanSection, acc_bits_overflow, check_kan, kan_params, parse_array
+from config_schema.keys import build_section, check_name, schema_key, short, unknown_key
+from config_schema.yaml_file import read_yaml
 from rtl_gen.params import KanParams
-from schema.errors import ConfigError
-from schema.kan import ArraySection, KanSection, acc_bits_overflow, check_kan, kan_params, parse_array
-from schema.keys import build_section, check_name, schema_key, short, unknown_key
-from schema.yaml_file import read_yaml
 
 from .data import TASKS
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from config_schema.errors import MESSAGE_CHARS
 from flow import cli, config
-from schema.errors import MESSAGE_CHARS
 
 from .conftest import FLOW, REPO
 

@@ -1,4 +1,4 @@
-"""Imports between the packages go one way (flow -> kan -> schema, rtl_gen at the bottom), and no module uses
+"""Imports between the packages go one way (flow -> kan -> config_schema, rtl_gen at the bottom), and no module uses
 another module's private names (`from x import _y`, `x._y`): read from the sources with ast, no import runs."""
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-OURS = ("flow", "kan", "schema", "rtl_gen", "bench", "tests")
+OURS = ("flow", "kan", "config_schema", "rtl_gen", "bench", "tests")
 # package -> the packages of ours it must never import
-FORBIDDEN = {"kan": {"flow", "bench"}, "schema": {"flow", "kan", "bench"}, "rtl_gen": {"flow", "kan", "bench"}}
+FORBIDDEN = {"kan": {"flow", "bench"}, "config_schema": {"flow", "kan", "bench"}, "rtl_gen": {"flow", "kan", "bench"}}
 
 
 def _module_of(path: Path) -> str:
@@ -85,9 +85,9 @@ def test_the_checks_find_what_they_forbid():
     src = "from flow.config import Config\nimport flow.verify\ndef f():\n    from flow import tiled\n"
     assert forbidden_imports(src, "kan.accuracy") == ["1: flow.config", "2: flow.verify", "4: flow"]
     assert forbidden_imports("from ..errors import ToolFailed\n", "kan.gpu.x") == []        # kan.errors
-    assert forbidden_imports("from .errors import FlowError\n", "schema.keys") == []
+    assert forbidden_imports("from .errors import FlowError\n", "config_schema.keys") == []
     assert forbidden_imports("from kan import accuracy_for\n", "flow.physical") == []      # the allowed direction
-    assert forbidden_imports("from kan import quantize\n", "schema.kan") == ["1: kan"]
+    assert forbidden_imports("from kan import quantize\n", "config_schema.kan") == ["1: kan"]
     src = ("import argparse\nfrom .liberty import _top_groups\nfrom ..tools import floorplan as fp\n"
            "fp._align(1)\nargparse._SubParsersAction\nimport flow.tools.die_plot\nflow.tools.die_plot._routes\n")
     assert private_uses(src, "flow.tools.qflow_pnr") == ["2: from flow.tools.liberty import _top_groups",

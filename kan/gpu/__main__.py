@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from schema.errors import ConfigError, FlowError
+from config_schema.errors import ConfigError, FlowError
 
 from . import MISSING_TORCH
 

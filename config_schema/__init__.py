@@ -2,4 +2,4 @@
 is checked with (keys.py, yaml_file.py) and the sections a design config and a model config share (kan.py).
 
 Imports go one way: flow/ imports kan/ (a design point's model accuracy, the model's power workload, its RTL
-inference), both import schema/, and schema/ imports neither (tests/test_imports.py checks it)."""
+inference), both import config_schema/, and config_schema/ imports neither (tests/test_imports.py checks it)."""
