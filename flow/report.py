@@ -611,8 +611,9 @@ dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-si
 
 
 def _html_table(title: str, note: str, names: list[str], rows: list[dict]) -> str:
-    """A titled summary table of the index page (cells escaped; a missing cell is empty)."""
-    return (f"<h2>{html.escape(title)}</h2><p>{html.escape(note)}</p><table><thead><tr>"
+    """A titled summary table of the index page (`title`: the page's own text, written as is; note and cells escaped;
+    a missing cell is empty)."""
+    return (f"<h2>{title}</h2><p>{html.escape(note)}</p><table><thead><tr>"
             + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr></thead><tbody>"
             + "".join("<tr>" + "".join(f"<td>{html.escape(str(r.get(n, '')))}</td>" for n in names) + "</tr>"
                       for r in rows) + "</tbody></table>")
