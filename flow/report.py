@@ -39,6 +39,7 @@ REFERENCE_FPGA = {"table_bits": [8, 3], "resources_norm": [1.0, 0.64], "fmax_nor
 AREA = "cell_area [um^2]"
 DIE = "die_area [um^2]"
 FMAX = "fmax [MHz]"
+ENERGY = "energy_per_inference [pJ]"
 # Not quality of results: run times, tool times and cache hits move from run to run with the same code.
 NOT_QOR = re.compile(r"^(runtime|macro_cache_hits|seconds)|tasktime|\[s\]$")
 
@@ -162,24 +163,33 @@ def to_frame(points: list[dict]) -> pd.DataFrame:
     df = df.sort_values(["pdk", "array", "table_bits"], kind="stable").reset_index(drop=True)
     if AREA in df and FMAX in df:
         df["area_delay [um^2*ns]"] = df[AREA] * 1000.0 / df[FMAX]
-    # normalized to the 16-bit point that went through the same steps (post-route fmax is not pre-route fmax)
-    group = ["pdk", "array", "stop_after"]
     for col, norm in ((AREA, "area_norm_16b"), (FMAX, "fmax_norm_16b")):
-        if col in df:
-            ref = df[(df.table_bits == 16) & (df.status == "ok")].set_index(group)[col]
-            df[norm] = [v / ref.get(k, float("nan")) for v, k in zip(df[col], zip(*(df[g] for g in group)))]
+        _normalize_16b(df, col, norm)
     fpga = _fpga_normalized(df)    # FPGA points: normalized to their 8-bit point, as the KANtize FPGA figures
     for col, norm in ((FPGA_RESOURCES[3][0], "fpga_resources_norm_8b"), (FMAX, "fmax_norm_8b")):
         if f"{col} /8b" in fpga:
             df.loc[fpga.index, norm] = fpga[f"{col} /8b"]
+    # energy (points whose power step ran): energy-delay product and energy normalized to the 16-bit point
+    if ENERGY in df:
+        if FMAX in df:
+            df["energy_delay [pJ*ns]"] = df[ENERGY] * 1000.0 / df[FMAX]
+        _normalize_16b(df, ENERGY, "energy_norm_16b")
     return df
+
+
+def _normalize_16b(df: pd.DataFrame, col: str, norm: str) -> None:
+    """df[norm] = df[col] / the same PDK's, array's and last step's ok 16-bit point (post-route fmax is not
+    pre-route fmax); NaN without such a point."""
+    if col not in df:
+        return
+    group = ["pdk", "array", "stop_after"]
+    ref = df[(df.table_bits == 16) & (df.status == "ok")].set_index(group)[col]
+    df[norm] = [v / ref.get(k, float("nan")) for v, k in zip(df[col], zip(*(df[g] for g in group)))]
 
 
 def _platform(cfg: dict) -> str:
     """The `pdk` column: the PDK of an ASIC point, '<family>-<device>' of an FPGA point (config.Config.platform)."""
     return f"{cfg['fpga']['family']}-{cfg['fpga']['device']}" if cfg.get("target") == "fpga" else cfg["pdk"]
-
-
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -328,23 +338,9 @@ def _area_pareto(y: str, ylabel: str, higher_is_better: bool):
     return draw
 
 
-ENERGY = "energy_per_inference [pJ]"
 ENERGY_NOTE = ("Energy per inference = power_total (OpenSTA, the power workload's toggles on every driving pin, "
                "routed parasitics) x the clock period; zero-delay simulation has no glitches, so it is a lower bound. "
                "Failed points and points without a power step are left out.")
-
-
-def energy_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """Energy-delay product (energy per inference x the fmax clock period) and energy normalized to the 16-bit
-    point of the same PDK, array and last step, where the points have an energy (the power step ran)."""
-    if ENERGY not in df:
-        return df
-    if FMAX in df:
-        df["energy_delay [pJ*ns]"] = df[ENERGY] * 1000.0 / df[FMAX]
-    group = ["pdk", "array", "stop_after"]
-    ref = df[(df.table_bits == 16) & (df.status == "ok")].set_index(group)[ENERGY]
-    df["energy_norm_16b"] = [v / ref.get(k, float("nan")) for v, k in zip(df[ENERGY], zip(*(df[g] for g in group)))]
-    return df
 
 
 def _energy(df, fig) -> bool:
@@ -709,7 +705,7 @@ def write_report(points_dir: Path, out: Path, title: str, keys: set[str] | None 
     for pt in points:      # the stored results too: their logs are copied in, machine paths can go
         if pt.get("key") and portable_tree(pt, REPO) != pt and (Path(points_dir) / f"{pt['key']}.json").is_file():
             write_json_atomic(Path(points_dir) / f"{pt['key']}.json", portable_tree(pt, REPO))
-    df = energy_columns(to_frame(points))
+    df = to_frame(points)
     if not df.empty:
         df["log"] = [links.get(k, {}).get("log", "") for k in df.key]
     df.to_csv(out / "results.csv", index=False)
