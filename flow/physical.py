@@ -455,6 +455,12 @@ def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None =
               f"| data arrival time | {metric_text(arrival) if arrival else 'not recorded'} |",
               f"| worst hold slack | "
               f"{metric_text(hold) if hold else 'not recorded (this run predates the hold check)'} |"]
+    lo, hi, skew = (metrics.get(f"{stage}_clock_{k}") for k in ("latency_min", "latency_max", "skew"))
+    if lo and hi:       # post-route, propagated clock (runs before 2026-12-05 did not record it)
+        sinks = metrics[f"{stage}_clock_sinks"].value
+        skew_text = metric_text(skew) if skew else "no register-to-register path"
+        lines += [f"| clock insertion delay ({sinks:,} register clock pins) | {lo.value:g} .. {metric_text(hi)} |",
+                  f"| clock skew (worst setup pair) | {skew_text} |"]
     lines += ["", "## Signoff", "", "| check | status |", "|---|---|", "| DRC | not run |", "| LVS | not run |",
               "| GDS | not produced |"]
     runtimes = sorted(n for n in metrics if n.startswith("runtime_"))

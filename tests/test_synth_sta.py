@@ -76,6 +76,7 @@ def test_opensta_fmax_is_consistent_with_wns(tiny, tmp_path):
         assert 0 < m["preroute_hold_slack"].value < 2.0 and m["preroute_hold_slack"].unit == "ns"
     assert slow["preroute_hold_slack"].value == tight["preroute_hold_slack"].value   # hold ignores the period
     assert slow["preroute_critical_arrival"].value == pytest.approx(tight["preroute_critical_arrival"].value)
+    assert not any("clock" in k for k in slow)        # ideal clock: no clock network to report pre-route
 
 
 def test_gate_netlist_simulates_bit_exact_and_a_broken_one_fails(tiny, tmp_path):

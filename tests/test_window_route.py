@@ -126,3 +126,25 @@ def test_earlier_wires_become_special_routes_with_a_width_on_every_element():
     assert special_route(a) == "met1 0 ( 100 68 ) ( 460 * ) M1M2_PR\n  NEW met2 0 ( 460 68 ) ( * 340 ) ( 470 * )"
     assert special_route("met3 200 ( 5 5 ) ( 7 * )\n  NEW met3 ( 7 5 ) M2M3_PR") == \
         "met3 0 ( 5 5 ) ( 7 * )\n  NEW met3 0 ( 7 5 ) M2M3_PR"
+
+
+def test_windows_are_routed_in_classes_that_do_not_touch():
+    """window_order: by level, then in classes of windows that do not touch (half-overlapping 2x2 windows on a
+    7x7 grid: 3 x 3 classes of 4), so a class's windows can be routed at once; in row order nearly every window
+    touches the one before."""
+    from flow.tools.window_route import overlaps, window_order
+    wins = candidate_windows((0, 0, 700, 700), (100, 100))
+    jobs = {**{(0, w): {} for w in wins}, (1, (0, 0, 400, 400)): {}, (1, (300, 300, 700, 700)): {}}
+    order = window_order(jobs)
+    assert sorted(order) == sorted(jobs) and [lw[0] for lw in order] == sorted(lw[0] for lw in order)
+
+    def classes(seq):      # cut the order where a window touches an earlier one of the same run or level
+        runs = [[seq[0]]]
+        for lw in seq[1:]:
+            if lw[0] != runs[-1][0][0] or any(overlaps(o[1], lw[1]) for o in runs[-1]):
+                runs.append([])
+            runs[-1].append(lw)
+        return runs
+
+    assert len(wins) == 36 and [len(c) for c in classes(order)] == [4] * 9 + [1, 1]
+    assert len(classes(sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0])))) == 33    # row order

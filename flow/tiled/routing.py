@@ -242,6 +242,8 @@ def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: in
             "window_pieced_nets": Metric(stats.pieced, "nets", tool + ": long nets (clock, broadcasts) routed in "
                                          "pieces per window, joined by the full-die run", "route/windows"),
             "window_runtime": Metric(round(stats.seconds, 2), "s", tool, "route/windows"),
+            "window_workers": Metric(stats.workers, "qrouter runs at once", tool + ": one per core available; the "
+                                     "routes are the same whatever the count", "route/windows"),
             "window_fallback": Metric(int(fallback), "", tool + ": 1 = the full-die run left nets open or shorts "
                                       "remained, and everything was routed again without windows",
                                       "route/route_windowed.log")}

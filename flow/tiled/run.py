@@ -227,11 +227,8 @@ def _metrics(p, pe, bs, pe_info, bs_info, plan, net, routed, timing, liberty, wo
                                     pm["route_failed_nets"].tool,
                                     f"{pm['route_failed_nets'].source}, {bm['route_failed_nets'].source}"),
     }
-    for k in ("wns", "tns", "fmax", "critical_path", "critical_arrival", "hold_slack"):
-        if f"postroute_{k}" in timing:
-            v = timing[f"postroute_{k}"]
-            m[f"postroute_{k}"] = Metric(v.value, v.unit, f"{v.tool} (hierarchical SPEF: macros rc2dly, array "
-                                         "def_spef)", v.source)
+    for k, v in timing.items():
+        m[k] = Metric(v.value, v.unit, f"{v.tool} (hierarchical SPEF: macros rc2dly, array def_spef)", v.source)
     for macro, mm in (("pe", pm), ("bspline", bm)):     # how hard the macro was to route
         if "place_tries" in mm:
             m[f"macro_place_tries_{macro}"] = mm["place_tries"]

@@ -68,6 +68,28 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
     if hold:
         metrics[f"{stage}_hold_slack"] = Metric(round(float(hold.group(1)), 4), "ns",
                                                 tool + " (worst hold path, report_checks -path_delay min)", src)
+    metrics.update(clock_network(text, stage, tool, src))
+    return metrics
+
+
+def clock_network(text: str, stage: str, tool: str, src: str) -> Metrics:
+    """`<stage>_clock_sinks/_clock_latency_min/_clock_latency_max/_clock_skew` from opensta.tcl's clock section
+    (propagated clock only: none pre-route). Latency: sys_clk's rising edge at a register clock pin (min and max
+    over the pins: the insertion delay); skew: report_clock_skew's worst setup pair (launch latency - capture
+    latency - CRPR), absent where no register-to-register path exists."""
+    sinks = re.search(r"^kan-dse: clock sinks (\d+) latency (\S+) (\S+)$", text, re.M)
+    if not sinks or not int(sinks.group(1)):
+        return {}
+    metrics = {f"{stage}_clock_sinks": Metric(int(sinks.group(1)), "pins", tool + " (all_registers -clock_pins, "
+                                              "rising edge)", src),
+               f"{stage}_clock_latency_min": Metric(float(sinks.group(2)), "ns", tool + " (propagated clock "
+                                                    "arrival, earliest register clock pin)", src),
+               f"{stage}_clock_latency_max": Metric(float(sinks.group(3)), "ns", tool + " (propagated clock "
+                                                    "arrival, latest register clock pin)", src)}
+    skew = re.search(r"^Latency\s+CRPR\s+Skew\n\S+ [\^v]\n\s*\S+\n\S+ [\^v]\n\s*\S+\s+\S+\s+(\S+)$", text, re.M)
+    if skew:
+        metrics[f"{stage}_clock_skew"] = Metric(float(skew.group(1)), "ns", tool + " (report_clock_skew: worst "
+                                                "setup pair, launch - capture latency - CRPR)", src)
     return metrics
 
 
@@ -110,7 +132,8 @@ def run_sta(netlist: Path, top: str, liberty: Path, pdk: PdkInfo, work: Path, pe
     # `spefs` existed fills the same placeholder)
     values = dict(liberty=liberty, netlist=Path(netlist).resolve(), top=top, clock=clock, period=f"{period_ns:g}",
                   spef=spef_reads(spefs) or "# pre-route: no parasitics",
-                  propagate="set_propagated_clock [all_clocks]" if spefs else "# pre-route: ideal clock")
+                  propagate="set_propagated_clock [all_clocks]" if spefs else "# pre-route: ideal clock",
+                  propagated=int(bool(spefs)))
     status, text, errors = run_script(HERE / "opensta.tcl", values, script, report)
     if status or errors:
         raise ToolFailed(f"static timing {stage} (opensta)", str(report),

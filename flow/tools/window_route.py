@@ -19,7 +19,9 @@ pins it took 61 s).
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +46,7 @@ class WindowStats:
     pieced: int               # long nets whose pieces were routed in windows
     unstuck: int              # nets that failed in their window and were routed there again with its nets
     seconds: float
+    workers: int = 1          # window runs at once
 
 
 def conn_rects(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]]) -> dict[str, list[Box]]:
@@ -177,8 +180,21 @@ def _holds(w: Box, b: Box) -> bool:
     return w[0] <= b[0] and w[1] <= b[1] and b[2] <= w[2] and b[3] <= w[3]
 
 
-def _overlaps(a: Box, b: Box) -> bool:
+def overlaps(a: Box, b: Box) -> bool:
+    """Boxes `a` and `b` share a point (touching counts: a wire on the common edge is in both)."""
     return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def window_order(jobs: dict[tuple[int, Box], dict]) -> list[tuple[int, Box]]:
+    """The order windows are routed in: by level; within a level in classes of windows that do not touch each
+    other (a greedy colouring, bottom row first: neighbours overlapping by half give 3 x 3 classes), so the
+    windows of a class can be routed at once; bottom row first within a class."""
+    rows = sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0]))
+    colour: dict[tuple[int, Box], int] = {}
+    for k, (level, w) in enumerate(rows):
+        used = {colour[j] for j in rows[:k] if j[0] == level and overlaps(j[1], w)}
+        colour[(level, w)] = min(set(range(len(used) + 1)) - used)
+    return sorted(rows, key=lambda lw: (lw[0], colour[lw], lw[1][1], lw[1][0]))
 
 
 # ---------------------------------------------------------------- the flow
@@ -221,10 +237,11 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     runs = WindowRuns(plan, nets, pdk, lefs, work, design)
-    runs.route_jobs(*plan_jobs(plan.die, cell, nets, runs.rects, halo, runs.align))
+    workers = len(os.sched_getaffinity(0))          # one qrouter run per core this process may use
+    runs.route_jobs(*plan_jobs(plan.die, cell, nets, runs.rects, halo, runs.align), workers=workers)
     repaired = runs.repair_stuck()
     return runs.routed, runs.parts, runs.specials, WindowStats(runs.runs, len(runs.parts), repaired,
-                                                               time.perf_counter() - t0)
+                                                               time.perf_counter() - t0, workers)
 
 
 class WindowRuns:
@@ -247,7 +264,12 @@ class WindowRuns:
     def route_window(self, folder: Path, w: Box, todo: dict[str, list], passes: int) -> tuple[dict, dict] | None:
         """One qrouter run of `todo` in window `w`, every other wire so far a fixed obstruction there ->
         ({net: `+ ROUTED` text}, {net: pin patches}) of the nets it routed, or None if qrouter crashed."""
-        fixed = {n: c for n, (r, b) in self.walls.items() if n not in todo and _overlaps(b, w) and (c := clip(r, w))}
+        return self.window_result(todo, self.run_window(*self.window_input(folder, w, todo), passes))
+
+    def window_input(self, folder: Path, w: Box, todo: dict[str, list]) -> tuple[Path, Path, list[str]]:
+        """The DEF of a window run (its nets `todo`, the wires so far clipped to it as fixed obstructions) ->
+        (DEF, folder, the nets it holds only to keep their pins free)."""
+        fixed = {n: c for n, (r, b) in self.walls.items() if n not in todo and overlaps(b, w) and (c := clip(r, w))}
         # the other unrouted nets' pins in the window come in as nets qrouter ignores: it then keeps them free
         # (a wire over a pin, left by a run that knew nothing of it, shorted the via a later run put there)
         pinned = {n: cs for n, c in self.nets.items() if n not in todo and n not in self.routed
@@ -255,38 +277,76 @@ class WindowRuns:
         folder.mkdir(exist_ok=True)
         placed_def = fp.write_def(folder / "window.def", self.plan, {**pinned, **todo}, self.design, window=w,
                                   routes=fixed)
+        return placed_def, folder, sorted(pinned)
+
+    def run_window(self, placed_def: Path, folder: Path, ignore: list[str], passes: int
+                   ) -> tuple[Path, list[str]] | None:
+        """qrouter on a window's DEF (reads no state: runs of windows that do not overlap go at once) ->
+        (routed DEF, failed nets), or None if qrouter crashed."""
         try:
-            out, failed = qflow_pnr.route_only(placed_def, self.pdk, folder, extra_lefs=self.lefs, passes=passes,
-                                               ignore=sorted(pinned))
+            return qflow_pnr.route_only(placed_def, self.pdk, folder, extra_lefs=self.lefs, passes=passes,
+                                        ignore=ignore)
         except ToolFailed:
             return None
+
+    def window_result(self, todo: dict[str, list], run: tuple[Path, list[str]] | None) -> tuple[dict, dict] | None:
+        """({net: `+ ROUTED` text}, {net: pin patches}) of the nets a window run routed, or None if it crashed."""
+        if run is None:
+            return None
         self.runs += 1
+        out, failed = run
         text = out.read_text()
         got = {n: r for n, r in routes_of(text).items() if n in todo and n not in failed}
         return got, {n: r for n, r in specials_of(text).items() if n in got}
 
-    def route_jobs(self, jobs: dict[tuple[int, Box], dict[str, list]], long: set[str]) -> None:
-        """Route plan_jobs' windows by level, bottom row first; a net that fails in its window is kept in `stuck`
-        (a long net's piece is left to its spine)."""
-        for k, (level, w) in enumerate(sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0]))):
-            todo = jobs[(level, w)]
-            done = self.route_window(self.work / f"w{k:04d}", w, todo, WINDOW_PASSES)
-            if done is None:
-                continue                  # qrouter crashed: the full-die run routes this window's nets
-            got, patches = done
-            for n in todo:
-                if n not in got:
-                    if n not in long:
-                        self.stuck.setdefault(w, []).append(n)
-                    continue
-                if n in long:
-                    self.parts.setdefault(n, []).append((todo[n], got[n]))
-                    self.walls[f"{n}@{k}"] = (got[n], _bbox(got[n]))
-                else:
-                    self.routed[n] = got[n]
-                    self.walls[n] = (got[n], _bbox(got[n]))
-                if n in patches:
-                    self.specials[n] = " NEW ".join(filter(None, (self.specials.get(n), patches[n])))
+    def route_jobs(self, jobs: dict[tuple[int, Box], dict[str, list]], long: set[str], workers: int = 1) -> None:
+        """Route plan_jobs' windows in window_order; a net that fails in its window is kept in `stuck` (a long
+        net's piece is left to its spine). Up to `workers` qrouter runs at once, with the same result as one at
+        a time: a window's run starts once every earlier window that touches it has been taken in, and results
+        are taken in in window order (a window's input depends on the touching ones alone: their wires are its
+        obstructions, and a net routed in another window has no pin in it)."""
+        order = window_order(jobs)
+        after = [max((j for j in range(k) if overlaps(order[j][1], w)), default=-1) for k, (_, w) in enumerate(order)]
+        running: dict[int, Future] = {}
+        done: dict[int, tuple[Path, list[str]] | None] = {}
+        taken, started = 0, 0
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            while taken < len(order):
+                while started < len(order) and len(running) < max(1, workers) and after[started] < taken:
+                    level, w = order[started]
+                    run_input = self.window_input(self.work / f"w{started:04d}", w, jobs[(level, w)])
+                    running[started] = pool.submit(self.run_window, *run_input, WINDOW_PASSES)
+                    started += 1
+                if taken not in done:
+                    finished, _ = wait(running.values(), return_when=FIRST_COMPLETED)
+                    for k in [k for k, f in running.items() if f in finished]:
+                        done[k] = running.pop(k).result()
+                while taken in done:
+                    self.take_window(order[taken], jobs[order[taken]], done.pop(taken), long, taken)
+                    taken += 1
+
+    def take_window(self, job: tuple[int, Box], todo: dict[str, list], run: tuple[Path, list[str]] | None,
+                    long: set[str], k: int) -> None:
+        """A window run's routes into the state; its failed nets into `stuck` (a long net's piece: to its spine);
+        a crashed run leaves its nets to the full-die run."""
+        result = self.window_result(todo, run)
+        if result is None:
+            return
+        got, patches = result
+        w = job[1]
+        for n in todo:
+            if n not in got:
+                if n not in long:
+                    self.stuck.setdefault(w, []).append(n)
+                continue
+            if n in long:
+                self.parts.setdefault(n, []).append((todo[n], got[n]))
+                self.walls[f"{n}@{k}"] = (got[n], _bbox(got[n]))
+            else:
+                self.routed[n] = got[n]
+                self.walls[n] = (got[n], _bbox(got[n]))
+            if n in patches:
+                self.specials[n] = " NEW ".join(filter(None, (self.specials.get(n), patches[n])))
 
     def repair_stuck(self) -> int:
         """Route each window's failed nets once more with the nets routed wholly inside it -> nets repaired.
