@@ -265,6 +265,28 @@ def test_die_raster_draws_cells_outlines_fill_and_wires_where_they_are():
     assert tuple(img[40, 80]) == (0, 0, 255)                  # met2 is drawn over met1
 
 
+def test_die_raster_of_copies_is_the_raster_of_the_merged_layout():
+    """A macro layout drawn at two offsets on the array's layout gives the image of one layout holding all three
+    (the tiled die picture without reading the merged DEF)."""
+    from flow.tools.die_plot import raster
+    from flow.tools.lefdef import DefLayout
+    top = DefLayout(units=1000, die=(0, 0, 10000, 5000), placements=[("A", 500, 500), ("MACRO", 4000, 0)],
+                    segments=[("met2", 0, 2500, 10000, 2500)])
+    macro = DefLayout(units=1000, die=(0, 0, 3000, 3000), placements=[("A", 0, 0), ("F", 2000, 2000)],
+                      segments=[("met1", 0, 1000, 3000, 1000)])
+    offsets = [(4000, 0), (7000, 2000)]
+    merged = DefLayout(units=1000, die=top.die,
+                       placements=top.placements + [(m, x + dx, y + dy) for dx, dy in offsets
+                                                    for m, x, y in macro.placements],
+                       segments=top.segments + [(n, a + dx, b + dy, c + dx, d + dy) for dx, dy in offsets
+                                                for n, a, b, c, d in macro.segments])
+    args = ({"A": (2.0, 2.0), "F": (1.0, 1.0)}, "F", [(1, 0, 0), (0, 0, 1)])
+    img, _ = raster(top, *args, pixels=100, copies=[(macro, offsets)])
+    assert (img == raster(merged, *args, pixels=100)[0]).all()
+    assert tuple(img[10, 50]) == (255, 0, 0) and tuple(img[30, 90]) == (255, 0, 0)    # met1 of both copies
+    assert (img != raster(top, *args, pixels=100)[0]).any()
+
+
 def test_fill_cells_snap_to_the_par_files_site_grid():
     """The site grid that fill cells are put back on is the GrayWolf .par's (one place for it): sky130hd's
     cells sit at x = 0.23 + 0.46k um, 200 DEF units per um."""

@@ -268,28 +268,29 @@ def _shift(text: str, dx: int, dy: int) -> str:
 
 def merge_def(top_def: Path, routed_top: Path, macro_defs: dict[str, Path], plan: Floorplan, out: Path) -> Path:
     """One DEF of the whole array: the routed array level plus every macro's cells and wires moved to its
-    instance (names prefixed `<instance>/`). For the picture and for inspection; each macro keeps its own DEF."""
+    instance (names prefixed `<instance>/`). For inspection; each macro keeps its own DEF (the die picture is
+    drawn from those). Written as it goes, one instance at a time: a 16x16 array's merged DEF is ~0.5 GB."""
     top = Path(routed_top).read_text()
+    macros = {m: Path(f).read_text() for m, f in macro_defs.items()}
+    placed = sorted((name, inst) for name, inst in plan.insts.items() if inst.macro)
     comps = [l for l in section(top, "COMPONENTS").splitlines() if l.strip()
-             and not any(l.split()[1] == i for i in plan.insts if plan.insts[i].macro)]
-    nets = [section(top, "NETS").rstrip()]
-    n_nets = len(re.findall(r"^-\s", section(top, "NETS"), re.M))
-    for name, inst in sorted(plan.insts.items()):
-        if not inst.macro:
-            continue
-        text = macro_defs[inst.macro.name].read_text()
-        dx, dy = inst.origin
-        body = _shift(section(text, "COMPONENTS"), dx, dy)
-        comps += [re.sub(r"^-\s+(\S+)", rf"- {name}/\1", l) for l in body.splitlines() if l.strip()]
-        nb = section(text, "NETS")
-        n_nets += len(re.findall(r"^-\s", nb, re.M))
-        nb = re.sub(r"^-\s+(\S+)", rf"- {name}/\1", nb, flags=re.M)
-        nb = re.sub(r"\(\s*(?!PIN\b)(\S+)\s+(\S+)\s*\)", lambda m: m[0] if m[1] in "*-0123456789"
-                    or m[1][0] in "-0123456789*" else f"( {name}/{m[1]} {m[2]} )", nb)
-        nets.append(_shift(re.sub(r"\(\s*PIN\s+\S+\s*\)\s*", "", nb), dx, dy).rstrip())
-    head = top[:top.index("COMPONENTS")]
+             and not any(l.split()[1] == i for i, _ in placed)]
+    count = {m: len([l for l in section(t, "COMPONENTS").splitlines() if l.strip()]) for m, t in macros.items()}
+    n_nets = {m: len(re.findall(r"^-\s", section(t, "NETS"), re.M)) for m, t in macros.items()}
     pins = re.search(r"^PINS.*?^END PINS\n", top, re.S | re.M)
-    text = (head + f"COMPONENTS {len(comps)} ;\n" + "\n".join(comps) + "\nEND COMPONENTS\n\n"
-            + (pins.group(0) if pins else "") + f"\nNETS {n_nets} ;\n" + "\n".join(nets) + "\nEND NETS\n\nEND DESIGN\n")
-    Path(out).write_text(text)
+    with open(out, "w") as f:
+        f.write(top[:top.index("COMPONENTS")]
+                + f"COMPONENTS {len(comps) + sum(count[i.macro.name] for _, i in placed)} ;\n" + "\n".join(comps))
+        for name, inst in placed:
+            body = _shift(section(macros[inst.macro.name], "COMPONENTS"), *inst.origin)
+            f.writelines("\n" + re.sub(r"^-\s+(\S+)", rf"- {name}/\1", l) for l in body.splitlines() if l.strip())
+        top_nets = section(top, "NETS")
+        total = len(re.findall(r"^-\s", top_nets, re.M)) + sum(n_nets[i.macro.name] for _, i in placed)
+        f.write("\nEND COMPONENTS\n\n" + (pins.group(0) if pins else "") + f"\nNETS {total} ;\n" + top_nets.rstrip())
+        for name, inst in placed:
+            nb = re.sub(r"^-\s+(\S+)", rf"- {name}/\1", section(macros[inst.macro.name], "NETS"), flags=re.M)
+            nb = re.sub(r"\(\s*(?!PIN\b)(\S+)\s+(\S+)\s*\)", lambda m: m[0] if m[1] in "*-0123456789"
+                        or m[1][0] in "-0123456789*" else f"( {name}/{m[1]} {m[2]} )", nb)
+            f.write("\n" + _shift(re.sub(r"\(\s*PIN\s+\S+\s*\)\s*", "", nb), *inst.origin).rstrip())
+        f.write("\nEND NETS\n\nEND DESIGN\n")
     return Path(out)
