@@ -317,7 +317,7 @@ def section_speed(args, out: Path) -> None:
     write_section("speed", "Flow speed per step", parts, pd.DataFrame(rows), out, args)
 
 
-SC_STEPS = (*STEP_GROUPS, "tiled")     # SiliconCompiler nodes; the tiled node's parts are timed inside it
+SC_STEPS = (*STEP_GROUPS, "tiled", "power")     # SiliconCompiler nodes; tiled and power time their parts inside
 
 
 def speed_parts(rows: list[dict], header: str) -> list[str]:
