@@ -328,12 +328,13 @@ def _stop_stale_workers(point_work: Path) -> None:
     still be that worker's (its command line names the attempt's job.json)."""
     from .slurm import cancel_jobs
 
-    table = processes()
     for pid_file in point_work.glob("attempt-*/pid"):
         attempt = pid_file.parent
         try:
             pid = int(pid_file.read_text())
-            if table.get(pid, (0,))[0] == int(attempt.name.split("-")[1]):
+            # the process table read after the pid file: a worker another sweep started just before it wrote the
+            # file is in it with its parent (read before, that worker looked orphaned and was killed: test_slurm)
+            if processes().get(pid, (0,))[0] == int(attempt.name.split("-")[1]):
                 continue                        # its sweep is alive (another run of the same points): not ours
             if str(attempt / "job.json").encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
                 os.killpg(pid, signal.SIGKILL)      # not our child: its group is what we can reach
