@@ -36,7 +36,7 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
         routed, stats = WindowedRoute(plan, top_v, lefs, nets, pdk, work, cell).run()
         if isinstance(routed, qflow_pnr.RouteResult):
             return routed
-        if sum(1 for i in plan.insts.values() if i.macro) > FALLBACK_MAX_MACROS:
+        if len(plan.macro_insts()) > FALLBACK_MAX_MACROS:
             raise ToolFailed(routed.step, routed.log, f"{routed.detail}; a full-die route of more than "
                              f"{FALLBACK_MAX_MACROS} macros is not tried (hours)")
     placed = qflow_pnr.PlaceResult(def_path=top_def, netlist=top_v, metrics={}, log=work / "place.log",

@@ -116,7 +116,7 @@ class TiledRun:
         nets), the array level its own."""
         with self._timed("sta"):
             self.spefs = [(i, (self.pe_info if m.macro.name == "kan_pe" else self.bs_info)["spef"])
-                          for i, m in sorted(self.plan.insts.items()) if m.macro] + [(None, self.array_spef_path)]
+                          for i, m in self.plan.macro_insts()] + [(None, self.array_spef_path)]
             sta = run_sta(self.netlist, "kan_array", self.liberty, self.pdk, self.work / "sta",
                           self.cfg.flow.clock_period_ns, stage="postroute", spefs=self.spefs)
             self.timing, self.sta_report = sta.metrics, sta.report
@@ -129,7 +129,7 @@ class TiledRun:
                                        self.work / "kan_array_merged.def")
         with self._timed("die_png"):
             copies: dict[Path, list[tuple[int, int]]] = {}
-            for _, inst in sorted((n, i) for n, i in self.plan.insts.items() if i.macro):   # the merged DEF's order
+            for _, inst in self.plan.macro_insts():
                 copies.setdefault(self.macro_defs[inst.macro.name], []).append(inst.origin)
             self.png = render_die(self.routed.def_path, self.pdk, self.work / "kan_array_die.png", copies)
 

@@ -45,6 +45,11 @@ class Floorplan:
     rows: list[tuple[int, int, int, str]] = field(default_factory=list)   # x0, y, sites, orient
     site: tuple[int, int] = (0, 0)                   # site width, row height
 
+    def macro_insts(self) -> list[tuple[str, Inst]]:
+        """(name, instance) of every macro instance, by name: the order the merged DEF, the die picture and the
+        hierarchical timing list them in."""
+        return sorted((n, i) for n, i in self.insts.items() if i.macro)
+
 
 def align_up(value: int, step: int) -> int:
     """The smallest multiple of `step` at or above `value`."""
@@ -272,7 +277,7 @@ def merge_def(top_def: Path, routed_top: Path, macro_defs: dict[str, Path], plan
     drawn from those). Written as it goes, one instance at a time: a 16x16 array's merged DEF is ~0.5 GB."""
     top = Path(routed_top).read_text()
     macros = {m: Path(f).read_text() for m, f in macro_defs.items()}
-    placed = sorted((name, inst) for name, inst in plan.insts.items() if inst.macro)
+    placed = plan.macro_insts()
     comps = [l for l in section(top, "COMPONENTS").splitlines() if l.strip()
              and not any(l.split()[1] == i for i, _ in placed)]
     count = {m: len([l for l in section(t, "COMPONENTS").splitlines() if l.strip()]) for m, t in macros.items()}

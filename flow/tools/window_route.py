@@ -305,14 +305,14 @@ class WindowRuns:
         a time: a window's run starts once every earlier window that touches it has been taken in, and results
         are taken in in window order (a window's input depends on the touching ones alone: their wires are its
         obstructions, and a net routed in another window has no pin in it)."""
-        order = window_order(jobs)
+        order, workers = window_order(jobs), max(1, workers)
         after = [max((j for j in range(k) if overlaps(order[j][1], w)), default=-1) for k, (_, w) in enumerate(order)]
         running: dict[int, Future] = {}
         done: dict[int, tuple[Path, list[str]] | None] = {}
         taken, started = 0, 0
-        with ThreadPoolExecutor(max(1, workers)) as pool:
+        with ThreadPoolExecutor(workers) as pool:
             while taken < len(order):
-                while started < len(order) and len(running) < max(1, workers) and after[started] < taken:
+                while started < len(order) and len(running) < workers and after[started] < taken:
                     level, w = order[started]
                     run_input = self.window_input(self.work / f"w{started:04d}", w, jobs[(level, w)])
                     running[started] = pool.submit(self.run_window, *run_input, WINDOW_PASSES)
