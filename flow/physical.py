@@ -455,6 +455,13 @@ def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None =
               f"| data arrival time | {metric_text(arrival) if arrival else 'not recorded'} |",
               f"| worst hold slack | "
               f"{metric_text(hold) if hold else 'not recorded (this run predates the hold check)'} |"]
+    reg_hold = metrics.get(f"{stage}_hold_slack_registers")
+    if reg_hold:
+        lines += [f"| worst hold slack, register to register | {metric_text(reg_hold)} |"]
+    if "tree_buffers" in metrics and metrics["tree_buffers"].value:
+        lines += [f"| broadcast buffer trees (flow.buffer_trees) | {metrics['tree_nets'].value} nets, "
+                  f"{metrics['tree_buffers'].value:,} buffers ({metrics['tree_buffers_in_channels'].value:,} in "
+                  f"channel crossings), {metrics['tree_levels'].value} levels |"]
     lo, hi, skew = (metrics.get(f"{stage}_clock_{k}") for k in ("latency_min", "latency_max", "skew"))
     if lo and hi:       # post-route, propagated clock (runs before 2026-12-05 did not record it)
         sinks = metrics[f"{stage}_clock_sinks"].value

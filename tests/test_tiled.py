@@ -50,7 +50,10 @@ def runs(tmp_path_factory):
         again = run_tiled(cfg, work / "tiled_again", verify=False)
     finally:
         os.sched_setaffinity(0, cores)
-    for res in (tiled, again):      # with the headline metrics, as `flow run` records them
+    # without buffer trees: the clock and the load enable as one net each from the port
+    plain = run_tiled(load(REPO / "configs/b3.yaml", {"array": "2x2", "flow.buffer_trees": False}),
+                      work / "tiled_plain", verify=False)
+    for res in (tiled, again, plain):      # with the headline metrics, as `flow run` records them
         res["metrics"].update(headline(res["metrics"]))
 
     lib = prepared_liberty(pdk)
@@ -64,7 +67,8 @@ def runs(tmp_path_factory):
     sim = run_cocotb(cfg.params, [simulatable_netlist(routed.netlist, lib, "kan_array", flat_dir / "sim")],
                      flat_dir / "cocotb", vectors=200, seed=1)
     flat = {"place": placed.metrics, "route": routed.metrics, "sta": sta.metrics, "sim": sim, "synth": syn.metrics}
-    return {"cfg": cfg, "tiled": tiled, "again": again, "flat": flat, "work": work, "pdk": pdk, "lib": lib}
+    return {"cfg": cfg, "tiled": tiled, "again": again, "plain": plain, "flat": flat, "work": work, "pdk": pdk,
+            "lib": lib}
 
 
 def test_tiled_routes_and_passes_gate_level_check(runs):
@@ -105,6 +109,25 @@ def test_post_route_clock_network_is_reported(runs):
         assert {m[f"postroute_clock_{k}"].unit for k in ("latency_min", "latency_max", "skew")} == {"ns"}
 
 
+def test_broadcast_nets_are_driven_through_buffer_trees(runs):
+    """The clock (every register of the array) goes through a tree of clock buffers: no array-level net drives
+    more than FANOUT cell inputs, the glue has the tree's buffers more than without trees, the port drives the
+    root alone, and the clock's latency now includes the buffers (the plain net's nearest pin is ~0 ns)."""
+    from flow.tiled.buffertree import FANOUT
+    m, plain = runs["tiled"]["metrics"], runs["plain"]["metrics"]
+    placed = (runs["tiled"]["artifacts"]["def"].parent / "route" / "kan_array_placed.def").read_text()
+    nets = {n: re.findall(r"\(\s*(\S+)\s+(\S+)\s*\)", body) for n, body in
+            re.findall(r"^-\s+(\S+)\n(.*?)^;", placed[placed.index("\nNETS"):], re.M | re.S)}
+    assert nets["sys_clk"] == [("PIN", "sys_clk"), (nets["sys_clk"][1][0], "A")]
+    assert nets["sys_clk"][1][0].startswith(RECORDS["sky130hd"].clock_buffer.cell)
+    assert max(len(c) for c in nets.values()) <= FANOUT + 1          # the driver and at most FANOUT sinks
+    assert m["tree_nets"].value >= 1 and m["tree_levels"].value >= 2 and plain["tree_buffers"].value == 0
+    assert m["glue_cells"].value == plain["glue_cells"].value + m["tree_buffers"].value
+    assert m["postroute_clock_sinks"].value == plain["postroute_clock_sinks"].value
+    assert plain["postroute_clock_latency_min"].value < 0.05 < m["postroute_clock_latency_min"].value
+    assert m["failed_nets"].value == 0
+
+
 def test_window_runs_at_once_route_the_same(runs):
     """The window runs of the first run went as many at once as there are cores, the second's one at a time:
     the routed array DEFs are the same byte for byte."""
@@ -123,7 +146,9 @@ def test_array_nets_are_routed_in_windows_without_shorts(runs):
     n_nets = int(re.search(r"^NETS (\d+) ;", placed, re.M).group(1))
     assert m["window_fallback"].value == 0 and m["window_grid_shorts"].value == 0
     assert m["window_runs"].value >= 1 and m["window_routed_nets"].value > 0.9 * n_nets
-    assert m["window_pieced_nets"].value >= 1                      # the clock: in pieces, joined by its spine
+    # without buffer trees the clock is too long for a window: routed in pieces, joined by its spine
+    assert runs["plain"]["metrics"]["window_pieced_nets"].value >= 1
+    assert runs["plain"]["metrics"]["failed_nets"].value == 0
     routed = routes_of((work / "route" / "kan_array_routed.def").read_text())
     assert len(routed) == n_nets and "sys_clk" in routed
 

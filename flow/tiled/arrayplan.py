@@ -12,10 +12,12 @@ from ..pdks import LayerRoles, PdkInfo
 from ..tools import floorplan as fp
 from ..tools.liberty import cell_table
 from ..tools.macro import Abstract
+from .buffertree import BufferTrees, insert_trees
 from .glue import ArrayNetlist
 from .rtl import bits
 
 CHANNEL_UM = 12.0          # routing channel between macros
+CROSSING_MARGIN_UM = 2.0   # a tree buffer in a channel crossing keeps this clear of the macros (their edge pins)
 GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
 STRIPS = ("W", "S", "N")   # glue strips west, south and north of the array
 
@@ -55,13 +57,19 @@ class StripPlan:
     insts: dict[str, fp.Inst]
     regions: dict[str, tuple]
     pins: dict[str, tuple[str, int, int]]
+    fixed: dict[tuple[str, str], tuple]          # (instance | 'PIN', pin) -> (layer, x, y) of macro and I/O pins
     targets: dict[str, tuple]
-    side: dict[str, str]
+    side: dict[str, str]                         # glue cell -> strip, or 'C': a channel crossing (tree buffers)
+    crossings: list[tuple[int, int, int, int]]
+
+    def sink_xy(self, inst: str, pin: str) -> tuple:
+        return self.fixed[(inst, pin)][1:] if (inst, pin) in self.fixed else self.targets[inst]
 
 
-def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist, pdk: PdkInfo,
-                    liberty: Path) -> tuple[fp.Floorplan, dict]:
-    """-> (the array's floorplan: macros, I/O pins, legal glue rows; its nets {net: [(instance|'PIN', pin)]})."""
+def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist, pdk: PdkInfo, liberty: Path,
+                    buffer_trees: bool = True) -> tuple[fp.Floorplan, dict, BufferTrees]:
+    """-> (the array's floorplan: macros, I/O pins, legal glue rows; its nets {net: [(instance|'PIN', pin)]};
+    the broadcast nets' buffer trees, added to `net`, planned on the glue's places without them)."""
     u = pe.units
     dims = fp.cell_dims(pdk.cell_lef, u)
     layers = pdk.layers
@@ -70,9 +78,21 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
     sy = next(st for d, l, st, _ in tracks if d == "Y" and l == layers.row_tracks)
     row_h = dims[pdk.buffer.cell][1]
     site, offset = (sx, row_h), (sx // 2, sy // 2)
-    cells = {i: fp.Inst(i, t, width=dims[t][0], height=dims[t][1]) for i, t, _ in net.cells if t not in net.macros}
-    nets = net.nets({m: a.floating for m, a in (("kan_pe", pe), ("kan_bspline", bs))})
-    s = _size_strips(p, pe, bs, cells, nets, tracks, layers, cell_table(liberty), sx, row_h)
+    floating = {m: a.floating for m, a in (("kan_pe", pe), ("kan_bspline", bs))}
+    glue = lambda: {i: fp.Inst(i, t, width=dims[t][0], height=dims[t][1]) for i, t, _ in net.cells
+                    if t not in net.macros}
+    cells, nets, trees = glue(), net.nets(floating), BufferTrees()
+    sizing = (p, pe, bs, tracks, layers, cell_table(liberty), sx, row_h)
+    s = _size_strips(*sizing, cells, nets)
+    if buffer_trees:
+        macro_of = {i: inst.macro for i, inst in s.insts.items() if inst.macro}
+        load = lambda i, pin: max(macro_of[i].fanout.get(pin, 1), 1) if i in macro_of else 1
+        trees = insert_trees(net, nets, s.sink_xy, max(fp.array_pitch(pe, bs, CHANNEL_UM)), pdk.clock_buffer,
+                             pdk.buffer, load)
+        if trees.buffers:
+            cells, nets = glue(), net.nets(floating)
+            widest = max(dims[c.cell][0] for c in (pdk.clock_buffer, pdk.buffer))
+            s = _size_strips(*sizing, cells, nets, trees, widest)
     u_track = sx / u
     mirrored = {t for t in {c.cell for c in cells.values()}
                 if fp.x_mirrored(pdk.cell_lef, t, u_track, u_track / 2, layers.cell_pins)}
@@ -81,24 +101,38 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
         members = [cells[c] for c in sorted(cells) if s.side[c] == strip]
         if members:
             rows += fp.legalize(members, s.targets, s.regions[strip], site, offset, strip, mirrored)
+    in_channels = [cells[c] for c in sorted(cells) if s.side[c] == "C"]
+    fp.place_in_crossings(in_channels, s.targets, s.crossings, site, offset, int(CROSSING_MARGIN_UM * u), mirrored)
+    trees.in_channels = len(in_channels)
     s.insts.update(cells)
     plan = fp.Floorplan(u, s.die, tracks, s.insts, s.pins, rows, site)
-    return plan, nets
+    return plan, nets, trees
 
 
-def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, cells: dict[str, fp.Inst], nets: dict, tracks,
-                 layers: LayerRoles, areas: dict, sx: int, row_h: int) -> StripPlan:
+def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: LayerRoles, areas: dict, sx: int,
+                 row_h: int, cells: dict[str, fp.Inst], nets: dict, trees: BufferTrees | None = None,
+                 buffer_w: int = 0) -> StripPlan:
     """Plan the array with empty strips, size each strip by the area of the glue cells nearest it, and plan
-    again in the sized strips (at most twice: until the sizes stay)."""
+    again in the sized strips (at most twice: until the sizes stay). Tree buffers sit at the centroid of what
+    they drive (their nets pull no glue cell), in a channel crossing where that lies in the macro grid and a
+    buffer fits there."""
     u = pe.units
     strips = dict.fromkeys(STRIPS, 0)
+    pull = {n: m for n, m in nets.items() if not trees or n not in trees.nets}
+    margin = int(CROSSING_MARGIN_UM * u)
     for _ in range(2):
         die, insts, regions = fp.plan_array(p.rows, p.cols, pe, bs, strips, CHANNEL_UM)
         pins = io_pins(p, insts, die, tracks, layers)
         fixed = {(i, pin): fp.macro_pin_xy(insts[i], pin) for i in insts for pin in insts[i].macro.pins}
         fixed.update({("PIN", n): v for n, v in pins.items()})
-        targets = fp.glue_targets(sorted(cells), nets, fixed, die)
+        targets = fp.glue_targets(sorted(cells), pull, fixed, die)
+        crossings = fp.channel_crossings(insts, int(CHANNEL_UM * u))
         side = {c: fp.nearest_strip(targets[c], regions) for c in sorted(cells)}
+        if trees:
+            targets.update(trees.points(lambda i, pin: fixed[(i, pin)][1:] if (i, pin) in fixed else targets[i]))
+            grid = _grid_box(insts)
+            if fp.crossings_fit(crossings, buffer_w, (sx, row_h), margin):
+                side.update({b.name: "C" for b in trees.buffers if _inside(targets[b.name], grid)})
         new = {}
         for s in strips:
             area = sum(areas[cells[c].cell][0] for c in cells if side[c] == s)
@@ -111,4 +145,14 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, cells: dict[str, fp.I
         if new == strips:
             break
         strips = new
-    return StripPlan(die, insts, regions, pins, targets, side)
+    return StripPlan(die, insts, regions, pins, fixed, targets, side, crossings)
+
+
+def _grid_box(insts: dict[str, fp.Inst]) -> tuple[int, int, int, int]:
+    macros = [i for i in insts.values() if i.macro]
+    return (min(m.x for m in macros), min(m.y for m in macros), max(m.x + m.width for m in macros),
+            max(m.y + m.height for m in macros))
+
+
+def _inside(point: tuple, box: tuple) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]

@@ -72,23 +72,45 @@ class ArrayNetlist:
     def __init__(self, ports, cells, aliases, macros: dict[str, str], power_nets: dict[str, str] | None = None):
         self.ports, self.macros, self.power_nets = ports, macros, power_nets or {}
         self.bit_name: dict[tuple, str] = {}
-        taken: set[str] = {b for n, _, w in ports for b in bits(n, w)}
+        self.taken: set[str] = {b for n, _, w in ports for b in bits(n, w)}    # instance and net names in use
+        self.count: dict[str, int] = {}                                       # glue cells per cell type
         # wires Yosys kept as aliases of one another (`assign y = psum`) are one net: named after the port bit
         self.alias_of: dict[tuple, tuple] = {}
         for a, b in aliases:
             self._join(a, b)
         self.cells = []
-        count: dict[str, int] = {}
         for name, ctype, conns in cells:
-            # a glue cell is named <cell type>_<k> as qflow names instances: rc2dly takes the cell from the
-            # instance name (others draw "Did not find standard cell" and, in an 8x8 array, a malloc abort)
-            count[ctype] = count.get(ctype, 0) + 1
-            iname = _safe(name) if ctype in macros else f"{ctype}_{count[ctype]}"
-            while iname in taken:
-                iname += "_"
-            taken.add(iname)
-            named = [(port, [self._name(b, taken) for b in conn_bits]) for port, conn_bits in conns]
+            iname = self._unique(_safe(name)) if ctype in macros else self.cell_name(ctype)
+            named = [(port, [self._name(b) for b in conn_bits]) for port, conn_bits in conns]
             self.cells.append((iname, ctype, named))
+
+    def _unique(self, name: str) -> str:
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def cell_name(self, ctype: str) -> str:
+        """A new glue cell's instance name: <cell type>_<k>, as qflow names instances (rc2dly takes the cell from
+        the instance name; others draw "Did not find standard cell" and, in an 8x8 array, a malloc abort)."""
+        self.count[ctype] = self.count.get(ctype, 0) + 1
+        return self._unique(f"{ctype}_{self.count[ctype]}")
+
+    def net_name(self, base: str) -> str:
+        """A new scalar net's name."""
+        return self._unique(_safe(base))
+
+    def add_buffers(self, buffers, sink_nets: dict[tuple[str, str], str]) -> None:
+        """Append buffer cells ((instance, CellPin, input net, output net)) and move each (instance, pin) of
+        `sink_nets` onto its new net."""
+        for i, (iname, ctype, conns) in enumerate(self.cells):
+            moved = []
+            for port, net_bits in conns:
+                pins = bits(port, len(net_bits)) if ctype in self.macros else [port]
+                moved.append((port, [sink_nets.get((iname, pin), n) for pin, n in zip(pins, net_bits)]))
+            self.cells[i] = (iname, ctype, moved)
+        for iname, cell, net_in, net_out in buffers:
+            self.cells.append((iname, cell.cell, sorted([(cell.inputs[0], [net_in]), (cell.output, [net_out])])))
 
     def _root(self, b: tuple) -> tuple:
         """The bit an alias chain ends at (a port bit where the chain holds one)."""
@@ -106,7 +128,7 @@ class ArrayNetlist:
                 raise FlowError(f"array glue: ports {ra[0]} and {rb[0]} are wired together without a cell")
             self.alias_of[ra if not ra[3] else rb] = rb if not ra[3] else ra
 
-    def _name(self, bit: tuple, taken: set[str]) -> str:
+    def _name(self, bit: tuple) -> str:
         if not bit[0]:
             if bit[1] in self.power_nets:
                 return self.power_nets[bit[1]]
@@ -118,12 +140,7 @@ class ArrayNetlist:
             if is_port:
                 self.bit_name[key] = f"{wire.lstrip(chr(92))}[{off}]" if width > 1 else wire.lstrip("\\")
             else:
-                base = _safe(wire) + (f"_{off}" if width > 1 else "")
-                n = base
-                while n in taken:
-                    n += "_"
-                taken.add(n)
-                self.bit_name[key] = n
+                self.bit_name[key] = self.net_name(_safe(wire) + (f"_{off}" if width > 1 else ""))
         return self.bit_name[key]
 
     def nets(self, floating: dict[str, set[str]]) -> dict[str, list[tuple[str, str]]]:

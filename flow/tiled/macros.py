@@ -21,7 +21,7 @@ from ..errors import RouteIncomplete
 from ..metrics import Metric
 from ..pdks import PdkInfo
 from ..tools import qflow_pnr
-from ..tools.lefdef import def_tracks, floating_ports, read_def
+from ..tools.lefdef import def_tracks, port_fanouts, read_def
 from ..tools.liberty import CACHE
 from ..tools.macro import Abstract, MacroPins, PlacedPin, edge_keepouts, place_edge_pins, write_lef
 from ..tools.yosys_synth import synthesize
@@ -113,7 +113,7 @@ def _load_macro(module: str, final: Path) -> tuple[Abstract, dict]:
     info = json.loads((final / "macro.json").read_text())
     a = info["abstract"]
     abstract = Abstract(module, final / "macro.lef", a["units"], tuple(a["die"]),
-                        {n: PlacedPin(**p) for n, p in a["pins"].items()}, floating_ports(final / "macro.def"),
+                        {n: PlacedPin(**p) for n, p in a["pins"].items()}, port_fanouts(final / "macro.def"),
                         {(d, l): tuple(v) for d, l, v in a["tracks"]})
     info["metrics"] = {k: Metric(**m) for k, m in info["metrics"].items()}
     for k in ("netlist", "spef", "def", "place_log", "route_log"):

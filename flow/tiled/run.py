@@ -81,7 +81,8 @@ class TiledRun:
             no_ties = pdk.tie_hi is None or pdk.tie_lo is None
             self.net = ArrayNetlist(ports, cells, aliases, {"kan_pe": self.pe, "kan_bspline": self.bs},
                                     {"0": pdk.ground, "1": pdk.power} if no_ties else None)
-            self.plan, self.nets = build_floorplan(self.p, self.pe, self.bs, self.net, pdk, self.liberty)
+            self.plan, self.nets, self.trees = build_floorplan(self.p, self.pe, self.bs, self.net, pdk, self.liberty,
+                                                               self.cfg.flow.buffer_trees)
             self.top_v = work / "kan_array_top.v"
             self.top_v.write_text(self.net.verilog())
             self.route_work = work / "route"
@@ -138,6 +139,7 @@ class TiledRun:
                      self.timing, self.liberty, self.work, self.pe_hit, self.bs_hit, self.times)
         m.update(_spef_metrics(self.par, self.routed, self.array_spef_path.name))
         m.update({k: v for k, v in self.routed.metrics.items() if k.startswith("window_")})
+        m.update(_tree_metrics(self.trees))
         return m
 
     def verify_gates(self) -> Metrics:
@@ -168,6 +170,15 @@ class TiledRun:
         return {"def": self.merged, "png": self.png, "netlist": [self.netlist], "spefs": self.spefs,
                 "spef": [f for f in (self.array_spef_path, pe_info["spef"], bs_info["spef"], self.routed.spef) if f],
                 "lef": [self.pe.lef, self.bs.lef], "logs": logs}
+
+
+def _tree_metrics(trees) -> Metrics:
+    """The broadcast nets' buffer trees (flow.buffer_trees): nets, buffers, levels, buffers in channel crossings."""
+    tool, src, bufs = "flow.tiled.buffertree (flow.buffer_trees)", "route/kan_array_placed.def", trees.buffers
+    return {"tree_nets": Metric(len({b.net for b in bufs}), "nets", tool, src),
+            "tree_buffers": Metric(len(bufs), "cells", tool, src),
+            "tree_levels": Metric(max((b.level + 1 for b in bufs), default=0), "levels", tool, src),
+            "tree_buffers_in_channels": Metric(trees.in_channels, "cells", tool, src)}
 
 
 def _spef_metrics(par: dict, routed, spef_name: str) -> Metrics:

@@ -172,8 +172,7 @@ def legalize(cells: list[Inst], targets: dict[str, tuple], region: tuple, site: 
     from ..errors import FlowError
     sw, rh = site
     x0, y0, x1, y1 = region
-    first = max(0, -(-(y0 - offset[1]) // rh))
-    row_ys = [offset[1] + k * rh for k in range(first, (y1 - offset[1]) // rh) if offset[1] + (k + 1) * rh <= y1]
+    row_ys = _row_ys(y0, y1, offset[1], rh)
     sx0 = offset[0] + align_up(max(x0 - offset[0], 0), sw)
     cursor = {y: sx0 for y in row_ys}
     for cell in sorted(cells, key=lambda c: (targets[c.name][0], targets[c.name][1], c.name)):
@@ -191,11 +190,71 @@ def legalize(cells: list[Inst], targets: dict[str, tuple], region: tuple, site: 
         if best is None:
             raise FlowError(f"floorplan: glue strip {strip} is full ({len(cells)} cells); widen it")
         _, cell.x, cell.y = best
-        flip = ((cell.y - offset[1]) // rh) % 2 == 0
-        cell.orient = {(True, False): "FS", (False, False): "N", (True, True): "S", (False, True): "FN"}[
-            (flip, cell.cell in mirrored)]
+        cell.orient = row_orient(cell, offset, rh, mirrored)
         cursor[cell.y] = cell.x + cell.width
     return [(sx0, y, (x1 - sx0) // sw, "FS" if ((y - offset[1]) // rh) % 2 == 0 else "N") for y in row_ys]
+
+
+def channel_crossings(insts: dict[str, Inst], channel: int) -> list[tuple[int, int, int, int]]:
+    """The rectangles where the routing channels between the macro columns and rows (and the outer channels
+    around the grid, `channel` wide) cross."""
+    def gaps(spans):
+        merged = []
+        for lo, hi in sorted(spans):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        edges = [merged[0][0] - channel] + [e for lo, hi in merged for e in (lo, hi)] + [merged[-1][1] + channel]
+        return list(zip(edges[::2], edges[1::2]))
+    macros = [i for i in insts.values() if i.macro]
+    xs = gaps([(m.x, m.x + m.width) for m in macros])
+    ys = gaps([(m.y, m.y + m.height) for m in macros])
+    return [(x0, y0, x1, y1) for x0, x1 in xs for y0, y1 in ys]
+
+
+def place_in_crossings(cells: list[Inst], targets: dict[str, tuple], crossings: list[tuple[int, int, int, int]],
+                       site: tuple[int, int], offset: tuple[int, int], margin: int,
+                       mirrored: set[str] = frozenset()) -> None:
+    """Each cell into the channel crossing nearest its target with room left, on the site grid, `margin` clear of
+    the macros (their edge pins), packed row by row; rows flipped as in the strips (legalize)."""
+    from ..errors import FlowError
+    sw, rh = site
+    free = {}                      # crossing -> {row y: next free x}
+    for c in crossings:
+        x0 = offset[0] + align_up(max(c[0] + margin - offset[0], 0), sw)
+        free[c] = dict.fromkeys(_row_ys(c[1] + margin, c[3] - margin, offset[1], rh), x0)
+    for cell in sorted(cells, key=lambda c: c.name):
+        tx, ty = targets[cell.name]
+        near = sorted(crossings, key=lambda c: (abs((c[0] + c[2]) / 2 - tx) + abs((c[1] + c[3]) / 2 - ty), c))
+        spot = next(((c, y) for c in near for y, x in free[c].items() if x + cell.width <= c[2] - margin), None)
+        if spot is None:
+            raise FlowError(f"floorplan: no channel crossing has room for {cell.name} ({cell.cell})")
+        c, cell.y = spot
+        cell.x = free[c][cell.y]
+        free[c][cell.y] += cell.width
+        cell.orient = row_orient(cell, offset, rh, mirrored)
+
+
+def crossings_fit(crossings: list[tuple[int, int, int, int]], width: int, site: tuple[int, int],
+                  margin: int) -> bool:
+    """Whether a cell `width` wide fits in every channel crossing, `margin` clear of the macros, on the site
+    grid (two row heights hold one whole row however the grid falls)."""
+    return all(c[3] - c[1] - 2 * margin >= 2 * site[1] and c[2] - c[0] - 2 * margin >= width + site[0]
+               for c in crossings)
+
+
+def row_orient(cell: Inst, offset: tuple[int, int], row_h: int, mirrored: set[str]) -> str:
+    """Even rows flipped (FS), odd rows N, as qflow's place2def writes them; cells in `mirrored` flipped in x."""
+    flip = ((cell.y - offset[1]) // row_h) % 2 == 0
+    return {(True, False): "FS", (False, False): "N", (True, True): "S", (False, True): "FN"}[
+        (flip, cell.cell in mirrored)]
+
+
+def _row_ys(y0: int, y1: int, offset: int, row_h: int) -> list[int]:
+    """The rows of the site grid (y = offset + k * row_h) lying wholly within y0..y1."""
+    first = max(0, -(-(y0 - offset) // row_h))
+    return [offset + k * row_h for k in range(first, (y1 - offset) // row_h) if offset + (k + 1) * row_h <= y1]
 
 
 def strip_thickness(area_um2: float, length: int, units: int, density: float, row_h: int) -> int:

@@ -310,7 +310,12 @@ def net_segments(routed_def: Path) -> dict[str, list[tuple[str, int, int, int, i
     return out
 
 
-def floating_ports(routed_def: Path) -> set[str]:
-    """Ports whose net connects to nothing but the port (e.g. sys_rst of a reset-less PE macro)."""
-    return set(re.findall(r"^-\s+\S+\s*\(\s*PIN\s+(\S+)\s*\)\s*;", section(Path(routed_def).read_text(), "NETS"),
-                          re.M))
+def port_fanouts(routed_def: Path) -> dict[str, int]:
+    """{port: the cell pins its net reaches inside} of a macro's routed DEF (0: a floating port, e.g. sys_rst of a
+    reset-less PE macro)."""
+    out = {}
+    for body in re.findall(r"^-\s+\S+(.*?);\s*$", section(Path(routed_def).read_text(), "NETS"), re.M | re.S):
+        conns = re.findall(r"\(\s*(\S+)\s+(\S+)\s*\)", body.split("+ ROUTED")[0])
+        for port in (pin for inst, pin in conns if inst == "PIN"):
+            out[port] = sum(inst != "PIN" for inst, _ in conns)
+    return out

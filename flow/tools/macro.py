@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import FlowError
 from ..pdks import LayerRoles
-from .lefdef import DefLayout, def_tracks, floating_ports, layer_rule, net_segments, read_def
+from .lefdef import DefLayout, def_tracks, layer_rule, net_segments, port_fanouts, read_def
 
 PIN_HALF = 14           # half side of a pin's square in DEF units, as qflow's place2def writes pins
 
@@ -61,8 +61,13 @@ class Abstract:
     units: int
     die: tuple[int, int, int, int]
     pins: dict[str, PlacedPin]
-    floating: set[str] = field(default_factory=set)   # ports nothing inside connects to
-    tracks: dict = field(default_factory=dict)         # the macro DEF's TRACKS (see def_tracks)
+    fanout: dict[str, int] = field(default_factory=dict)   # port -> cell pins its net reaches inside
+    tracks: dict = field(default_factory=dict)              # the macro DEF's TRACKS (see def_tracks)
+
+    @property
+    def floating(self) -> set[str]:
+        """Ports nothing inside connects to."""
+        return {p for p, n in self.fanout.items() if n == 0}
 
     @property
     def width(self) -> int:
@@ -238,5 +243,5 @@ def write_lef(routed_def: Path, macro: str, pins: dict[str, PlacedPin], directio
         lines += [f"      {rect(*r)}" for r in ring_obs.get(layer, [])]
     lines += ["  END", f"END {macro}", "", "END LIBRARY", ""]
     Path(out).write_text("\n".join(lines))
-    return Abstract(macro, Path(out), u, layout.die, pins, floating_ports(routed_def),
+    return Abstract(macro, Path(out), u, layout.die, pins, port_fanouts(routed_def),
                     def_tracks(Path(routed_def).read_text()))

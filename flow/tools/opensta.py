@@ -45,7 +45,7 @@ def _number(pattern: str, text: str, what: str, report: Path) -> float:
 
 
 def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: str) -> Metrics:
-    """Metrics `<stage>_wns/_tns/_fmax/_critical_arrival/_critical_path/_hold_slack` from an
+    """Metrics `<stage>_wns/_tns/_fmax/_critical_arrival/_critical_path/_hold_slack(_registers)` from an
     opensta.tcl report (ns, MHz); the setup reports come first, the hold ones after "kan-dse: hold checks"."""
     scale = _number(r"^kan-dse: sta time units per ns: ([0-9.eE+-]+)", text, "unit scale", report)
     if abs(scale - 1.0) > 1e-3:
@@ -55,7 +55,8 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
     arrival = _number(r"^\s+(\S+)\s+data arrival time", text, "critical path", report)
     start = re.search(r"^Startpoint: (\S+)", text, re.M)
     end = re.search(r"^Endpoint: (\S+)", text, re.M)
-    hold = re.search(r"^kan-dse: hold checks$.*?^\s+(\S+)\s+slack \((?:MET|VIOLATED)", text, re.M | re.S)
+    hold, reg_hold = (re.search(rf"^kan-dse: {what}hold checks$.*?^\s+(\S+)\s+slack \((?:MET|VIOLATED)", text,
+                                re.M | re.S) for what in ("", "register "))
     src = report.name
     metrics = {
         f"{stage}_wns": Metric(round(wns, 4), "ns", tool, src),
@@ -68,6 +69,9 @@ def parse_report(text: str, period_ns: float, report: Path, stage: str, tool: st
     if hold:
         metrics[f"{stage}_hold_slack"] = Metric(round(float(hold.group(1)), 4), "ns",
                                                 tool + " (worst hold path, report_checks -path_delay min)", src)
+    if reg_hold:
+        metrics[f"{stage}_hold_slack_registers"] = Metric(
+            round(float(reg_hold.group(1)), 4), "ns", tool + " (worst hold path from a register to a register)", src)
     metrics.update(clock_network(text, stage, tool, src))
     return metrics
 

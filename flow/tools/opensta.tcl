@@ -9,6 +9,10 @@ report_tns -digits 4
 # Hold: the worst min-delay path and its slack, after the setup reports (the wrapper reads the first ones as setup)
 puts "kan-dse: hold checks"
 report_checks -path_delay min -digits 4 -format full
+# and the worst between two registers (the worst above is often an input: input delay 0 against a clock that
+# reaches the register later)
+puts "kan-dse: register hold checks"
+report_checks -path_delay min -from [all_registers -clock_pins] -to [all_registers -data_pins] -digits 4 -format full
 # Clock network, post-route only (pre-route the clock is ideal: every latency 0): sys_clk's rising-edge arrival at
 # each register clock pin through the routed clock wiring, the macros' inside included (min and max: the
 # insertion delay), and the worst skew of a launching over a capturing register (report_clock_skew, setup).

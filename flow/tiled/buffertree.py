@@ -1,0 +1,112 @@
+"""Buffer trees for the array's broadcast nets (clock, load enable, reset): every input-port net with more than
+FANOUT sinks is driven through a tree of buffers built in the array glue, so that no unbuffered net of many sinks
+spans the die.
+
+A tree is built bottom-up by recursive bisection of its sinks' points (the method of means and medians): a group
+of more than FANOUT sinks, or wider than SPAN_PITCHES PE pitches across, is cut at the median of its longer side;
+each group gets one buffer, meant for the group's centroid, and the buffers are grouped again, level by level,
+until one root buffer is left for the port to drive. The clock gets the PDK's clock buffer, the others its
+buffer. arrayplan.py puts a buffer whose point lies in the macro grid in the nearest crossing of the routing
+channels, any other into the glue strip nearest it.
+
+What this does not do of a real clock-tree synthesis: groups are balanced in sink count, not in wire length,
+load or delay; no buffer sizing, no delay balancing between branches, no useful skew, no hold fixing. The
+post-route timing (propagated clock) measures the result: insertion delay, skew and hold slack."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+from ..pdks import CellPin
+from .glue import ArrayNetlist
+
+FANOUT = 12            # cell inputs a buffer drives (a macro pin counts the cells its net reaches inside); nets
+                       # with more sinks are broadcasts (floorplan.glue_targets does not let them pull)
+SPAN_PITCHES = 4       # a group spans at most this many PE pitches across
+CLOCK = "sys_clk"
+
+Point = tuple[float, float]
+
+
+@dataclass
+class Buffer:
+    net: str                              # the broadcast net
+    name: str
+    cell: CellPin
+    net_in: str
+    net_out: str
+    sinks: list[tuple[str, str]]          # (instance, pin) it drives: the net's sinks, or the buffers below
+    level: int                            # 0 drives the sinks
+
+
+@dataclass
+class BufferTrees:
+    buffers: list[Buffer] = field(default_factory=list)       # bottom-up: a buffer comes after those it drives
+    in_channels: int = 0                                       # buffers placed in channel crossings
+
+    @property
+    def nets(self) -> set[str]:
+        return {b.net_out for b in self.buffers}
+
+    def points(self, sink_xy) -> dict[str, Point]:
+        """Each buffer's point: the centroid of what it drives (`sink_xy(instance, pin)` for the net's sinks)."""
+        out: dict[str, Point] = {}
+        for b in self.buffers:
+            pts = [out[i] if i in out else sink_xy(i, pin) for i, pin in b.sinks]
+            out[b.name] = (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts))
+        return out
+
+
+def bisect(items: list[tuple[tuple, Point, int]], fanout: int, span: float) -> list[list[tuple[tuple, Point, int]]]:
+    """Groups of (key, point, load) items with at most `fanout` load, spanning at most `span` across (a single
+    item is a group whatever its load), cut at the median load."""
+    xs, ys = [p[0] for _, p, _ in items], [p[1] for _, p, _ in items]
+    w, h = max(xs) - min(xs), max(ys) - min(ys)
+    if len(items) == 1 or sum(n for *_, n in items) <= fanout and max(w, h) <= span:
+        return [items]
+    axis = 0 if w >= h else 1
+    items = sorted(items, key=lambda it: (it[1][axis], it[1][1 - axis], it[0]))
+    loads = list(accumulate(n for *_, n in items))
+    half = next((k + 1 for k, c in enumerate(loads[:-1]) if 2 * c >= loads[-1]), len(items) - 1)
+    return bisect(items[:half], fanout, span) + bisect(items[half:], fanout, span)
+
+
+def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink_xy, pitch: int, clock: CellPin,
+                 buffer: CellPin, load=lambda inst, pin: 1) -> BufferTrees:
+    """Plan a tree for every input-port net with more than FANOUT sinks (their points: `sink_xy(instance, pin)`;
+    `load(instance, pin)`: the cell inputs a sink stands for, a macro pin the cells its port net reaches inside)
+    and add its buffers to `net`, the sinks moved onto the leaf nets."""
+    directions = net.port_directions()
+    trees, moved = BufferTrees(), {}
+    for name in sorted(nets):
+        sinks = [m for m in nets[name] if m[0] != "PIN"]
+        if directions.get(name) != "input" or len(sinks) <= FANOUT:
+            continue
+        cell = clock if name == CLOCK else buffer
+        items, below, level = [(m, sink_xy(*m), load(*m)) for m in sinks], {}, 0
+        while True:
+            # the span bounds the leaf nets; above them the buffers are grouped by count alone (each level
+            # then has at most 1/2 as many: the tree ends)
+            groups = bisect(items, FANOUT, SPAN_PITCHES * pitch if level == 0 else float("inf"))
+            built = {}
+            for k, group in enumerate(groups):
+                out = net.net_name(f"{name}_tree{level}_{k}")
+                b = Buffer(name, net.cell_name(cell.cell), cell, name, out, [m for m, *_ in group], level)
+                for m in b.sinks:
+                    if level == 0:
+                        moved[m] = out
+                    else:
+                        below[m[0]].net_in = out
+                built[b.name] = (b, _centroid(group))
+            trees.buffers += [b for b, _ in built.values()]
+            if len(groups) == 1:      # the root: the port drives it
+                break
+            below = {n: b for n, (b, _) in built.items()}
+            items = [((n, cell.inputs[0]), xy, 1) for n, (_, xy) in built.items()]
+            level += 1
+    net.add_buffers([(b.name, b.cell, b.net_in, b.net_out) for b in trees.buffers], moved)
+    return trees
+
+
+def _centroid(group: list[tuple[tuple, Point, int]]) -> Point:
+    return (sum(p[0] for _, p, _ in group) / len(group), sum(p[1] for _, p, _ in group) / len(group))

@@ -1,0 +1,82 @@
+"""Buffer trees of the array's broadcast nets (flow/tiled/buffertree.py) on a small glue netlist: no tool needed."""
+from __future__ import annotations
+
+import re
+
+from flow.pdks import CellPin
+from flow.tiled.buffertree import FANOUT, bisect, insert_trees
+from flow.tiled.glue import ArrayNetlist
+
+CLK = CellPin("CLKBUF", ("A",), "X")
+BUF = CellPin("BUF", ("A",), "X")
+
+
+def _netlist(n_flops: int, n_enable: int):
+    """sys_clk to `n_flops` flops on a 10 x 10 um grid, en to `n_enable` of their D pins, d0 to one."""
+    port = lambda name: (f"\\{name}", 0, 1, True)
+    cells = [(f"ff{k}", "DFF", [("CLK", [port("sys_clk")]), ("D", [port("en" if k < n_enable else "d0")])])
+             for k in range(n_flops)]
+    net = ArrayNetlist([("sys_clk", "input", 1), ("en", "input", 1), ("d0", "input", 1)], cells, [], {})
+    xy = {f"DFF_{k + 1}": (10.0 * (k % 40), 10.0 * (k // 40)) for k in range(n_flops)}
+    return net, xy
+
+
+def test_bisect_keeps_groups_small_and_compact():
+    items = [((f"c{k}", "A"), (float(k % 30), float(k // 30)), 1) for k in range(900)]
+    groups = bisect(items, 12, 8.0)
+    assert sorted(m for g in groups for m in g) == sorted(items)       # every item in one group
+    for g in groups:
+        xs, ys = [p[0] for _, p, _ in g], [p[1] for _, p, _ in g]
+        assert len(g) <= 12 and max(xs) - min(xs) <= 8 and max(ys) - min(ys) <= 8
+    assert groups == bisect(list(reversed(items)), 12, 8.0)            # the same whatever the input order
+    assert bisect(items[:5], 12, 100.0) == [items[:5]]
+
+
+def test_bisect_counts_the_load_of_each_item():
+    """A macro pin whose net reaches 9 cells inside counts 9: with 4 flops beside it the load is 13 > 12."""
+    pe = (("pe_0_0", "sys_clk"), (0.0, 0.0), 9)
+    flops = [((f"ff{k}", "CLK"), (1.0 + k, 0.0), 1) for k in range(4)]
+    assert [len(g) for g in bisect([pe, *flops], 12, 100.0)] == [1, 4]
+    assert bisect([pe, *flops[:3]], 12, 100.0) == [[pe, *flops[:3]]]
+    heavy = [((f"pe_{k}", "sys_clk"), (float(k), 0.0), 20) for k in range(3)]
+    assert bisect(heavy, 12, 100.0) == [[h] for h in heavy]            # heavier than FANOUT: one per buffer
+
+
+def test_every_sink_is_behind_the_same_number_of_buffers():
+    net, xy = _netlist(1000, 13)
+    nets = net.nets({})
+    trees = insert_trees(net, nets, lambda i, pin: xy[i], 20, CLK, BUF)
+    # every input with more than FANOUT sinks gets a tree: sys_clk (1000), en (13), d0 (987)
+    assert {b.net for b in trees.buffers} == {"sys_clk", "en", "d0"}
+    after = net.nets({})
+    root = next(b for b in trees.buffers if b.net == "sys_clk" and b.net_in == "sys_clk")
+    assert set(after["sys_clk"]) == {("PIN", "sys_clk"), (root.name, "A")}     # the port drives the root only
+    assert max(len(m) for m in after.values()) <= FANOUT + 1            # no net drives more than FANOUT sinks
+    # walk each flop's CLK up to the port: the same number of buffers for every flop
+    driver = {}
+    for iname, ctype, conns in net.cells:
+        if ctype in ("CLKBUF", "BUF"):
+            ins, out = dict(conns)["A"][0], dict(conns)["X"][0]
+            driver[out] = (iname, ins)
+    depths = set()
+    for _, ctype, conns in net.cells:
+        if ctype == "DFF":
+            n, depth = dict(conns)["CLK"][0], 0
+            while n in driver:
+                n, depth = driver[n][1], depth + 1
+            assert n == "sys_clk"
+            depths.add(depth)
+    levels = max(b.level for b in trees.buffers if b.net == "sys_clk") + 1
+    assert depths == {levels} and levels == 4                           # 1000 -> 128 -> 16 -> 2 -> 1
+    assert all(b.cell is CLK for b in trees.buffers if b.net == "sys_clk")
+    assert all(b.cell is BUF for b in trees.buffers if b.net != "sys_clk")
+    text = net.verilog()
+    assert len(re.findall(r"^\s+CLKBUF CLKBUF_\d+ \( \.A\(", text, re.M)) == sum(b.net == "sys_clk"
+                                                                               for b in trees.buffers)
+
+
+def test_small_nets_get_no_tree():
+    net, xy = _netlist(FANOUT, FANOUT)
+    before = net.verilog()
+    trees = insert_trees(net, net.nets({}), lambda i, pin: xy[i], 20, CLK, BUF)
+    assert trees.buffers == [] and net.verilog() == before
