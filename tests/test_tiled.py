@@ -157,9 +157,11 @@ def test_tiled_matches_flat(runs):
     t, f = runs["tiled"]["metrics"], runs["flat"]
     assert f["route"]["failed_nets"].value == 0
     assert f["sim"].passed and f["sim"].mismatches == 0
-    # standard-cell area: each module is mapped alone in both flows, so the logic is the same
-    flat_area = f["synth"]["cell_area"].value
-    assert abs(t["cell_area"].value - flat_area) / flat_area < 0.01
+    # standard-cell area: each module is mapped alone in both flows, so the logic is the same (without the
+    # broadcast buffer trees, which only tiled builds: they add about 1%)
+    flat_area, plain_area = f["synth"]["cell_area"].value, runs["plain"]["metrics"]["cell_area"].value
+    assert abs(plain_area - flat_area) / flat_area < 0.01
+    assert 0 < t["cell_area"].value - plain_area < 0.02 * flat_area
     flat_fmax = f["sta"]["postroute_fmax"].value
     print(f"\n2x2 b3 sky130hd: cell_area tiled {t['cell_area'].value} flat {flat_area} um^2; placed cell area tiled "
           f"{t['place_cell_area'].value} flat {f['place']['cell_area'].value} um^2; fmax tiled "
@@ -290,7 +292,7 @@ def test_bad_pin_plan_is_a_clear_error(runs, tmp_path):
 def test_array_spef_covers_every_net_and_opensta_reads_it(runs):
     """The array level's SPEF (def_spef) holds every net of the routed DEF, where rc2dly's left out the clock,
     load enable and macro-driven nets; OpenSTA reads it next to the macros' SPEFs without a "not found", and
-    times sys_clk with its whole wire: the array's and the PE/B-spline macros' port-net wire up to the cells."""
+    times a clock net with its whole wire: the array's and the PE/B-spline macros' port-net wire up to the cells."""
     import subprocess
 
     from flow.tools.spef import spef_summary
@@ -308,18 +310,19 @@ def test_array_spef_covers_every_net_and_opensta_reads_it(runs):
     assert m["array_spef_macro_pins_expanded"].value > 4 * 50     # every PE pin an array net reaches
     assert 0 < m["array_wire_cap"].value < m["array_net_cap_total"].value == pytest.approx(s["total_cap"],
                                                                                                 abs=1e-3)
-    clk = float(re.search(r"^\*D_NET sys_clk (\S+)", spef.read_text(), re.M).group(1))
+    # the clock tree's leaf net with the most capacitance (its wire reaches into the macros it drives)
+    clk, leaf = max((float(c), n) for n, c in re.findall(r"^\*D_NET (sys_clk_tree0_\d+) (\S+)", spef.read_text(), re.M))
     log = (work / "sta" / "sta_postroute.log").read_text()
     assert not re.search(rf"{re.escape(spef.name)}, line \d+ .*not found", log)
     tcl = (work / "sta" / "sta_postroute.tcl").read_text()
     head = tcl[:tcl.index("create_clock")]
-    (work / "sta" / "net.tcl").write_text(head + "report_net -connections -verbose -digits 5 sys_clk\n")
+    (work / "sta" / "net.tcl").write_text(head + f"report_net -connections -verbose -digits 5 {leaf}\n")
     out = subprocess.run(["sta", "-no_splash", "-exit", "net.tcl"], capture_output=True, text=True, timeout=120,
                          cwd=work / "sta").stdout
     wire = float(re.search(r"^ Wire capacitance: (?:r )?(\S+)", out, re.M).group(1))
     pins = float(re.search(r"^ Pin capacitance: (?:r )?(\S+)", out, re.M).group(1))
-    assert wire == pytest.approx(clk, abs=1e-4) and clk > 0.05     # pF: ~0.25 on 2x2 (rc2dly's SPEF: none)
-    assert pins > 0.1                                             # the clock pins inside the macros count too
+    assert wire == pytest.approx(clk, abs=1e-4) and clk > 0.005    # pF (rc2dly's SPEF: none)
+    assert pins > 0.01                                            # the clock pins inside the macros count too
 
 
 def test_rows_are_as_tall_as_the_taller_macro():
