@@ -3,15 +3,17 @@ FANOUT sinks is driven through a tree of buffers built in the array glue, so tha
 spans the die.
 
 A tree is built bottom-up by recursive bisection of its sinks' points (the method of means and medians): a group
-of more than FANOUT sinks, or wider than SPAN_PITCHES PE pitches across, is cut at the median of its longer side;
-each group gets one buffer, meant for the group's centroid, and the buffers are grouped again, level by level,
-until one root buffer is left for the port to drive. The clock gets the PDK's clock buffer, the others its
-buffer. arrayplan.py puts a buffer whose point lies in the macro grid in the nearest crossing of the routing
-channels, any other into the glue strip nearest it.
+of more than FANOUT cell inputs (a macro pin counts the cells its port net reaches inside) or, at the leaves, wider
+than SPAN_PITCHES PE pitches across, is cut at the median of its longer side; each group gets one buffer, meant for
+the group's centroid, and the buffers are grouped again, level by level, until one root buffer is left for the
+port to drive, so every sink is behind the same number of buffers. The clock gets the PDK's clock buffer, the
+others its buffer. arrayplan.py puts a buffer whose point lies in the macro grid in the nearest crossing of the
+routing channels, any other into the glue strip nearest it.
 
-What this does not do of a real clock-tree synthesis: groups are balanced in sink count, not in wire length,
-load or delay; no buffer sizing, no delay balancing between branches, no useful skew, no hold fixing. The
-post-route timing (propagated clock) measures the result: insertion delay, skew and hold slack."""
+What this does not do of a real clock-tree synthesis: groups are balanced in cell inputs, not in wire length, load
+or delay; no buffer sizing, no delay balancing between branches (nor against the macros' own clock buffers), no
+useful skew, no hold fixing. The post-route timing (propagated clock) measures the result: insertion delay, skew
+and hold slack."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
