@@ -63,7 +63,7 @@ class StripPlan:
     crossings: list[tuple[int, int, int, int]]
 
     def sink_xy(self, inst: str, pin: str) -> tuple:
-        return self.fixed[(inst, pin)][1:] if (inst, pin) in self.fixed else self.targets[inst]
+        return _sink_xy(self.fixed, self.targets, inst, pin)
 
 
 def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist, pdk: PdkInfo, liberty: Path,
@@ -129,7 +129,7 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
         crossings = fp.channel_crossings(insts, int(CHANNEL_UM * u))
         side = {c: fp.nearest_strip(targets[c], regions) for c in sorted(cells)}
         if trees:
-            targets.update(trees.points(lambda i, pin: fixed[(i, pin)][1:] if (i, pin) in fixed else targets[i]))
+            targets.update(trees.points(lambda i, pin: _sink_xy(fixed, targets, i, pin)))
             grid = _grid_box(insts)
             if fp.crossings_fit(crossings, buffer_w, (sx, row_h), margin):
                 side.update({b.name: "C" for b in trees.buffers if _inside(targets[b.name], grid)})
@@ -146,6 +146,11 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
             break
         strips = new
     return StripPlan(die, insts, regions, pins, fixed, targets, side, crossings)
+
+
+def _sink_xy(fixed: dict, targets: dict, inst: str, pin: str) -> tuple:
+    """A net member's point: a macro or I/O pin where it is fixed, else the glue cell's target."""
+    return fixed[(inst, pin)][1:] if (inst, pin) in fixed else targets[inst]
 
 
 def _grid_box(insts: dict[str, fp.Inst]) -> tuple[int, int, int, int]:

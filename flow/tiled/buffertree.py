@@ -54,8 +54,7 @@ class BufferTrees:
         """Each buffer's point: the centroid of what it drives (`sink_xy(instance, pin)` for the net's sinks)."""
         out: dict[str, Point] = {}
         for b in self.buffers:
-            pts = [out[i] if i in out else sink_xy(i, pin) for i, pin in b.sinks]
-            out[b.name] = (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts))
+            out[b.name] = _mean([out[i] if i in out else sink_xy(i, pin) for i, pin in b.sinks])
         return out
 
 
@@ -99,7 +98,7 @@ def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink
                         moved[m] = out
                     else:
                         below[m[0]].net_in = out
-                built[b.name] = (b, _centroid(group))
+                built[b.name] = (b, _mean([xy for _, xy, _ in group]))
             trees.buffers += [b for b, _ in built.values()]
             if len(groups) == 1:      # the root: the port drives it
                 break
@@ -110,5 +109,5 @@ def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink
     return trees
 
 
-def _centroid(group: list[tuple[tuple, Point, int]]) -> Point:
-    return (sum(p[0] for _, p, _ in group) / len(group), sum(p[1] for _, p, _ in group) / len(group))
+def _mean(points: list[Point]) -> Point:
+    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
