@@ -90,6 +90,9 @@ class PdkRecord:
     dont_use: tuple[str, ...]       # glob patterns kept out of synthesis and buffering
     buffer: CellPin
     clock_buffer: CellPin
+    # the levels above the leaves of the array's buffer trees (flow/tiled/buffertree.py: wires across many PE
+    # pitches): the clock buffer of twice clock_buffer's drive (sky130hd: still fits a channel crossing)
+    tree_buffer: CellPin
     inverter: CellPin
     nand2: CellPin                  # area unit for NAND2-equivalents
     tie_hi: CellPin | None          # None: constants tie to the power/ground nets
@@ -120,6 +123,7 @@ class PdkInfo:
     dont_use: tuple[str, ...]
     buffer: CellPin
     clock_buffer: CellPin
+    tree_buffer: CellPin
     inverter: CellPin
     nand2: CellPin
     tie_hi: CellPin | None
@@ -153,6 +157,7 @@ RECORDS = {
                   "*dfxtp_1", "*dfxtp_2", "*mux2_1"),
         buffer=CellPin("sky130_fd_sc_hd__buf_2", ("A",), "X"),
         clock_buffer=CellPin("sky130_fd_sc_hd__clkbuf_4", ("A",), "X"),
+        tree_buffer=CellPin("sky130_fd_sc_hd__clkbuf_8", ("A",), "X"),
         inverter=CellPin("sky130_fd_sc_hd__inv_2", ("A",), "Y"),
         nand2=CellPin("sky130_fd_sc_hd__nand2_1", ("A", "B"), "Y"),
         tie_hi=CellPin("sky130_fd_sc_hd__conb_1", (), "HI"), tie_lo=CellPin("sky130_fd_sc_hd__conb_1", (), "LO"),
@@ -171,6 +176,7 @@ RECORDS = {
                   "*latsnq*", "*sdff*", "*tie*"),
         buffer=CellPin("gf180mcu_fd_sc_mcu9t5v0__buf_2", ("I",), "Z"),
         clock_buffer=CellPin("gf180mcu_fd_sc_mcu9t5v0__buf_4", ("I",), "Z"),
+        tree_buffer=CellPin("gf180mcu_fd_sc_mcu9t5v0__clkbuf_8", ("I",), "Z"),
         inverter=CellPin("gf180mcu_fd_sc_mcu9t5v0__inv_1", ("I",), "ZN"),
         nand2=CellPin("gf180mcu_fd_sc_mcu9t5v0__nand2_1", ("A1", "A2"), "ZN"),
         tie_hi=CellPin("gf180mcu_fd_sc_mcu9t5v0__tieh", (), "Z"),
@@ -190,6 +196,7 @@ RECORDS = {
                   "NAND3x1*", "NAND3x2*", "NOR2x2*", "NOR3x2*", "OAI21x1*", "TIE*", "FILL*", "TAP*", "DECAP*"),
         buffer=CellPin("BUFx2_ASAP7_75t_R", ("A",), "Y"),
         clock_buffer=CellPin("BUFx4_ASAP7_75t_R", ("A",), "Y"),
+        tree_buffer=CellPin("BUFx8_ASAP7_75t_R", ("A",), "Y"),
         inverter=CellPin("INVx1_ASAP7_75t_R", ("A",), "Y"),
         nand2=CellPin("NAND2xp5_ASAP7_75t_R", ("A", "B"), "Y"),
         tie_hi=CellPin("TIEHIx1_ASAP7_75t_R", (), "H"), tie_lo=CellPin("TIELOx1_ASAP7_75t_R", (), "L"),
@@ -212,6 +219,7 @@ RECORDS = {
         library="osu018_stdcells", node_nm=180, liberty=(f"{OSU018_DIR}/osu018_stdcells.lib",), tech_lef=None,
         cell_lef=f"{OSU018_DIR}/osu018_stdcells.lef", dont_use=("LATCH", "TBUF*", "DFFNEG*", "CLKBUF*"),
         buffer=CellPin("BUFX2", ("A",), "Y"), clock_buffer=CellPin("CLKBUF1", ("A",), "Y"),
+        tree_buffer=CellPin("CLKBUF2", ("A",), "Y"),
         inverter=CellPin("INVX1", ("A",), "Y"), nand2=CellPin("NAND2X1", ("A", "B"), "Y"),
         tie_hi=None, tie_lo=None, fill="FILL", power="vdd", ground="gnd",
         pnr=PnrTech(par=f"{OSU018_DIR}/osu018.par", layers=4, density=0.6),

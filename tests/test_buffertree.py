@@ -9,6 +9,7 @@ from flow.tiled.glue import ArrayNetlist
 
 CLK = CellPin("CLKBUF", ("A",), "X")
 BUF = CellPin("BUF", ("A",), "X")
+UP = CellPin("CLKBUF8", ("A",), "X")
 
 
 def _netlist(n_flops: int, n_enable: int):
@@ -45,7 +46,7 @@ def test_bisect_counts_the_load_of_each_item():
 def test_every_sink_is_behind_the_same_number_of_buffers():
     net, xy = _netlist(1000, 13)
     nets = net.nets({})
-    trees = insert_trees(net, nets, lambda i, pin: xy[i], 20, CLK, BUF)
+    trees = insert_trees(net, nets, lambda i, pin: xy[i], 20, CLK, BUF, UP)
     # every input with more than FANOUT sinks gets a tree: sys_clk (1000), en (13), d0 (987)
     assert {b.net for b in trees.buffers} == {"sys_clk", "en", "d0"}
     after = net.nets({})
@@ -55,7 +56,7 @@ def test_every_sink_is_behind_the_same_number_of_buffers():
     # walk each flop's CLK up to the port: the same number of buffers for every flop
     driver = {}
     for iname, ctype, conns in net.cells:
-        if ctype in ("CLKBUF", "BUF"):
+        if ctype in ("CLKBUF", "BUF", "CLKBUF8"):
             ins, out = dict(conns)["A"][0], dict(conns)["X"][0]
             driver[out] = (iname, ins)
     depths = set()
@@ -68,15 +69,18 @@ def test_every_sink_is_behind_the_same_number_of_buffers():
             depths.add(depth)
     levels = max(b.level for b in trees.buffers if b.net == "sys_clk") + 1
     assert depths == {levels} and levels == 4                           # 1000 -> 128 -> 16 -> 2 -> 1
-    assert all(b.cell is CLK for b in trees.buffers if b.net == "sys_clk")
-    assert all(b.cell is BUF for b in trees.buffers if b.net != "sys_clk")
+    # sized by level: the leaves the clock buffer (the clock) or the buffer, every level above the tree buffer
+    assert all(b.cell is CLK for b in trees.buffers if b.net == "sys_clk" and b.level == 0)
+    assert all(b.cell is BUF for b in trees.buffers if b.net != "sys_clk" and b.level == 0)
+    assert all(b.cell is UP for b in trees.buffers if b.level > 0)
     text = net.verilog()
-    assert len(re.findall(r"^\s+CLKBUF CLKBUF_\d+ \( \.A\(", text, re.M)) == sum(b.net == "sys_clk"
-                                                                               for b in trees.buffers)
+    assert len(re.findall(r"^\s+CLKBUF CLKBUF_\d+ \( \.A\(", text, re.M)) == 128        # the clock's leaves
+    assert len(re.findall(r"^\s+CLKBUF8 CLKBUF8_\d+ \( \.A\(", text, re.M)) == sum(b.level > 0
+                                                                                 for b in trees.buffers)
 
 
 def test_small_nets_get_no_tree():
     net, xy = _netlist(FANOUT, FANOUT)
     before = net.verilog()
-    trees = insert_trees(net, net.nets({}), lambda i, pin: xy[i], 20, CLK, BUF)
+    trees = insert_trees(net, net.nets({}), lambda i, pin: xy[i], 20, CLK, BUF, UP)
     assert trees.buffers == [] and net.verilog() == before

@@ -88,11 +88,10 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
         macro_of = {i: inst.macro for i, inst in s.insts.items() if inst.macro}
         load = lambda i, pin: max(macro_of[i].fanout.get(pin, 1), 1) if i in macro_of else 1
         trees = insert_trees(net, nets, s.sink_xy, max(fp.array_pitch(pe, bs, CHANNEL_UM)), pdk.clock_buffer,
-                             pdk.buffer, load)
+                             pdk.buffer, pdk.tree_buffer, load)
         if trees.buffers:
             cells, nets = glue(), net.nets(floating)
-            widest = max(dims[c.cell][0] for c in (pdk.clock_buffer, pdk.buffer))
-            s = _size_strips(*sizing, cells, nets, trees, widest)
+            s = _size_strips(*sizing, cells, nets, trees, dims)
     u_track = sx / u
     mirrored = {t for t in {c.cell for c in cells.values()}
                 if fp.x_mirrored(pdk.cell_lef, t, u_track, u_track / 2, layers.cell_pins)}
@@ -111,11 +110,11 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
 
 def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: LayerRoles, areas: dict, sx: int,
                  row_h: int, cells: dict[str, fp.Inst], nets: dict, trees: BufferTrees | None = None,
-                 buffer_w: int = 0) -> StripPlan:
+                 dims: dict | None = None) -> StripPlan:
     """Plan the array with empty strips, size each strip by the area of the glue cells nearest it, and plan
     again in the sized strips (at most twice: until the sizes stay). Tree buffers sit at the centroid of what
-    they drive (their nets pull no glue cell), in a channel crossing where that lies in the macro grid and a
-    buffer fits there."""
+    they drive (their nets pull no glue cell), in a channel crossing where that lies in the macro grid and the
+    buffer's cell (`dims`: cell -> (width, height)) fits there."""
     u = pe.units
     strips = dict.fromkeys(STRIPS, 0)
     pull = {n: m for n, m in nets.items() if not trees or n not in trees.nets}
@@ -131,8 +130,9 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
         if trees:
             targets.update(trees.points(lambda i, pin: _sink_xy(fixed, targets, i, pin)))
             grid = _grid_box(insts)
-            if fp.crossings_fit(crossings, buffer_w, (sx, row_h), margin):
-                side.update({b.name: "C" for b in trees.buffers if _inside(targets[b.name], grid)})
+            fits = {c: fp.crossings_fit(crossings, dims[c][0], (sx, row_h), margin)
+                    for c in {b.cell.cell for b in trees.buffers}}
+            side.update({b.name: "C" for b in trees.buffers if fits[b.cell.cell] and _inside(targets[b.name], grid)})
         new = {}
         for s in strips:
             area = sum(areas[cells[c].cell][0] for c in cells if side[c] == s)

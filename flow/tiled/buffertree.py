@@ -6,14 +6,16 @@ A tree is built bottom-up by recursive bisection of its sinks' points (the metho
 of more than FANOUT cell inputs (a macro pin counts the cells its port net reaches inside) or, at the leaves, wider
 than SPAN_PITCHES PE pitches across, is cut at the median of its longer side; each group gets one buffer, meant for
 the group's centroid, and the buffers are grouped again, level by level, until one root buffer is left for the
-port to drive, so every sink is behind the same number of buffers. The clock gets the PDK's clock buffer, the
-others its buffer. arrayplan.py puts a buffer whose point lies in the macro grid in the nearest crossing of the
-routing channels, any other into the glue strip nearest it.
+port to drive, so every sink is behind the same number of buffers. Sized by level: a leaf drives at most FANOUT
+inputs within SPAN_PITCHES, with the PDK's clock buffer (the clock) or buffer (the others); a buffer above the
+leaves drives wires across many PE pitches, with the PDK's tree buffer (twice the clock buffer's drive).
+arrayplan.py puts a buffer whose point lies in the macro grid in the nearest crossing of the routing channels,
+any other into the glue strip nearest it.
 
 What this does not do of a real clock-tree synthesis: groups are balanced in cell inputs, not in wire length, load
-or delay; no buffer sizing, no delay balancing between branches (nor against the macros' own clock buffers), no
-useful skew, no hold fixing. The post-route timing (propagated clock) measures the result: insertion delay, skew
-and hold slack."""
+or delay; buffers are sized by level, not by their load; no delay balancing between branches (nor against the
+macros' own clock buffers), no useful skew, no hold fixing. The post-route timing (propagated clock) measures the
+result: insertion delay, skew and hold slack."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -73,23 +75,24 @@ def bisect(items: list[tuple[tuple, Point, int]], fanout: int, span: float) -> l
 
 
 def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink_xy, pitch: int, clock: CellPin,
-                 buffer: CellPin, load=lambda inst, pin: 1) -> BufferTrees:
+                 buffer: CellPin, upper: CellPin, load=lambda inst, pin: 1) -> BufferTrees:
     """Plan a tree for every input-port net with more than FANOUT sinks (their points: `sink_xy(instance, pin)`;
     `load(instance, pin)`: the cell inputs a sink stands for, a macro pin the cells its port net reaches inside)
-    and add its buffers to `net`, the sinks moved onto the leaf nets."""
+    and add its buffers to `net`, the sinks moved onto the leaf nets. Leaves: `clock` for the clock, `buffer`
+    for the others; above them `upper`."""
     directions = net.port_directions()
     trees, moved = BufferTrees(), {}
     for name in sorted(nets):
         sinks = [m for m in nets[name] if m[0] != "PIN"]
         if directions.get(name) != "input" or len(sinks) <= FANOUT:
             continue
-        cell = clock if name == CLOCK else buffer
+        leaf = clock if name == CLOCK else buffer
         items, below, level = [(m, sink_xy(*m), load(*m)) for m in sinks], {}, 0
         while True:
             # the span bounds the leaf nets; above them the buffers are grouped by count alone (each level
             # then has at most 1/2 as many: the tree ends)
             groups = bisect(items, FANOUT, SPAN_PITCHES * pitch if level == 0 else float("inf"))
-            built = {}
+            built, cell = {}, leaf if level == 0 else upper
             for k, group in enumerate(groups):
                 out = net.net_name(f"{name}_tree{level}_{k}")
                 b = Buffer(name, net.cell_name(cell.cell), cell, name, out, [m for m, *_ in group], level)
