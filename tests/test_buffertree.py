@@ -68,7 +68,7 @@ def test_every_sink_is_behind_the_same_number_of_buffers():
             assert n == "sys_clk"
             depths.add(depth)
     levels = max(b.level for b in trees.buffers if b.net == "sys_clk") + 1
-    assert depths == {levels} and levels == 4                           # 1000 -> 128 -> 16 -> 2 -> 1
+    assert depths == {levels} and levels == 5                   # 1000 flops -> 128 -> 32 -> 8 -> 2 -> 1 buffers
     # sized by level: the leaves the clock buffer (the clock) or the buffer, every level above the tree buffer
     assert all(b.cell is CLK for b in trees.buffers if b.net == "sys_clk" and b.level == 0)
     assert all(b.cell is BUF for b in trees.buffers if b.net != "sys_clk" and b.level == 0)
