@@ -32,6 +32,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 from ..errors import ToolFailed
@@ -222,11 +223,6 @@ class VcdActivity:
 PS_PER = {"s": 1e12, "ms": 1e9, "us": 1e6, "ns": 1e3, "ps": 1.0, "fs": 1e-3}
 
 
-def _overlap(a: float, b: float, windows: list[tuple[float, float]]) -> float:
-    """Length of [a, b) inside the union of the sorted, disjoint `windows`."""
-    return sum(min(b, w1) - max(a, w0) for w0, w1 in windows if w1 > a and w0 < b)
-
-
 def vcd_activity(vcd: Path, prefix: str, windows: list[tuple[float, float]], period_ps: float) -> VcdActivity:
     """Stream `vcd` and count, for every net under scope `prefix` (e.g. "kan_array.gates"), the 0<->1 changes at
     times inside the measured `windows` ([start, end) in ps, sorted, disjoint) and the time it is 1 there. Names
@@ -262,11 +258,15 @@ def vcd_activity(vcd: Path, prefix: str, windows: list[tuple[float, float]], per
         wins = sorted((a / scale, b / scale) for a, b in windows)
         end = wins[-1][1]
         value: dict[str, str] = {}
-        since: dict[str, float] = {}
+        since: dict[str, float] = {}     # the window time (see `measured`) at the net's last change
         toggles = {i: [0] * v[0][1] for i, v in names.items()}
         high = {i: [0.0] * v[0][1] for i, v in names.items()}
         now, k = 0.0, 0                  # k: the first window not over at `now`
         inside = wins[0][0] <= now < wins[0][1]
+        # window time before `now` (the length of [0, now) inside the windows): a net's time high in the windows
+        # is then a difference of two such times, exact on the VCD's integer times
+        before = list(accumulate((w1 - w0 for w0, w1 in wins), initial=0.0))
+        measured = 0.0
         scalar = {i for i, v in names.items() if v[0][1] == 1}
 
         def settle(ident: str, new: str) -> None:
@@ -274,7 +274,7 @@ def vcd_activity(vcd: Path, prefix: str, windows: list[tuple[float, float]], per
             width = len(toggles[ident])
             new = new.rjust(width, "0" if new[0] in "01" else new[0])[-width:]
             if old is not None:
-                span = _overlap(since[ident], now, wins) if "1" in old else 0.0
+                span = measured - since[ident] if "1" in old else 0.0
                 if span:
                     for b, ch in enumerate(reversed(old)):
                         if ch == "1":
@@ -283,7 +283,7 @@ def vcd_activity(vcd: Path, prefix: str, windows: list[tuple[float, float]], per
                     for b, (o, n) in enumerate(zip(reversed(old), reversed(new))):
                         if o != n and o in "01" and n in "01":
                             toggles[ident][b] += 1
-            value[ident], since[ident] = new, now
+            value[ident], since[ident] = new, measured
 
         for line in fh:
             c = line[:1]
@@ -294,31 +294,31 @@ def vcd_activity(vcd: Path, prefix: str, windows: list[tuple[float, float]], per
                 while k < len(wins) and now >= wins[k][1]:
                     k += 1
                 inside = k < len(wins) and wins[k][0] <= now
+                measured = before[k] + (now - wins[k][0] if inside else 0.0)
             elif c in "01xzXZ":
                 ident = line[1:].strip()
                 if ident in scalar:      # settle() of one bit, inline: most lines of a gate-level VCD
                     new, old = c.lower(), value.get(ident)
                     if old is not None:
                         if old == "1":
-                            span = _overlap(since[ident], now, wins)
+                            span = measured - since[ident]
                             if span:
                                 high[ident][0] += span
                         if inside and old != new and old in "01" and new in "01":
                             toggles[ident][0] += 1
-                    value[ident], since[ident] = new, now
+                    value[ident], since[ident] = new, measured
                 elif ident in toggles:
                     settle(ident, c.lower())
             elif c in "bB":
                 bits, ident = line[1:].split()
                 if ident in toggles:
                     settle(ident, bits.lower())
-        now = end
+        measured = before[-1]
         for ident, val in value.items():           # the time high up to the last window's end
-            span = _overlap(since[ident], end, wins) if "1" in val else 0.0
+            span = measured - since[ident] if "1" in val else 0.0
             for b, ch in enumerate(reversed(val)):
                 if ch == "1":
                     high[ident][b] += span
-    measured = sum(b - a for a, b in wins)
     cycles = measured * scale / period_ps
     nets: dict[str, tuple[float, float]] = {}
     total = 0
@@ -386,21 +386,12 @@ def _sta_name(name: str) -> str:
     return name.replace("{", "\\{").replace("}", "\\}")
 
 
-PIN_ACTIVITY = """proc kan_pin_activity {name activity duty} {
-  set pin [sta::find_pin $name]
-  if {$pin == "NULL"} { set pin [get_pins $name] }
-  sta::set_power_pin_activity $pin $activity $duty
-}"""
-
-
 def write_activity(path: Path, activity: dict[str, tuple[float, float]], drivers: dict[str, list[str]],
                    input_ports: list[str]) -> tuple[int, list[str]]:
     """The Tcl lines annotating every input port and every driving cell pin with its net's activity per clock
     period and duty. -> (pins annotated, nets with a driver but no activity in the VCD).
-    A pin is looked up by its full name (sta::find_pin, a hash lookup per level), get_pins only where that finds
-    none: get_pins matches the name as a pattern against every instance of each level it walks, which grew
-    faster than the pin count (8x8 b3: 70k pins)."""
-    lines, pins, missing = [PIN_ACTIVITY], 0, []
+    kan_pin_activity: power.tcl."""
+    lines, pins, missing = [], 0, []
     for port in input_ports:
         if port in activity:
             a, d = activity[port]
@@ -434,8 +425,8 @@ def run_power(netlist: Path, top: str, liberty: Path, work: Path, period_ns: flo
     pins, missing = write_activity(act_file, activity, drivers, input_ports)
     script, report = work / "power.tcl", work / "power.log"
     groups = instances or {}
-    inst_lines = "\n".join(f'puts "kan-dse: instances {g}"\nreport_power -instances [get_cells {{'
-                           + " ".join(_sta_name(i) for i in cells) + "}] -digits 8"
+    inst_lines = "\n".join(f'puts "kan-dse: instances {g}"\nreport_power -instances [kan_cells {{'
+                            + " ".join(_sta_name(i) for i in cells) + "}] -digits 8"
                            for g, cells in groups.items() if cells)
     back = "\n".join(f'puts "kan-dse: activity {p} [get_property [get_pins {{{_sta_name(p)}}}] activity]"'
                      for p in readback)
