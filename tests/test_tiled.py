@@ -112,14 +112,15 @@ def test_post_route_clock_network_is_reported(runs):
 def test_broadcast_nets_are_driven_through_buffer_trees(runs):
     """The clock (every register of the array) goes through a tree of clock buffers: no array-level net drives
     more than FANOUT cell inputs, the glue has the tree's buffers more than without trees, the port drives the
-    root alone, and the clock's latency now includes the buffers (the plain net's nearest pin is ~0 ns)."""
+    root alone (a tree buffer: the levels above the leaves have the stronger cell), and the clock's latency now
+    includes the buffers (the plain net's nearest pin is ~0 ns)."""
     from flow.tiled.buffertree import FANOUT
     m, plain = runs["tiled"]["metrics"], runs["plain"]["metrics"]
     placed = (runs["tiled"]["artifacts"]["def"].parent / "route" / "kan_array_placed.def").read_text()
     nets = {n: re.findall(r"\(\s*(\S+)\s+(\S+)\s*\)", body) for n, body in
             re.findall(r"^-\s+(\S+)\n(.*?)^;", placed[placed.index("\nNETS"):], re.M | re.S)}
     assert nets["sys_clk"] == [("PIN", "sys_clk"), (nets["sys_clk"][1][0], "A")]
-    assert nets["sys_clk"][1][0].startswith(RECORDS["sky130hd"].clock_buffer.cell)
+    assert nets["sys_clk"][1][0].startswith(RECORDS["sky130hd"].tree_buffer.cell + "_")
     assert max(len(c) for c in nets.values()) <= FANOUT + 1          # the driver and at most FANOUT sinks
     assert m["tree_nets"].value >= 1 and m["tree_levels"].value >= 2 and plain["tree_buffers"].value == 0
     assert m["glue_cells"].value == plain["glue_cells"].value + m["tree_buffers"].value

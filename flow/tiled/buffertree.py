@@ -5,10 +5,11 @@ spans the die.
 A tree is built bottom-up by recursive bisection of its sinks' points (the method of means and medians): a group
 of more than FANOUT cell inputs (a macro pin counts the cells its port net reaches inside) or, at the leaves, wider
 than SPAN_PITCHES PE pitches across, is cut at the median of its longer side; each group gets one buffer, meant for
-the group's centroid, and the buffers are grouped again, level by level, until one root buffer is left for the
-port to drive, so every sink is behind the same number of buffers. Sized by level: a leaf drives at most FANOUT
-inputs within SPAN_PITCHES, with the PDK's clock buffer (the clock) or buffer (the others); a buffer above the
-leaves drives wires across many PE pitches, with the PDK's tree buffer (twice the clock buffer's drive).
+the group's centroid, and the buffers are grouped again, level by level, at most UPPER_FANOUT to a group, until
+one root buffer is left for the port to drive, so every sink is behind the same number of buffers. Sized by
+level: a leaf drives at most FANOUT inputs within SPAN_PITCHES, with the PDK's clock buffer (the clock) or buffer
+(the others); a buffer above the leaves drives wires across many PE pitches, with the PDK's tree buffer (twice
+the clock buffer's drive).
 arrayplan.py puts a buffer whose point lies in the macro grid in the nearest crossing of the routing channels,
 any other into the glue strip nearest it.
 
@@ -92,7 +93,7 @@ def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink
         items, below, level = [(m, sink_xy(*m), load(*m)) for m in sinks], {}, 0
         while True:
             # the span bounds the leaf nets; above them the buffers are grouped by count alone (each level
-            # then has at most 1/2 as many: the tree ends)
+            # then has at most half as many: the tree ends)
             groups = (bisect(items, FANOUT, SPAN_PITCHES * pitch) if level == 0 else
                       bisect(items, UPPER_FANOUT, float("inf")))
             built, cell = {}, leaf if level == 0 else upper
