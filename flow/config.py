@@ -81,10 +81,11 @@ class FlowSection:
                          "auto",
                          choices=("auto", "flat", "tiled"))
     buffer_trees: bool = _key("tiled flow: drive each broadcast net of the array (clock, load enable, reset: an "
-                              "input with more than 12 sinks) through a tree of buffers in the glue, each driving "
-                              "at most 12 cell inputs (a macro pin counts the cells its net reaches inside), the "
-                              "leaf groups within 4 PE pitches, buffers in the channel crossings (no delay "
-                              "balancing: not a CTS); false = one unbuffered net from the port", True)
+                              "input with more than 12 sinks) through a tree of buffers in the glue: a leaf drives "
+                              "at most 12 cell inputs (a macro pin counts the cells its net reaches inside) within "
+                              "4 PE pitches, a buffer above the leaves at most 4 buffers, with the PDK's stronger "
+                              "tree buffer; buffers in the channel crossings (no delay balancing: not a CTS); "
+                              "false = one unbuffered net from the port", True)
     verify_gates: str = _key("gate-level check of the tiled flow: 'macros' simulates the routed glue, every B-spline "
                              "unit and the PEs of the first and last row as routed gates and the other PEs as their "
                              "RTL (each macro checked in place, every glue connection simulated; the cost of about two "
