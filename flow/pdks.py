@@ -91,7 +91,8 @@ class PdkRecord:
     buffer: CellPin
     clock_buffer: CellPin
     # the levels above the leaves of the array's buffer trees (flow/tiled/buffertree.py: wires across many PE
-    # pitches): the clock buffer of twice clock_buffer's drive (sky130hd: still fits a channel crossing)
+    # pitches): a stronger clock buffer than clock_buffer (sky130hd clkbuf_8: twice clkbuf_4's drive, and still
+    # fits a channel crossing)
     tree_buffer: CellPin
     inverter: CellPin
     nand2: CellPin                  # area unit for NAND2-equivalents
