@@ -84,3 +84,18 @@ def test_small_nets_get_no_tree():
     before = net.verilog()
     trees = insert_trees(net, net.nets({}), lambda i, pin: xy[i], 20, CLK, BUF, UP)
     assert trees.buffers == [] and net.verilog() == before
+
+
+def test_crossings_take_cells_in_the_order_given_and_return_those_without_room():
+    """Two 20 x 20 crossings, 2 um margin, 1 x 5 sites: the rows at y 5 and 10 lie wholly within 2..18, 16 sites
+    each. Cells 6 sites wide fit 2 per row, 4 per crossing: of 10, in the order given, the first 8 get a spot (the
+    nearest crossing first, then the other), the last 2 are returned unplaced."""
+    from flow.tools.floorplan import Inst, place_in_crossings
+    crossings = [(0, 0, 20, 20), (100, 0, 120, 20)]
+    cells = [Inst(f"b{k:02d}", "BUF", width=6, height=5) for k in range(10)]
+    targets = {c.name: (10.0, 10.0) for c in cells}
+    left = place_in_crossings(list(reversed(cells)), targets, crossings, (1, 5), (0, 0), 2)
+    assert [c.name for c in left] == ["b01", "b00"]
+    spots = sorted((c.x, c.y) for c in cells[2:])
+    assert spots == [(2, 5), (2, 10), (8, 5), (8, 10), (102, 5), (102, 10), (108, 5), (108, 10)]
+    assert {c.name for c in cells[2:] if c.x < 20} == {"b06", "b07", "b08", "b09"}     # first in order: nearest

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rtl_gen.params import KanParams
 
+from ..errors import FlowError
 from ..pdks import LayerRoles, PdkInfo
 from ..tools import floorplan as fp
 from ..tools.liberty import cell_table
@@ -61,6 +62,7 @@ class StripPlan:
     targets: dict[str, tuple]
     side: dict[str, str]                         # glue cell -> strip, or 'C': a channel crossing (tree buffers)
     crossings: list[tuple[int, int, int, int]]
+    crossing_order: list[str]                    # the 'C' buffers, in the order they are packed into crossings
 
     def sink_xy(self, inst: str, pin: str) -> tuple:
         return _sink_xy(self.fixed, self.targets, inst, pin)
@@ -82,7 +84,7 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
     glue = lambda: {i: fp.Inst(i, t, width=dims[t][0], height=dims[t][1]) for i, t, _ in net.cells
                     if t not in net.macros}
     cells, nets, trees = glue(), net.nets(floating), BufferTrees()
-    sizing = (p, pe, bs, tracks, layers, cell_table(liberty), sx, row_h)
+    sizing = (p, pe, bs, tracks, layers, cell_table(liberty), site, offset)
     s = _size_strips(*sizing, cells, nets)
     if buffer_trees:
         macro_of = {i: inst.macro for i, inst in s.insts.items() if inst.macro}
@@ -100,22 +102,26 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
         members = [cells[c] for c in sorted(cells) if s.side[c] == strip]
         if members:
             rows += fp.legalize(members, s.targets, s.regions[strip], site, offset, strip, mirrored)
-    in_channels = [cells[c] for c in sorted(cells) if s.side[c] == "C"]
-    fp.place_in_crossings(in_channels, s.targets, s.crossings, site, offset, int(CROSSING_MARGIN_UM * u), mirrored)
+    in_channels = [cells[c] for c in s.crossing_order]
+    if fp.place_in_crossings(in_channels, s.targets, s.crossings, site, offset, int(CROSSING_MARGIN_UM * u),
+                             mirrored):
+        raise FlowError("floorplan: a buffer planned into a channel crossing found none with room")
     trees.in_channels = len(in_channels)
     s.insts.update(cells)
     plan = fp.Floorplan(u, s.die, tracks, s.insts, s.pins, rows, site)
     return plan, nets, trees
 
 
-def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: LayerRoles, areas: dict, sx: int,
-                 row_h: int, cells: dict[str, fp.Inst], nets: dict, trees: BufferTrees | None = None,
-                 dims: dict | None = None) -> StripPlan:
+def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: LayerRoles, areas: dict,
+                 site: tuple[int, int], offset: tuple[int, int], cells: dict[str, fp.Inst], nets: dict,
+                 trees: BufferTrees | None = None, dims: dict | None = None) -> StripPlan:
     """Plan the array with empty strips, size each strip by the area of the glue cells nearest it, and plan
     again in the sized strips (at most twice: until the sizes stay). Tree buffers sit at the centroid of what
-    they drive (their nets pull no glue cell), in a channel crossing where that lies in the macro grid and the
-    buffer's cell (`dims`: cell -> (width, height)) fits there."""
+    they drive (their nets pull no glue cell): in a channel crossing where that lies in the macro grid, the
+    buffer's cell (`dims`: cell -> (width, height)) fits there and a crossing has room left, those farthest from
+    the strips first (crossings_order); in the strip nearest that point otherwise."""
     u = pe.units
+    sx, row_h = site
     strips = dict.fromkeys(STRIPS, 0)
     pull = {n: m for n, m in nets.items() if not trees or n not in trees.nets}
     margin = int(CROSSING_MARGIN_UM * u)
@@ -126,13 +132,15 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
         fixed.update({("PIN", n): v for n, v in pins.items()})
         targets = fp.glue_targets(sorted(cells), pull, fixed, die)
         crossings = fp.channel_crossings(insts, int(CHANNEL_UM * u))
-        side = {c: fp.nearest_strip(targets[c], regions) for c in sorted(cells)}
         if trees:
             targets.update(trees.points(lambda i, pin: _sink_xy(fixed, targets, i, pin)))
-            grid = _grid_box(insts)
-            fits = {c: fp.crossings_fit(crossings, dims[c][0], (sx, row_h), margin)
-                    for c in {b.cell.cell for b in trees.buffers}}
-            side.update({b.name: "C" for b in trees.buffers if fits[b.cell.cell] and _inside(targets[b.name], grid)})
+        side = {c: fp.nearest_strip(targets[c], regions) for c in sorted(cells)}
+        order = _crossing_order(trees, targets, crossings, insts, regions, dims, site, margin) if trees else []
+        side.update({n: "C" for n in order})
+        if order:   # the same packing as build_floorplan's: whatever finds no room goes to its strip
+            left = fp.place_in_crossings([cells[n] for n in order], targets, crossings, site, offset, margin)
+            side.update({c.name: fp.nearest_strip(targets[c.name], regions) for c in left})
+            order = [n for n in order if side[n] == "C"]
         new = {}
         for s in strips:
             area = sum(areas[cells[c].cell][0] for c in cells if side[c] == s)
@@ -145,12 +153,24 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
         if new == strips:
             break
         strips = new
-    return StripPlan(die, insts, regions, pins, fixed, targets, side, crossings)
+    return StripPlan(die, insts, regions, pins, fixed, targets, side, crossings, order)
 
 
 def _sink_xy(fixed: dict, targets: dict, inst: str, pin: str) -> tuple:
     """A net member's point: a macro or I/O pin where it is fixed, else the glue cell's target."""
     return fixed[(inst, pin)][1:] if (inst, pin) in fixed else targets[inst]
+
+
+def _crossing_order(trees: BufferTrees, targets: dict, crossings: list, insts: dict[str, fp.Inst], regions: dict,
+                    dims: dict, site: tuple[int, int], margin: int) -> list[str]:
+    """The tree buffers meant for a channel crossing (their point in the macro grid, their cell narrow enough),
+    farthest from the glue strips first: where the crossings run out (16x16 b3: ~1,000 buffers for ~290
+    crossings), the buffers nearest a strip go there, the deep ones keep their place."""
+    grid = _grid_box(insts)
+    fits = {c: fp.crossings_fit(crossings, dims[c][0], site, margin) for c in {b.cell.cell for b in trees.buffers}}
+    inside = [b.name for b in trees.buffers if fits[b.cell.cell] and _inside(targets[b.name], grid)]
+    depth = {n: min(fp.box_distance(targets[n], r) for r in regions.values()) for n in inside}
+    return sorted(inside, key=lambda n: (-depth[n], n))
 
 
 def _grid_box(insts: dict[str, fp.Inst]) -> tuple[int, int, int, int]:

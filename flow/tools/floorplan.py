@@ -133,10 +133,12 @@ def glue_targets(glue: list[str], nets: dict[str, list[tuple[str, str]]], fixed:
 
 
 def nearest_strip(point: tuple[float, float], regions: dict[str, tuple]) -> str:
-    def dist(r):
-        x, y = point
-        return math.hypot(max(r[0] - x, 0, x - r[2]), max(r[1] - y, 0, y - r[3]))
-    return min(sorted(regions), key=lambda k: dist(regions[k]))
+    return min(sorted(regions), key=lambda k: box_distance(point, regions[k]))
+
+
+def box_distance(point: tuple[float, float], box: tuple) -> float:
+    x, y = point
+    return math.hypot(max(box[0] - x, 0, x - box[2]), max(box[1] - y, 0, y - box[3]))
 
 
 def x_mirrored(cell_lef: Path, cell: str, pitch_um: float, phase_um: float, layer: str) -> bool:
@@ -215,25 +217,28 @@ def channel_crossings(insts: dict[str, Inst], channel: int) -> list[tuple[int, i
 
 def place_in_crossings(cells: list[Inst], targets: dict[str, tuple], crossings: list[tuple[int, int, int, int]],
                        site: tuple[int, int], offset: tuple[int, int], margin: int,
-                       mirrored: set[str] = frozenset()) -> None:
-    """Each cell into the channel crossing nearest its target with room left, on the site grid, `margin` clear of
-    the macros (their edge pins), packed row by row; rows flipped as in the strips (legalize)."""
-    from ..errors import FlowError
+                       mirrored: set[str] = frozenset()) -> list[Inst]:
+    """Each cell, in the order given, into the channel crossing nearest its target with room left, on the site
+    grid, `margin` clear of the macros (their edge pins), packed row by row; rows flipped as in the strips
+    (legalize). -> the cells no crossing had room for (left unplaced)."""
     sw, rh = site
     free = {}                      # crossing -> {row y: next free x}
     for c in crossings:
         x0 = offset[0] + align_up(max(c[0] + margin - offset[0], 0), sw)
         free[c] = dict.fromkeys(_row_ys(c[1] + margin, c[3] - margin, offset[1], rh), x0)
-    for cell in sorted(cells, key=lambda c: c.name):
+    left = []
+    for cell in cells:
         tx, ty = targets[cell.name]
         near = sorted(crossings, key=lambda c: (abs((c[0] + c[2]) / 2 - tx) + abs((c[1] + c[3]) / 2 - ty), c))
         spot = next(((c, y) for c in near for y, x in free[c].items() if x + cell.width <= c[2] - margin), None)
         if spot is None:
-            raise FlowError(f"floorplan: no channel crossing has room for {cell.name} ({cell.cell})")
+            left.append(cell)
+            continue
         c, cell.y = spot
         cell.x = free[c][cell.y]
         free[c][cell.y] += cell.width
         cell.orient = row_orient(cell, offset, rh, mirrored)
+    return left
 
 
 def crossings_fit(crossings: list[tuple[int, int, int, int]], width: int, site: tuple[int, int],
