@@ -119,7 +119,7 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
     again in the sized strips (at most twice: until the sizes stay). Tree buffers sit at the centroid of what
     they drive (their nets pull no glue cell): in a channel crossing where that lies in the macro grid, the
     buffer's cell (`dims`: cell -> (width, height)) fits there and a crossing has room left, those farthest from
-    the strips first (crossings_order); in the strip nearest that point otherwise."""
+    the strips first (_crossing_order); in the strip nearest that point otherwise."""
     u = pe.units
     sx, row_h = site
     strips = dict.fromkeys(STRIPS, 0)
@@ -164,8 +164,8 @@ def _sink_xy(fixed: dict, targets: dict, inst: str, pin: str) -> tuple:
 def _crossing_order(trees: BufferTrees, targets: dict, crossings: list, insts: dict[str, fp.Inst], regions: dict,
                     dims: dict, site: tuple[int, int], margin: int) -> list[str]:
     """The tree buffers meant for a channel crossing (their point in the macro grid, their cell narrow enough),
-    farthest from the glue strips first: where the crossings run out (16x16 b3: ~1,000 buffers for ~290
-    crossings), the buffers nearest a strip go there, the deep ones keep their place."""
+    farthest from the glue strips first: where the crossings run out (16x16 b3: 1,079 of its 1,198 buffers end up
+    there), the buffers nearest a strip go there, the deep ones keep their place."""
     grid = _grid_box(insts)
     fits = {c: fp.crossings_fit(crossings, dims[c][0], site, margin) for c in {b.cell.cell for b in trees.buffers}}
     inside = [b.name for b in trees.buffers if fits[b.cell.cell] and _inside(targets[b.name], grid)]
