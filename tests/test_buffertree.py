@@ -99,3 +99,19 @@ def test_crossings_take_cells_in_the_order_given_and_return_those_without_room()
     spots = sorted((c.x, c.y) for c in cells[2:])
     assert spots == [(2, 5), (2, 10), (8, 5), (8, 10), (102, 5), (102, 10), (108, 5), (108, 10)]
     assert {c.name for c in cells[2:] if c.x < 20} == {"b06", "b07", "b08", "b09"}     # first in order: nearest
+
+
+def test_row_space_puts_a_cell_in_the_free_spot_nearest_its_target():
+    """Rows y = 0, 5, 10 of a 0..30 x 0..15 region (1 x 5 sites); row 5 holds a cell at 8..20. A 4-wide cell aimed
+    at (14, 7.5) goes a row away at its x (|dx| + |dy| = 0 + 5; rows 0 and 10 tie, the lower first) rather than
+    to its own row's nearest free spot (8 + 0); the next ones fill around the others, none overlapping, and a
+    cell wider than every free span finds none."""
+    from flow.tools.floorplan import Inst, RowSpace
+    space = RowSpace((0, 0, 30, 15), (1, 5), (0, 0), [Inst("g", "G", x=8, y=5, width=12, height=5)])
+    a, b, c, wide = (Inst(n, "BUF", width=w, height=5) for n, w in (("a", 4), ("b", 4), ("c", 4), ("w", 31)))
+    assert space.place(a, (14.0, 7.5)) and (a.x, a.y) == (12, 0)
+    assert space.place(b, (22.0, 7.5)) and (b.x, b.y) == (20, 5)
+    assert space.place(c, (14.0, 2.5)) and (c.x, c.y) == (8, 0)          # a's spot taken: 8..12 beside it
+    assert not space.place(wide, (14.0, 7.5))
+    spans = sorted((r.y, r.x, r.x + r.width) for r in (a, b, c))
+    assert all(p[0] != q[0] or p[2] <= q[1] for p, q in zip(spans, spans[1:]))

@@ -62,16 +62,23 @@ class StripPlan:
     targets: dict[str, tuple]
     side: dict[str, str]                         # glue cell -> strip, or 'C': a channel crossing (tree buffers)
     crossings: list[tuple[int, int, int, int]]
-    crossing_order: list[str]                    # the 'C' buffers, in the order they are packed into crossings
 
-    def sink_xy(self, inst: str, pin: str) -> tuple:
-        return _sink_xy(self.fixed, self.targets, inst, pin)
+    def sink_at(self, places: dict[str, tuple]):
+        """-> sink_xy(instance, pin): a macro or I/O pin where it is fixed, else the glue cell's point in `places`."""
+        return lambda inst, pin: _sink_xy(self.fixed, places, inst, pin)
 
 
 def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist, pdk: PdkInfo, liberty: Path,
                     buffer_trees: bool = True) -> tuple[fp.Floorplan, dict, BufferTrees]:
     """-> (the array's floorplan: macros, I/O pins, legal glue rows; its nets {net: [(instance|'PIN', pin)]};
-    the broadcast nets' buffer trees, added to `net`, planned on the glue's places without them)."""
+    the broadcast nets' buffer trees, added to `net`).
+
+    The trees are planned on the glue cells' legal places, which they then keep: planned on the cells' target
+    points, a leaf group of 12 registers within 4 pitches ended up over 1.4 mm of a crowded strip once legalized
+    (16x16 b3: 121 of 574 clock leaf nets wider than 4 pitches), too wide for any routing window. So the strips
+    are sized for a trial tree (planned on the legal places in strips sized without one), the glue is legalized
+    in them, the trees are planned on those places, and their buffers go into the channel crossings and the
+    strips' free sites around the glue."""
     u = pe.units
     dims = fp.cell_dims(pdk.cell_lef, u)
     layers = pdk.layers
@@ -80,36 +87,69 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
     sy = next(st for d, l, st, _ in tracks if d == "Y" and l == layers.row_tracks)
     row_h = dims[pdk.buffer.cell][1]
     site, offset = (sx, row_h), (sx // 2, sy // 2)
+    u_track = sx / u
+    types = {t for _, t, _ in net.cells if t not in net.macros} | {pdk.clock_buffer.cell, pdk.buffer.cell,
+                                                                   pdk.tree_buffer.cell}
+    mirrored = {t for t in types if fp.x_mirrored(pdk.cell_lef, t, u_track, u_track / 2, layers.cell_pins)}
     floating = {m: a.floating for m, a in (("kan_pe", pe), ("kan_bspline", bs))}
-    glue = lambda: {i: fp.Inst(i, t, width=dims[t][0], height=dims[t][1]) for i, t, _ in net.cells
-                    if t not in net.macros}
-    cells, nets, trees = glue(), net.nets(floating), BufferTrees()
+    glue = lambda n: {i: fp.Inst(i, t, width=dims[t][0], height=dims[t][1]) for i, t, _ in n.cells
+                      if t not in n.macros}
+    pitch = max(fp.array_pitch(pe, bs, CHANNEL_UM))
     sizing = (p, pe, bs, tracks, layers, cell_table(liberty), site, offset)
-    s = _size_strips(*sizing, cells, nets)
-    if buffer_trees:
+
+    def plan_trees(n: ArrayNetlist, s: StripPlan, places: dict[str, tuple]) -> BufferTrees:
         macro_of = {i: inst.macro for i, inst in s.insts.items() if inst.macro}
         load = lambda i, pin: max(macro_of[i].fanout.get(pin, 1), 1) if i in macro_of else 1
-        trees = insert_trees(net, nets, s.sink_xy, max(fp.array_pitch(pe, bs, CHANNEL_UM)), pdk.clock_buffer,
-                             pdk.buffer, pdk.tree_buffer, load)
-        if trees.buffers:
-            cells, nets = glue(), net.nets(floating)
-            s = _size_strips(*sizing, cells, nets, trees, dims)
-    u_track = sx / u
-    mirrored = {t for t in {c.cell for c in cells.values()}
-                if fp.x_mirrored(pdk.cell_lef, t, u_track, u_track / 2, layers.cell_pins)}
-    rows = []
+        return insert_trees(n, n.nets(floating), s.sink_at(places), pitch, pdk.clock_buffer, pdk.buffer,
+                            pdk.tree_buffer, load)
+
+    s = _size_strips(*sizing, glue(net), net.nets(floating))
+    if buffer_trees:
+        trial = net.copy()
+        if (tried := plan_trees(trial, s, _legalize(glue(net), s, site, offset, mirrored))).buffers:
+            s = _size_strips(*sizing, glue(trial), trial.nets(floating), tried, dims)
+    cells = glue(net)
+    places = _legalize(cells, s, site, offset, mirrored)
+    trees = plan_trees(net, s, places) if buffer_trees else BufferTrees()
+    if trees.buffers:
+        buffers = {b.name: fp.Inst(b.name, b.cell.cell, width=dims[b.cell.cell][0], height=dims[b.cell.cell][1])
+                   for b in trees.buffers}
+        trees.in_channels = _place_buffers(trees, buffers, trees.points(s.sink_at(places)), s, cells, dims, site,
+                                           offset, int(CROSSING_MARGIN_UM * u), mirrored)
+        cells.update(buffers)
+    rows = [r for strip in sorted(STRIPS) for r in fp.site_rows(s.regions[strip], site, offset)]   # none if empty
+    s.insts.update(cells)
+    plan = fp.Floorplan(u, s.die, tracks, s.insts, s.pins, rows, site)
+    return plan, net.nets(floating), trees
+
+
+def _legalize(cells: dict[str, fp.Inst], s: StripPlan, site: tuple[int, int], offset: tuple[int, int],
+              mirrored: set[str]) -> dict[str, tuple]:
+    """Legalize the glue `cells` in their strips -> {cell: its centre}."""
     for strip in sorted(STRIPS):
         members = [cells[c] for c in sorted(cells) if s.side[c] == strip]
         if members:
-            rows += fp.legalize(members, s.targets, s.regions[strip], site, offset, strip, mirrored)
-    in_channels = [cells[c] for c in s.crossing_order]
-    if fp.place_in_crossings(in_channels, s.targets, s.crossings, site, offset, int(CROSSING_MARGIN_UM * u),
-                             mirrored):
-        raise FlowError("floorplan: a buffer planned into a channel crossing found none with room")
-    trees.in_channels = len(in_channels)
-    s.insts.update(cells)
-    plan = fp.Floorplan(u, s.die, tracks, s.insts, s.pins, rows, site)
-    return plan, nets, trees
+            fp.legalize(members, s.targets, s.regions[strip], site, offset, strip, mirrored)
+    return {n: (c.x + c.width / 2, c.y + c.height / 2) for n, c in cells.items()}
+
+
+def _place_buffers(trees: BufferTrees, buffers: dict[str, fp.Inst], targets: dict[str, tuple], s: StripPlan,
+                   glue: dict[str, fp.Inst], dims: dict, site: tuple[int, int], offset: tuple[int, int], margin: int,
+                   mirrored: set[str]) -> int:
+    """The tree buffers at their points (`targets`): into the channel crossings where _crossing_order puts them
+    and a crossing has room, the others into the free sites of the strip nearest their point (the next nearest
+    where it is full) around the legal glue -> buffers in crossings."""
+    order, reach = _crossing_order(trees, targets, s.crossings, s.insts, s.regions, dims, site, margin)
+    left = fp.place_in_crossings([buffers[n] for n in order], targets, s.crossings, site, offset, margin, mirrored,
+                                 reach)
+    space = {strip: fp.RowSpace(s.regions[strip], site, offset, [c for n, c in glue.items() if s.side[n] == strip])
+             for strip in STRIPS}
+    ordered = set(order)
+    for b in [buffers[b.name] for b in trees.buffers if b.name not in ordered] + left:
+        near = sorted(STRIPS, key=lambda k: (fp.box_distance(targets[b.name], s.regions[k]), k))
+        if not any(space[k].place(b, targets[b.name], mirrored) for k in near):
+            raise FlowError(f"floorplan: no glue strip has room for tree buffer {b.name}")
+    return len(order) - len(left)
 
 
 def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: LayerRoles, areas: dict,
@@ -135,10 +175,12 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
         if trees:
             targets.update(trees.points(lambda i, pin: _sink_xy(fixed, targets, i, pin)))
         side = {c: fp.nearest_strip(targets[c], regions) for c in sorted(cells)}
-        order = _crossing_order(trees, targets, crossings, insts, regions, dims, site, margin) if trees else []
+        order, reach = (_crossing_order(trees, targets, crossings, insts, regions, dims, site, margin) if trees
+                        else ([], {}))
         side.update({n: "C" for n in order})
-        if order:   # the same packing as build_floorplan's: whatever finds no room goes to its strip
-            left = fp.place_in_crossings([cells[n] for n in order], targets, crossings, site, offset, margin)
+        if order:   # the same packing as _place_buffers': whatever finds no room within reach goes to its strip
+            left = fp.place_in_crossings([cells[n] for n in order], targets, crossings, site, offset, margin,
+                                         reach=reach)
             side.update({c.name: fp.nearest_strip(targets[c.name], regions) for c in left})
             order = [n for n in order if side[n] == "C"]
         new = {}
@@ -153,7 +195,7 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
         if new == strips:
             break
         strips = new
-    return StripPlan(die, insts, regions, pins, fixed, targets, side, crossings, order)
+    return StripPlan(die, insts, regions, pins, fixed, targets, side, crossings)
 
 
 def _sink_xy(fixed: dict, targets: dict, inst: str, pin: str) -> tuple:
@@ -162,15 +204,17 @@ def _sink_xy(fixed: dict, targets: dict, inst: str, pin: str) -> tuple:
 
 
 def _crossing_order(trees: BufferTrees, targets: dict, crossings: list, insts: dict[str, fp.Inst], regions: dict,
-                    dims: dict, site: tuple[int, int], margin: int) -> list[str]:
+                    dims: dict, site: tuple[int, int], margin: int) -> tuple[list[str], dict[str, float]]:
     """The tree buffers meant for a channel crossing (their point in the macro grid, their cell narrow enough),
-    farthest from the glue strips first: where the crossings run out (16x16 b3: 1,079 of its 1,198 buffers end up
-    there), the buffers nearest a strip go there, the deep ones keep their place."""
+    farthest from the glue strips first, and each one's reach: its distance to the nearest strip. Where the
+    crossings run out, the buffers nearest a strip go there, the deep ones keep their place; and a buffer whose
+    nearest crossing with room is farther than a strip goes to the strip (4x4 b3: a leaf buffer sent to a
+    crossing 140 um from its point made the latest clock arrival, 1.78 ns against 1.55)."""
     grid = _grid_box(insts)
     fits = {c: fp.crossings_fit(crossings, dims[c][0], site, margin) for c in {b.cell.cell for b in trees.buffers}}
     inside = [b.name for b in trees.buffers if fits[b.cell.cell] and _inside(targets[b.name], grid)]
     depth = {n: min(fp.box_distance(targets[n], r) for r in regions.values()) for n in inside}
-    return sorted(inside, key=lambda n: (-depth[n], n))
+    return sorted(inside, key=lambda n: (-depth[n], n)), depth
 
 
 def _grid_box(insts: dict[str, fp.Inst]) -> tuple[int, int, int, int]:

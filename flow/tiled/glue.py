@@ -3,6 +3,7 @@ module) with kan_pe/kan_bspline as black boxes, and ArrayNetlist, which names ev
 netlist and the DEF nets. Yosys sees the real glue RTL, so the cells are exactly those of the flat flow."""
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -99,6 +100,12 @@ class ArrayNetlist:
     def net_name(self, base: str) -> str:
         """A new scalar net's name."""
         return self._unique(_safe(base))
+
+    def copy(self) -> ArrayNetlist:
+        """A copy to plan on: buffers added to it (add_buffers, new names) leave this netlist as it is."""
+        other = copy.copy(self)
+        other.cells, other.taken, other.count = list(self.cells), set(self.taken), dict(self.count)
+        return other
 
     def add_buffers(self, buffers, sink_nets: dict[tuple[str, str], str]) -> None:
         """Append buffer cells ((instance, CellPin, input net, output net)) and move each (instance, pin) of

@@ -12,6 +12,7 @@ the site grid, alternate rows flipped (FS, N) as qflow's place2def writes them.
 """
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass, field
@@ -168,20 +169,18 @@ def x_mirrored(cell_lef: Path, cell: str, pitch_um: float, phase_um: float, laye
 
 def legalize(cells: list[Inst], targets: dict[str, tuple], region: tuple, site: tuple[int, int],
              offset: tuple[int, int], strip: str, mirrored: set[str] = frozenset()) -> list[tuple[int, int, int, str]]:
-    """Tetris legalization of `cells` into the rows of `region` (site grid x = offset + k*site_w, rows at
-    y = offset + k*row_h, even rows FS, odd rows N; cells in `mirrored` also flipped in x: S, FN).
-    Sets each cell's x, y, orient; returns the rows used."""
+    """Tetris legalization of `cells` into the rows of `region` (site_rows; cells in `mirrored` also flipped in
+    x: S, FN). Sets each cell's x, y, orient; returns the rows."""
     from ..errors import FlowError
     sw, rh = site
-    x0, y0, x1, y1 = region
-    row_ys = _row_ys(y0, y1, offset[1], rh)
-    sx0 = offset[0] + align_up(max(x0 - offset[0], 0), sw)
-    cursor = {y: sx0 for y in row_ys}
+    rows = site_rows(region, site, offset)
+    x1 = region[2]
+    cursor = {y: x0 for x0, y, _, _ in rows}
     for cell in sorted(cells, key=lambda c: (targets[c.name][0], targets[c.name][1], c.name)):
         tx, ty = targets[cell.name]
         best = None
-        for y in row_ys:
-            x = max(cursor[y], sx0 + align_up(max(int(tx - cell.width / 2) - sx0, 0), sw))
+        for x0, y, _, _ in rows:
+            x = max(cursor[y], x0 + align_up(max(int(tx - cell.width / 2) - x0, 0), sw))
             if x + cell.width > x1:
                 x = cursor[y]
                 if x + cell.width > x1:
@@ -194,7 +193,56 @@ def legalize(cells: list[Inst], targets: dict[str, tuple], region: tuple, site: 
         _, cell.x, cell.y = best
         cell.orient = row_orient(cell, offset, rh, mirrored)
         cursor[cell.y] = cell.x + cell.width
-    return [(sx0, y, (x1 - sx0) // sw, "FS" if ((y - offset[1]) // rh) % 2 == 0 else "N") for y in row_ys]
+    return rows
+
+
+def site_rows(region: tuple, site: tuple[int, int], offset: tuple[int, int]) -> list[tuple[int, int, int, str]]:
+    """The rows of `region` on the site grid (x = offset + k*site_w, y = offset + k*row_h, wholly inside):
+    (x0, y, sites, orient), even rows FS, odd rows N as qflow's place2def writes them."""
+    sw, rh = site
+    x0, y0, x1, y1 = region
+    sx0 = offset[0] + align_up(max(x0 - offset[0], 0), sw)
+    return [(sx0, y, (x1 - sx0) // sw, "FS" if ((y - offset[1]) // rh) % 2 == 0 else "N")
+            for y in _row_ys(y0, y1, offset[1], rh)]
+
+
+class RowSpace:
+    """The free sites of a region's rows around the cells already legalized there (they keep their places):
+    `place` puts a cell into the free spot nearest its target."""
+
+    def __init__(self, region: tuple, site: tuple[int, int], offset: tuple[int, int], placed: list[Inst]):
+        self.site, self.offset, self.x1 = site, offset, region[2]
+        self.rows = {y: (x0, []) for x0, y, _, _ in site_rows(region, site, offset)}   # y -> (x0, sorted spans)
+        for c in placed:
+            bisect.insort(self.rows[c.y][1], (c.x, c.x + c.width))
+
+    def place(self, cell: Inst, target: tuple, mirrored: set[str] = frozenset()) -> bool:
+        """Set the cell's x, y, orient at the free spot of least |dx| + |dy| to `target` (its centre); False if
+        no row has room."""
+        (sw, rh), ox = self.site, self.offset[0]
+        tx, ty = target
+        grid = lambda x, up: ox + (-(-(x - ox) // sw) if up else (x - ox) // sw) * sw
+        best = None
+        for y in sorted(self.rows, key=lambda y: (abs(y + rh / 2 - ty), y)):
+            dy = abs(y + rh / 2 - ty)
+            if best is not None and dy >= best[0]:
+                break
+            x0, spans = self.rows[y]
+            edges = [x0] + [e for s in spans for e in s] + [self.x1]
+            for lo, hi in zip(edges[::2], edges[1::2]):
+                lo, top = grid(lo, True), grid(hi - cell.width, False)
+                if top < lo:
+                    continue
+                x = min(max(grid(round(tx - cell.width / 2), False), lo), top)
+                cost = abs(x + cell.width / 2 - tx) + dy
+                if best is None or cost < best[0]:
+                    best = (cost, x, y)
+        if best is None:
+            return False
+        _, cell.x, cell.y = best
+        cell.orient = row_orient(cell, self.offset, rh, mirrored)
+        bisect.insort(self.rows[cell.y][1], (cell.x, cell.x + cell.width))
+        return True
 
 
 def channel_crossings(insts: dict[str, Inst], channel: int) -> list[tuple[int, int, int, int]]:
@@ -217,10 +265,11 @@ def channel_crossings(insts: dict[str, Inst], channel: int) -> list[tuple[int, i
 
 def place_in_crossings(cells: list[Inst], targets: dict[str, tuple], crossings: list[tuple[int, int, int, int]],
                        site: tuple[int, int], offset: tuple[int, int], margin: int,
-                       mirrored: set[str] = frozenset()) -> list[Inst]:
-    """Each cell, in the order given, into the channel crossing nearest its target with room left, on the site
-    grid, `margin` clear of the macros (their edge pins), packed row by row; rows flipped as in the strips
-    (legalize). -> the cells no crossing had room for (left unplaced)."""
+                       mirrored: set[str] = frozenset(), reach: dict[str, float] | None = None) -> list[Inst]:
+    """Each cell, in the order given, into the channel crossing nearest its target with room left (its centre
+    within `reach[cell]` of the target, |dx| + |dy|, where given), on the site grid, `margin` clear of the macros
+    (their edge pins), packed row by row; rows flipped as in the strips (legalize). -> the cells no crossing
+    within reach had room for (left unplaced)."""
     sw, rh = site
     free = {}                      # crossing -> {row y: next free x}
     for c in crossings:
@@ -229,7 +278,9 @@ def place_in_crossings(cells: list[Inst], targets: dict[str, tuple], crossings: 
     left = []
     for cell in cells:
         tx, ty = targets[cell.name]
-        near = sorted(crossings, key=lambda c: (abs((c[0] + c[2]) / 2 - tx) + abs((c[1] + c[3]) / 2 - ty), c))
+        far = reach.get(cell.name, math.inf) if reach else math.inf
+        dist = {c: abs((c[0] + c[2]) / 2 - tx) + abs((c[1] + c[3]) / 2 - ty) for c in crossings}
+        near = sorted((c for c in crossings if dist[c] <= far), key=lambda c: (dist[c], c))
         spot = next(((c, y) for c in near for y, x in free[c].items() if x + cell.width <= c[2] - margin), None)
         if spot is None:
             left.append(cell)

@@ -38,6 +38,9 @@ WINDOW_PASSES = 2                     # rip-up passes in a window: what still fa
                                       # (16x16: a clock piece in the deskew strip failed after all 7 passes,
                                       # 128 s for that one window)
 REPAIR_PASSES = 6                     # rip-up passes when a window's failed nets are routed again with its nets
+REPAIR_MAX_CELLS = 4                  # windows at most this many grid cells across are repaired; a wider one's
+                                      # failed nets go to the full-die run (16x16: an 8-cell window's repair took
+                                      # 626 s; 32x32: one ran an hour without finishing)
 
 
 @dataclass
@@ -239,7 +242,7 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     runs = WindowRuns(plan, nets, pdk, lefs, work, design)
     workers = len(os.sched_getaffinity(0))          # one qrouter run per core this process may use
     runs.route_jobs(*plan_jobs(plan.die, cell, nets, runs.rects, halo, runs.align), workers=workers)
-    repaired = runs.repair_stuck()
+    repaired = runs.repair_stuck((REPAIR_MAX_CELLS * cell[0], REPAIR_MAX_CELLS * cell[1]))
     return runs.routed, runs.parts, runs.specials, WindowStats(runs.runs, len(runs.parts), repaired,
                                                                time.perf_counter() - t0, workers)
 
@@ -348,8 +351,9 @@ class WindowRuns:
             if n in patches:
                 self.specials[n] = " NEW ".join(filter(None, (self.specials.get(n), patches[n])))
 
-    def repair_stuck(self) -> int:
-        """Route each window's failed nets once more with the nets routed wholly inside it -> nets repaired.
+    def repair_stuck(self, largest: tuple[int, int]) -> int:
+        """Route each window's failed nets once more with the nets routed wholly inside it, in windows at most
+        `largest` (width, height) -> nets repaired.
 
         A net that failed in its window is boxed in by wires of windows routed before it (16x16: chains in the
         crowded skew strips, which the full-die run could not route either). It is routed once more in that window
@@ -357,6 +361,8 @@ class WindowRuns:
         counts only if it routes them all, else the earlier routes stay and the full-die run gets the net."""
         repaired = 0
         for k, (w, names) in enumerate(sorted(self.stuck.items(), key=lambda wn: (wn[0][1], wn[0][0]))):
+            if w[2] - w[0] > largest[0] or w[3] - w[1] > largest[1]:
+                continue
             free = sorted(n for n, (_, b) in self.walls.items() if n in self.routed and _holds(w, b))
             todo = {n: self.nets[n] for n in names + free}
             done = self.route_window(self.work / f"repair{k:03d}", w, todo, REPAIR_PASSES)
