@@ -67,6 +67,8 @@ class LayerRoles:
     row_tracks: str                 # horizontal layer whose tracks set the glue rows' offset and the macro's
                                     # bottom/top edge grid lines (the cells' first metal)
     free_top: bool = False          # the top layer stays empty inside macros, for the array router to cross them
+    local: str | None = None        # a high-resistance local-interconnect layer that array-level wires keep out
+                                    # of the channels and die margins (it reaches the cells' pins in the strips)
 
     @property
     def cell_pins(self) -> str:
@@ -166,7 +168,7 @@ RECORDS = {
         pnr=PnrTech(par="sky130hd.par", layers=6, density=0.5, separator="_",
                     via_use="L1M1_PR M1M2_PR M2M3_PR M3M4_PR M4M5_PR", snap_x=True),
         layers=LayerRoles(("li1", "met1", "met2", "met3", "met4", "met5"), pin_h="met3", pin_v="met2",
-                          row_tracks="met1", free_top=True),
+                          row_tracks="met1", free_top=True, local="li1"),
         lambdapdk_class="lambdapdk.sky130.libs.sky130sc:Sky130_SCHDLibrary"),
     "gf180mcu": PdkRecord(
         library="gf180mcu_fd_sc_mcu9t5v0", node_nm=180,

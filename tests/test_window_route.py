@@ -148,3 +148,16 @@ def test_windows_are_routed_in_classes_that_do_not_touch():
 
     assert len(wins) == 36 and [len(c) for c in classes(order)] == [4] * 9 + [1, 1]
     assert len(classes(sorted(jobs, key=lambda lw: (lw[0], lw[1][1], lw[1][0])))) == 33    # row order
+
+
+def test_repair_skips_windows_wider_than_the_limit(tmp_path):
+    """A net stuck in a window wider than `largest` is left to the full-die run: no repair run (no folder), none
+    repaired, the net still listed as stuck; no qrouter is needed to show it (the run would have been the first
+    thing it started)."""
+    from flow.tools.floorplan import Floorplan
+    from flow.tools.window_route import WindowRuns
+    plan = Floorplan(1000, (0, 0, 8000, 8000), [("X", "met2", 10, 800), ("Y", "met1", 10, 800)], {}, {})
+    runs = WindowRuns(plan, {}, None, [], tmp_path)
+    runs.stuck = {(0, 0, 8000, 4000): ["n"]}
+    assert runs.repair_stuck((4000, 4000)) == 0
+    assert not list(tmp_path.glob("repair*")) and runs.stuck == {(0, 0, 8000, 4000): ["n"]}

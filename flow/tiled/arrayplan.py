@@ -118,8 +118,12 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
                                            offset, int(CROSSING_MARGIN_UM * u), mirrored)
         cells.update(buffers)
     rows = [r for strip in sorted(STRIPS) for r in fp.site_rows(s.regions[strip], site, offset)]   # none if empty
+    # no wire on the local layer in the channels and margins (b3 8x8: the clock port's net ran 401 um of li1 up
+    # the west margin, 1.2 ns before the root buffer)
+    keep_out = fp.channel_runs(s.insts, int(CHANNEL_UM * u)) + fp.die_margin(s.die, s.regions["W"][0])
+    blockages = [(layers.local, b) for b in keep_out] if layers.local else []
     s.insts.update(cells)
-    plan = fp.Floorplan(u, s.die, tracks, s.insts, s.pins, rows, site)
+    plan = fp.Floorplan(u, s.die, tracks, s.insts, s.pins, rows, site, blockages)
     return plan, net.nets(floating), trees
 
 

@@ -42,7 +42,7 @@ def route_array(top_def: Path, top_v: Path, lefs: list[Path], nets: dict, pdk: P
     placed = qflow_pnr.PlaceResult(def_path=top_def, netlist=top_v, metrics={}, log=work / "place.log",
                                    work=work, liberty=liberty, top="kan_array")
     try:
-        routed = qflow_pnr.route(placed, pdk, work, extra_lefs=lefs)
+        routed = qflow_pnr.route(placed, pdk, work, extra_lefs=lefs, obstructions=plan.obstructions() if plan else ())
         if stats is not None:
             routed.metrics.update(_window_metrics(stats, fallback=True))
         return routed
@@ -179,7 +179,8 @@ class WindowedRoute:
         later = {n: self.spine.get(n, c) for n, c in self.nets.items() if n not in routes and n not in group}
         left = fp.write_def(folder / "kan_array_left.def", self.plan, {**later, **group}, "kan_array",
                             routes={n: w for n, w in walls.items() if w})
-        out, failed = qflow_pnr.route_only(left, self.pdk, folder, extra_lefs=self.lefs, ignore=sorted(later))
+        out, failed = qflow_pnr.route_only(left, self.pdk, folder, extra_lefs=self.lefs, ignore=sorted(later),
+                                           obstructions=self.plan.obstructions())
         if failed:
             raise RouteIncomplete("array route (full die)", str(folder / "route.log"), len(failed), len(group))
         text = out.read_text()

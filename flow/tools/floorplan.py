@@ -45,6 +45,19 @@ class Floorplan:
     pins: dict[str, tuple[str, int, int]]            # top-level port bit -> (layer, x, y)
     rows: list[tuple[int, int, int, str]] = field(default_factory=list)   # x0, y, sites, orient
     site: tuple[int, int] = (0, 0)                   # site width, row height
+    blockages: list[tuple[str, tuple[int, int, int, int]]] = field(default_factory=list)   # (layer, box) no
+                                                     # array-level wire may use
+
+    def obstructions(self, window: tuple[int, int, int, int] | None = None) -> list[str]:
+        """The blockages as qrouter `obstruction x0 y0 x1 y1 layer` lines (um), clipped to `window`."""
+        x0, y0, x1, y1 = window or self.die
+        out = []
+        for layer, (a, b, c, d) in self.blockages:
+            a, b, c, d = max(a, x0), max(b, y0), min(c, x1), min(d, y1)
+            if a < c and b < d:
+                out.append("obstruction {:g} {:g} {:g} {:g} {}".format(*(v / self.units for v in (a, b, c, d)),
+                                                                       layer))
+        return out
 
     def macro_insts(self) -> list[tuple[str, Inst]]:
         """(name, instance) of every macro instance, by name: the order the merged DEF, the die picture and the
@@ -248,6 +261,27 @@ class RowSpace:
 def channel_crossings(insts: dict[str, Inst], channel: int) -> list[tuple[int, int, int, int]]:
     """The rectangles where the routing channels between the macro columns and rows (and the outer channels
     around the grid, `channel` wide) cross."""
+    xs, ys = _channel_gaps(insts, channel)
+    return [(x0, y0, x1, y1) for x0, x1 in xs for y0, y1 in ys]
+
+
+def channel_runs(insts: dict[str, Inst], channel: int) -> list[tuple[int, int, int, int]]:
+    """The routing channels between and around the macros cut at their crossings: each column gap along each
+    macro row, each row gap along each macro column."""
+    xs, ys = _channel_gaps(insts, channel)
+    spans = lambda gaps: [(a[1], b[0]) for a, b in zip(gaps, gaps[1:])]       # the macro columns / rows
+    return ([(x0, y0, x1, y1) for x0, x1 in xs for y0, y1 in spans(ys)]
+            + [(x0, y0, x1, y1) for x0, x1 in spans(xs) for y0, y1 in ys])
+
+
+def die_margin(die: tuple[int, int, int, int], edge: int) -> list[tuple[int, int, int, int]]:
+    """The ring `edge` wide inside the die's border (west, east, south, north)."""
+    x0, y0, x1, y1 = die
+    return [(x0, y0, x0 + edge, y1), (x1 - edge, y0, x1, y1), (x0, y0, x1, y0 + edge), (x0, y1 - edge, x1, y1)]
+
+
+def _channel_gaps(insts: dict[str, Inst], channel: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(x gaps, y gaps) between the macros' merged spans, with a `channel`-wide one outside each end."""
     def gaps(spans):
         merged = []
         for lo, hi in sorted(spans):
@@ -258,9 +292,7 @@ def channel_crossings(insts: dict[str, Inst], channel: int) -> list[tuple[int, i
         edges = [merged[0][0] - channel] + [e for lo, hi in merged for e in (lo, hi)] + [merged[-1][1] + channel]
         return list(zip(edges[::2], edges[1::2]))
     macros = [i for i in insts.values() if i.macro]
-    xs = gaps([(m.x, m.x + m.width) for m in macros])
-    ys = gaps([(m.y, m.y + m.height) for m in macros])
-    return [(x0, y0, x1, y1) for x0, x1 in xs for y0, y1 in ys]
+    return gaps([(m.x, m.x + m.width) for m in macros]), gaps([(m.y, m.y + m.height) for m in macros])
 
 
 def place_in_crossings(cells: list[Inst], targets: dict[str, tuple], crossings: list[tuple[int, int, int, int]],

@@ -385,18 +385,19 @@ def failed_nets(route_log: str) -> list[str]:
     return m.group(1).replace("{", " ").replace("}", " ").split() if m else []
 
 
-def route_only(def_path: Path, pdk: PdkInfo, work: Path, extra_lefs=(), passes: int | None = None, ignore=()
-               ) -> tuple[Path, list[str]]:
+def route_only(def_path: Path, pdk: PdkInfo, work: Path, extra_lefs=(), passes: int | None = None, ignore=(),
+               obstructions: list[str] | tuple[str, ...] = ()) -> tuple[Path, list[str]]:
     """qrouter alone on a DEF written for it (no placement: no netlist, no RC file, no parasitics), failed nets
     allowed: -> (the routed DEF, the failed nets). `passes`: at most this many rip-up passes and no last
     unmasked one (a caller that routes what fails elsewhere); `ignore`: nets of the DEF left unrouted, there so
-    that qrouter keeps their pins free (a wire of another run over a pin shorts the via that later reaches it)."""
+    that qrouter keeps their pins free (a wire of another run over a pin shorts the via that later reaches it);
+    `obstructions`: qrouter `obstruction x0 y0 x1 y1 layer` lines (um)."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     run = _Runner(work, work / "route.log")
     placed = PlaceResult(def_path=Path(def_path), netlist=Path(def_path), metrics={}, log=run.log, work=work,
                          liberty=Path(def_path), top="")
-    routed_def = _qrouter(placed, pdk, work, run, extra_lefs, (), passes, passes is None, delays=False,
+    routed_def = _qrouter(placed, pdk, work, run, extra_lefs, obstructions, passes, passes is None, delays=False,
                           ignore=ignore)[0]
     return routed_def, failed_nets(run.log.read_text())
 

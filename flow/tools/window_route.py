@@ -269,9 +269,9 @@ class WindowRuns:
         ({net: `+ ROUTED` text}, {net: pin patches}) of the nets it routed, or None if qrouter crashed."""
         return self.window_result(todo, self.run_window(*self.window_input(folder, w, todo), passes))
 
-    def window_input(self, folder: Path, w: Box, todo: dict[str, list]) -> tuple[Path, Path, list[str]]:
+    def window_input(self, folder: Path, w: Box, todo: dict[str, list]) -> tuple[Path, Path, list[str], list[str]]:
         """The DEF of a window run (its nets `todo`, the wires so far clipped to it as fixed obstructions) ->
-        (DEF, folder, the nets it holds only to keep their pins free)."""
+        (DEF, folder, the nets it holds only to keep their pins free, the floorplan's blockages in it)."""
         fixed = {n: c for n, (r, b) in self.walls.items() if n not in todo and overlaps(b, w) and (c := clip(r, w))}
         # the other unrouted nets' pins in the window come in as nets qrouter ignores: it then keeps them free
         # (a wire over a pin, left by a run that knew nothing of it, shorted the via a later run put there)
@@ -280,15 +280,15 @@ class WindowRuns:
         folder.mkdir(exist_ok=True)
         placed_def = fp.write_def(folder / "window.def", self.plan, {**pinned, **todo}, self.design, window=w,
                                   routes=fixed)
-        return placed_def, folder, sorted(pinned)
+        return placed_def, folder, sorted(pinned), self.plan.obstructions(w)
 
-    def run_window(self, placed_def: Path, folder: Path, ignore: list[str], passes: int
+    def run_window(self, placed_def: Path, folder: Path, ignore: list[str], obstructions: list[str], passes: int
                    ) -> tuple[Path, list[str]] | None:
         """qrouter on a window's DEF (reads no state: runs of windows that do not overlap go at once) ->
         (routed DEF, failed nets), or None if qrouter crashed."""
         try:
             return qflow_pnr.route_only(placed_def, self.pdk, folder, extra_lefs=self.lefs, passes=passes,
-                                        ignore=ignore)
+                                        ignore=ignore, obstructions=obstructions)
         except ToolFailed:
             return None
 
