@@ -115,3 +115,28 @@ def test_row_space_puts_a_cell_in_the_free_spot_nearest_its_target():
     assert not space.place(wide, (14.0, 7.5))
     spans = sorted((r.y, r.x, r.x + r.width) for r in (a, b, c))
     assert all(p[0] != q[0] or p[2] <= q[1] for p, q in zip(spans, spans[1:]))
+
+
+def test_channel_runs_and_crossings_tile_the_channels():
+    """Two 10 x 10 macros at x 10 and 30, y 10, channels 5 wide: 6 crossings, 3 column-gap runs along the macro
+    row and 4 row-gap runs along the macro columns; with the macros they tile the grid box 5..45 x 5..25 (800)
+    without overlap."""
+    from flow.tools.floorplan import Inst, channel_crossings, channel_runs
+    insts = {n: Inst(n, "M", x, 10, width=10, height=10, macro=object()) for n, x in (("a", 10), ("b", 30))}
+    crossings, runs = channel_crossings(insts, 5), channel_runs(insts, 5)
+    assert len(crossings) == 6 and len(runs) == 7
+    assert sorted(r for r in runs if r[1] == 10) == [(5, 10, 10, 20), (20, 10, 30, 20), (40, 10, 45, 20)]
+    boxes = crossings + runs + [(m.x, m.y, m.x + m.width, m.y + m.height) for m in insts.values()]
+    area = lambda b: (b[2] - b[0]) * (b[3] - b[1])
+    assert sum(area(b) for b in boxes) == 40 * 20
+    cells = {(x, y) for b in boxes for x in range(b[0], b[2]) for y in range(b[1], b[3])}
+    assert len(cells) == 800 and min(cells) == (5, 5) and max(cells) == (44, 24)
+
+
+def test_blockages_become_qrouter_obstructions_clipped_to_the_window():
+    from flow.tools.floorplan import Floorplan, die_margin
+    plan = Floorplan(100, (0, 0, 2000, 1000), [], {}, {},
+                     blockages=[("li1", b) for b in die_margin((0, 0, 2000, 1000), 50)])
+    assert plan.obstructions()[0] == "obstruction 0 0 0.5 10 li1"
+    # a window in the die's middle bottom: only the south margin reaches into it, cut to the window
+    assert plan.obstructions((500, 0, 1500, 600)) == ["obstruction 5 0 15 0.5 li1"]
