@@ -162,8 +162,8 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
     """Plan the array with empty strips, size each strip by the area of the glue cells nearest it, and plan
     again in the sized strips (at most twice: until the sizes stay). Tree buffers sit at the centroid of what
     they drive (their nets pull no glue cell): in a channel crossing where that lies in the macro grid, the
-    buffer's cell (`dims`: cell -> (width, height)) fits there and a crossing has room left, those farthest from
-    the strips first (_crossing_order); in the strip nearest that point otherwise."""
+    buffer's cell (`dims`: cell -> (width, height)) fits there and a crossing nearer than a strip has room left,
+    those farthest from the strips first (_crossing_order); in the strip nearest that point otherwise."""
     u = pe.units
     sx, row_h = site
     strips = dict.fromkeys(STRIPS, 0)
@@ -186,7 +186,6 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
             left = fp.place_in_crossings([cells[n] for n in order], targets, crossings, site, offset, margin,
                                          reach=reach)
             side.update({c.name: fp.nearest_strip(targets[c.name], regions) for c in left})
-            order = [n for n in order if side[n] == "C"]
         new = {}
         for s in strips:
             area = sum(areas[cells[c].cell][0] for c in cells if side[c] == s)

@@ -9,8 +9,9 @@ the group's centroid, and the buffers are grouped again, level by level, at most
 one root buffer is left for the port to drive, so every sink is behind the same number of buffers. Sized by
 level: a leaf drives at most FANOUT inputs within SPAN_PITCHES, with the PDK's clock buffer (the clock) or buffer
 (the others); a buffer above the leaves drives wires across many PE pitches, with the PDK's tree buffer (a
-stronger clock buffer). arrayplan.py puts a buffer whose point lies in the macro grid in the nearest crossing of
-the routing channels, any other into the glue strip nearest it.
+stronger clock buffer). arrayplan.py plans the trees on the glue cells' legal places and puts a buffer whose point
+lies in the macro grid in the nearest crossing of the routing channels with room, if that is nearer than a glue
+strip, any other into the free sites of the strip nearest it.
 
 What this does not do of a real clock-tree synthesis: groups are balanced in cell inputs, not in wire length, load
 or delay; buffers are sized by level, not by their load; no delay balancing between branches (nor against the
