@@ -254,7 +254,6 @@ def repair_open(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk,
     across) holding it, with every net routed wholly inside that window (WindowRuns.repair_stuck), every other
     route an obstruction -> (routes, pin patches, both with the repaired windows' nets replaced; the nets still
     open). 16x16 b3 with buffer trees: the last full-die run left 4 deskew nets in the crowded south strip."""
-    work.mkdir(parents=True, exist_ok=True)
     runs = WindowRuns(plan, nets, pdk, lefs, work)
     runs.routed, runs.specials = dict(routes), dict(specials)
     runs.walls = {n: (r, _bbox(r)) for n, r in routes.items()}
