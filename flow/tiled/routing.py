@@ -100,7 +100,6 @@ class WindowedRoute:
         self.routes: dict[str, str] = {}
         self.patches: dict[str, str] = {}
         self.repaired: set[str] = set()            # window nets in a short, routed again by the full-die run
-        self.reopened: set[str] = set()            # nets the last full-die run left open, routed in a window
 
     def run(self) -> tuple[qflow_pnr.RouteResult | ToolFailed, window_route.WindowStats]:
         """-> (the RouteResult of the merged DEF, or the failure when a full-die run left nets open or shorts
@@ -182,30 +181,15 @@ class WindowedRoute:
                             routes={n: w for n, w in walls.items() if w})
         out, failed = qflow_pnr.route_only(left, self.pdk, folder, extra_lefs=self.lefs, ignore=sorted(later),
                                            obstructions=self.plan.obstructions())
-        if failed and (later or set(group) & set(parts)):   # a spine, or a run before the last: nothing to repair
+        if failed:
             raise RouteIncomplete("array route (full die)", str(folder / "route.log"), len(failed), len(group))
         text = out.read_text()
         for n, r in routes_of(text).items():
-            if n in group and n not in failed:
+            if n in group:
                 routes[n] = "\n  NEW ".join(filter(None, (r, self.piece_wires.get(n))))
         for n, r in specials_of(text).items():
-            if n in group and n not in failed:
+            if n in group:
                 patches[n] = " NEW ".join(filter(None, (patches.get(n), r)))
-        if failed:
-            self.repair_open(folder, failed, len(group))
-
-    def repair_open(self, folder: Path, failed: list[str], total: int) -> None:
-        """The last full-die run's open nets routed again in windows (window_route.repair_open); any still open
-        fails the route."""
-        routes, patches, still = window_route.repair_open(
-            self.plan, self.nets, self.pdk, self.lefs, folder / "open_repairs", self.cell,
-            int(WINDOW_HALO_UM * self.plan.units), self.routes, self.patches, sorted(failed))
-        if still:
-            raise RouteIncomplete("array route (full die, then window repairs)", str(folder / "route.log"),
-                                  len(still), total)
-        self.routes, self.patches = routes, patches
-        self.windowed.update({n: r for n, r in routes.items() if n in self.windowed})
-        self.reopened |= set(failed)
 
     def _merge(self) -> tuple[Path, list]:
         """The merged routed DEF (every route so far, the pin patches as SPECIALNETS) and its shorts on the grid
@@ -242,9 +226,7 @@ class WindowedRoute:
                    "window_full_die_runs": Metric(len(self.parts) + 1, "qrouter runs", "flow.tiled: one per long "
                                                   "net's spine, then the nets left", "route"),
                    "window_grid_shorts": Metric(0, "points", "flow.tools.window_route.grid_conflicts",
-                                                merged.name),
-                   "window_reopened_nets": Metric(len(self.reopened), "nets", tool + ": nets the last full-die run "
-                                                  "left open, routed in a window with its nets", "route/open_repairs")}
+                                                merged.name)}
         return qflow_pnr.RouteResult(def_path=merged, spef=None, netlist=self.top_v, metrics=metrics,
                                      log=self.work / "route.log")
 

@@ -247,26 +247,6 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
                                                                time.perf_counter() - t0, workers)
 
 
-def repair_open(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, lefs: list[Path], work: Path,
-                cell: tuple[int, int], halo: int, routes: dict[str, str], specials: dict[str, str], names: list[str]
-                ) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """Nets a full-die run left open, each routed again in the smallest window (at most REPAIR_MAX_CELLS cells
-    across) holding it, with every net routed wholly inside that window (WindowRuns.repair_stuck), every other
-    route an obstruction -> (routes, pin patches, both with the repaired windows' nets replaced; the nets still
-    open). 16x16 b3 with buffer trees: the last full-die run left 4 deskew nets in the crowded south strip."""
-    runs = WindowRuns(plan, nets, pdk, lefs, work)
-    runs.routed, runs.specials = dict(routes), dict(specials)
-    runs.walls = {n: (r, _bbox(r)) for n, r in routes.items()}
-    boxes = {n: _union(runs.rects[n]) for n in names}
-    for span in [s for s in spans(plan.die, cell) if s <= REPAIR_MAX_CELLS]:
-        windows = candidate_windows(plan.die, cell, span)
-        for k, held in assign({n: b for n, b in boxes.items() if not any(n in v for v in runs.stuck.values())},
-                              windows, halo).items():
-            runs.stuck.setdefault(windows[k], []).extend(held)
-    runs.repair_stuck((REPAIR_MAX_CELLS * cell[0], REPAIR_MAX_CELLS * cell[1]))
-    return runs.routed, runs.specials, [n for n in names if n not in runs.routed]
-
-
 class WindowRuns:
     """The qrouter runs on windows of the die and what they routed so far: every window run gets the wires of
     the runs before it as fixed obstructions."""
