@@ -140,3 +140,14 @@ def test_blockages_become_qrouter_obstructions_clipped_to_the_window():
     assert plan.obstructions()[0] == "obstruction 0 0 0.5 10 li1"
     # a window in the die's middle bottom: only the south margin reaches into it, cut to the window
     assert plan.obstructions((500, 0, 1500, 600)) == ["obstruction 5 0 15 0.5 li1"]
+
+
+def test_a_crossing_beyond_reach_is_not_taken():
+    """Reach (|dx| + |dy| from the target to a crossing's centre, arrayplan: the distance to the nearest strip):
+    a cell midway between two crossings 50 away from each is left for its strip with reach 40, placed with 60."""
+    from flow.tools.floorplan import Inst, place_in_crossings
+    crossings = [(0, 0, 20, 20), (100, 0, 120, 20)]
+    for reach, left in ((40.0, 1), (60.0, 0)):
+        cell = Inst("b", "BUF", width=6, height=5)
+        assert len(place_in_crossings([cell], {"b": (60.0, 10.0)}, crossings, (1, 5), (0, 0), 2,
+                                      reach={"b": reach})) == left

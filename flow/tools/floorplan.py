@@ -181,9 +181,9 @@ def x_mirrored(cell_lef: Path, cell: str, pitch_um: float, phase_um: float, laye
 
 
 def legalize(cells: list[Inst], targets: dict[str, tuple], region: tuple, site: tuple[int, int],
-             offset: tuple[int, int], strip: str, mirrored: set[str] = frozenset()) -> list[tuple[int, int, int, str]]:
+             offset: tuple[int, int], strip: str, mirrored: set[str] = frozenset()) -> None:
     """Tetris legalization of `cells` into the rows of `region` (site_rows; cells in `mirrored` also flipped in
-    x: S, FN). Sets each cell's x, y, orient; returns the rows."""
+    x: S, FN): sets each cell's x, y, orient."""
     from ..errors import FlowError
     sw, rh = site
     rows = site_rows(region, site, offset)
@@ -206,7 +206,6 @@ def legalize(cells: list[Inst], targets: dict[str, tuple], region: tuple, site: 
         _, cell.x, cell.y = best
         cell.orient = row_orient(cell, offset, rh, mirrored)
         cursor[cell.y] = cell.x + cell.width
-    return rows
 
 
 def site_rows(region: tuple, site: tuple[int, int], offset: tuple[int, int]) -> list[tuple[int, int, int, str]]:
