@@ -233,7 +233,7 @@ class RowSpace:
         no row has room."""
         (sw, rh), ox = self.site, self.offset[0]
         tx, ty = target
-        grid = lambda x, up: ox + (-(-(x - ox) // sw) if up else (x - ox) // sw) * sw
+        up, down = (lambda x: ox + align_up(x - ox, sw)), (lambda x: ox + (x - ox) // sw * sw)   # site grid
         best = None
         for y in sorted(self.rows, key=lambda y: (abs(y + rh / 2 - ty), y)):
             dy = abs(y + rh / 2 - ty)
@@ -242,10 +242,10 @@ class RowSpace:
             x0, spans = self.rows[y]
             edges = [x0] + [e for s in spans for e in s] + [self.x1]
             for lo, hi in zip(edges[::2], edges[1::2]):
-                lo, top = grid(lo, True), grid(hi - cell.width, False)
+                lo, top = up(lo), down(hi - cell.width)
                 if top < lo:
                     continue
-                x = min(max(grid(round(tx - cell.width / 2), False), lo), top)
+                x = min(max(down(round(tx - cell.width / 2)), lo), top)
                 cost = abs(x + cell.width / 2 - tx) + dy
                 if best is None or cost < best[0]:
                     best = (cost, x, y)
