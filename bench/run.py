@@ -33,8 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from flow import config as config_mod  # noqa: E402
-from flow import pdks  # noqa: E402
-from flow.procs import descendants, processes  # noqa: E402
+from flow import pdks, procs  # noqa: E402
 from flow.report import markdown_table  # noqa: E402
 from kan.gpu import parse_shape  # noqa: E402  (torch-free)
 
@@ -158,9 +157,9 @@ class TreeSampler(threading.Thread):
         return int(statm[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20 if len(statm) > 1 else 0.0
 
     def _sample(self, now: float, dt: float):
-        table = processes()
+        table = procs.processes()
         parent = {pid: ppid for pid, (ppid, _) in table.items()}
-        tree = descendants(os.getpid(), table)
+        tree = procs.descendants(os.getpid(), table)
         step_of, key_of = {}, {}
         for pid in sorted(tree):       # parents have smaller pids except after wrap-around; fixed below
             try:
@@ -822,10 +821,17 @@ def main(argv: list[str] | None = None) -> int:
         write_readme(args.out, re.search(r"^Machine of the last run: (.*)\.$", (args.out / "README.md").read_text(),
                                          re.M).group(1))
         return 0
-    for name in args.sections:
-        start = time.monotonic()
-        globals()[f"section_{name}"](args, args.out)
-        print(f"[{name}: {time.monotonic() - start:.0f} s]\n")
+    procs.interruptible()
+    try:
+        for name in args.sections:
+            start = time.monotonic()
+            globals()[f"section_{name}"](args, args.out)
+            print(f"[{name}: {time.monotonic() - start:.0f} s]\n")
+    except procs.Interrupted as exc:   # a SIGTERM to this process alone must not leave its sweeps and tools running
+        procs.stop_all()
+        print(f"interrupted ({exc}): stopped every run the bench started; sections already written are kept",
+              file=sys.stderr)
+        return exc.exit_code
     write_readme(args.out, args.machine)
     return 0
 

@@ -406,9 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()          # here, not at exit: a reader that went away surfaces as BrokenPipeError below
         return code
     except procs.Interrupted as exc:
-        procs.kill_tree(os.getpid(), include_root=False)     # every worker and tool below us, wherever it got to
-        time.sleep(0.2)                                       # SIGKILL is not instant: then collect them
-        procs.reap_children()
+        procs.stop_all()
         print(f"interrupted ({exc}): stopped every worker and tool; {INTERRUPTIBLE[args.command]}: resume with "
               f"`{_command_line(args, drop=('--force',))}`", file=sys.stderr)
         return exc.exit_code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import time
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -106,6 +107,14 @@ def kill_tree(pid: int, include_root: bool = True) -> set[int]:
     for p in frozen:
         _signal(p, signal.SIGKILL)
     return frozen
+
+
+def stop_all() -> None:
+    """After Interrupted, in the command's main process: SIGKILL every worker and tool below us, wherever it got
+    to, and collect them."""
+    kill_tree(os.getpid(), include_root=False)
+    time.sleep(0.2)                                       # SIGKILL is not instant
+    reap_children()
 
 
 def reap_children() -> None:

@@ -1,5 +1,6 @@
 """Ctrl-C on `flow run`: SiliconCompiler's nodes and their tools stop with it, one line says how to resume, exit
-130, and the rerun reuses the steps that finished. (`flow sweep`: tests/test_sweep.py.)"""
+130, and the rerun reuses the steps that finished; SIGTERM on bench/run.py stops its sweeps. (`flow sweep`:
+tests/test_sweep.py.)"""
 import os
 import signal
 import subprocess
@@ -48,3 +49,24 @@ def test_ctrl_c_on_flow_run_stops_every_tool_and_the_rerun_resumes(tmp_path):
     again = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout.splitlines()[-1].startswith("ok: "), again.stdout + again.stderr
     assert (job / "rtl/0/outputs/kan_array.pkg.json").stat().st_mtime_ns == rtl_manifest   # rtl was reused
+
+
+def test_sigterm_to_the_bench_alone_stops_its_sweep_and_tools(tmp_path):
+    """A SIGTERM to bench/run.py's process only (as `kill PID` sends it, not to the group): before, its
+    flow.sweep workers and their tools kept running."""
+    cmd = [str(REPO / ".venv/bin/python"), str(REPO / "bench/run.py"), "--sections", "speed", "--quick",
+           "--out", str(tmp_path / "out"), "--work", str(tmp_path / "w")]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    seen: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(seen) < 3:             # the point's worker and its tools
+        seen |= descendants(proc.pid)
+        time.sleep(0.05)
+    assert len(seen) >= 3
+    os.kill(proc.pid, signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stdout + stderr
+    assert stderr.strip().splitlines()[-1].startswith("interrupted (SIGTERM): stopped every run the bench started")
+    time.sleep(0.5)
+    assert not [pid for pid in seen | descendants(proc.pid) if running(pid)]
