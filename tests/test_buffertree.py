@@ -117,6 +117,32 @@ def test_row_space_puts_a_cell_in_the_free_spot_nearest_its_target():
     assert all(p[0] != q[0] or p[2] <= q[1] for p, q in zip(spans, spans[1:]))
 
 
+def test_densest_stretch_finds_the_most_area_within_one_stretch():
+    """Areas 1 at 0, 2 at 5, 4 at 12, 8 at 30: within 10 of each other 2 + 4 (5..12) beats 1 + 2, and the 8 alone
+    beats both; an empty strip holds none."""
+    from flow.tools.floorplan import densest_stretch
+    assert densest_stretch([(12, 4.0), (0, 1.0), (5, 2.0)], 10) == 6.0
+    assert densest_stretch([(12, 4.0), (0, 1.0), (5, 2.0), (30, 8.0)], 10) == 8.0
+    assert densest_stretch([(0, 1.0), (5, 2.0), (12, 4.0)], 12) == 7.0
+    assert densest_stretch([], 10) == 0.0
+
+
+def test_glue_targets_of_a_long_chain_settle_between_its_fixed_ends():
+    """A chain of 15 cells between pins at (0, 100) and (100, 0) of a 10,000-wide die: every target lies on the
+    segment between the ends (x + y = 100), evenly spaced, and a cell on no fixed pin's component sits at the
+    die centre. Started at the die centre, 60 passes left the chain's middle at (1992, 1992) (the 16x16 skew
+    chains across the die)."""
+    from flow.tools.floorplan import glue_targets
+    chain = [f"c{k}" for k in range(15)]
+    nets = {"in": [("PIN", "a"), ("c0", "D")], "out": [("c14", "Q"), ("PIN", "b")], "lone": [("z", "A"), ("z", "B")]}
+    nets |= {f"n{k}": [(chain[k], "Q"), (chain[k + 1], "D")] for k in range(14)}
+    fixed = {("PIN", "a"): ("m2", 0, 100), ("PIN", "b"): ("m2", 100, 0)}
+    t = glue_targets([*chain, "z"], nets, fixed, (0, 0, 10000, 10000))
+    assert all(abs(t[c][0] + t[c][1] - 100) < 1e-6 for c in chain)
+    assert abs(t["c7"][0] - 50) < 3 and t["c0"][0] < t["c7"][0] < t["c14"][0]
+    assert t["z"] == (5000, 5000)
+
+
 def test_channel_runs_and_crossings_tile_the_channels():
     """Two 10 x 10 macros at x 10 and 30, y 10, channels 5 wide: 6 crossings, 3 column-gap runs along the macro
     row and 4 row-gap runs along the macro columns; with the macros they tile the grid box 5..45 x 5..25 (800)

@@ -20,6 +20,9 @@ from .rtl import bits
 CHANNEL_UM = 12.0          # routing channel between macros
 CROSSING_MARGIN_UM = 2.0   # a tree buffer in a channel crossing keeps this clear of the macros (their edge pins)
 GLUE_DENSITY = 0.5         # of the glue strips (the routability the toolchain notes measured for sky130hd)
+GLUE_PEAK_DENSITY = 0.65   # of a strip's densest stretch of STRETCH_PITCHES PE pitches (by its cells' targets):
+STRETCH_PITCHES = 4        # a strip's load is uneven (16x16 b3's south strip: 15 deskew stages under column 0,
+                           # none under column 15; its first 4 pitches hold 1.5x the mean)
 STRIPS = ("W", "S", "N")   # glue strips west, south and north of the array
 
 
@@ -159,13 +162,14 @@ def _place_buffers(trees: BufferTrees, buffers: dict[str, fp.Inst], targets: dic
 def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: LayerRoles, areas: dict,
                  site: tuple[int, int], offset: tuple[int, int], cells: dict[str, fp.Inst], nets: dict,
                  trees: BufferTrees | None = None, dims: dict | None = None) -> StripPlan:
-    """Plan the array with empty strips, size each strip by the area of the glue cells nearest it, and plan
-    again in the sized strips (at most twice: until the sizes stay). Tree buffers sit at the centroid of what
+    """Plan the array with empty strips, size each strip by the area of the glue cells nearest it (GLUE_DENSITY
+    over its length, GLUE_PEAK_DENSITY over its densest stretch), and plan again in the sized strips (at most
+    twice: until the sizes stay). Tree buffers sit at the centroid of what
     they drive (their nets pull no glue cell): in a channel crossing where that lies in the macro grid, the
     buffer's cell (`dims`: cell -> (width, height)) fits there and a crossing nearer than a strip has room left,
     those farthest from the strips first (_crossing_order); in the strip nearest that point otherwise."""
     u = pe.units
-    sx, row_h = site
+    pitch = fp.array_pitch(pe, bs, CHANNEL_UM)
     strips = dict.fromkeys(STRIPS, 0)
     pull = {n: m for n, m in nets.items() if not trees or n not in trees.nets}
     margin = int(CROSSING_MARGIN_UM * u)
@@ -188,17 +192,24 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
             side.update({c.name: fp.nearest_strip(targets[c.name], regions) for c in left})
         new = {}
         for s in strips:
-            area = sum(areas[cells[c].cell][0] for c in cells if side[c] == s)
+            members = [(targets[c][1 if s == "W" else 0], areas[cells[c].cell][0]) for c in cells if side[c] == s]
             r = regions[s]
             length = (r[3] - r[1]) if s == "W" else (r[2] - r[0])
-            if s == "W":     # rows run across a west strip: its width holds the area at the density, plus margin
-                new[s] = fp.align_up(int(area * u * u / GLUE_DENSITY / max(length, 1)) + 4 * row_h, sx) if area else 0
-            else:
-                new[s] = fp.strip_thickness(area, length, u, GLUE_DENSITY, row_h)
+            stretch = STRETCH_PITCHES * pitch[1 if s == "W" else 0]
+            new[s] = max(_thickness(s, sum(a for _, a in members), length, GLUE_DENSITY, u, site),
+                         _thickness(s, fp.densest_stretch(members, stretch), stretch, GLUE_PEAK_DENSITY, u, site))
         if new == strips:
             break
         strips = new
     return StripPlan(die, insts, regions, pins, fixed, targets, side, crossings)
+
+
+def _thickness(strip: str, area: float, length: int, density: float, u: int, site: tuple[int, int]) -> int:
+    """How thick (DEF units) a strip must be to hold `area` um^2 of cells over `length` at `density`."""
+    sx, row_h = site
+    if strip == "W":     # rows run across a west strip: its width holds the area at the density, plus margin
+        return fp.align_up(int(area * u * u / density / max(length, 1)) + 4 * row_h, sx) if area else 0
+    return fp.strip_thickness(area, length, u, density, row_h)
 
 
 def _sink_xy(fixed: dict, targets: dict, inst: str, pin: str) -> tuple:

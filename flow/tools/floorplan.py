@@ -125,14 +125,18 @@ def macro_pin_xy(inst: Inst, pin: str) -> tuple[str, int, int]:
 def glue_targets(glue: list[str], nets: dict[str, list[tuple[str, str]]], fixed: dict[tuple[str, str], tuple],
                  die: tuple[int, int, int, int], max_fanout: int = 12, passes: int = 60) -> dict[str, tuple]:
     """Each glue cell's target point: iterated average over its nets of the other members' positions
-    (fixed pins stay; nets wider than `max_fanout`, i.e. clock/reset/enable broadcasts, do not pull)."""
-    pos = {g: ((die[0] + die[2]) / 2, (die[1] + die[3]) / 2) for g in glue}
+    (fixed pins stay; nets wider than `max_fanout`, i.e. clock/reset/enable broadcasts, do not pull). Each cell
+    starts at the centroid of the fixed pins its connected cells reach (the die centre if none): a chain of n
+    cells settles in about n^2 passes, so started at the die centre the 15-stage skew chains of 16x16 b3 were
+    still pulled far toward it after 60 (row 15's x skew chain reached (540, 575) um into the macro grid, split
+    between the west and south strips, and the deskew registers crowded the south strip's first half)."""
     members = [m for m in nets.values() if 2 <= len(m) <= max_fanout]
     cell_nets: dict[str, list[list]] = {g: [] for g in glue}
     for m in members:
         for inst, _ in m:
             if inst in cell_nets:
                 cell_nets[inst].append(m)
+    pos = _component_centroids(glue, cell_nets, fixed, ((die[0] + die[2]) / 2, (die[1] + die[3]) / 2))
     for _ in range(passes):
         new = {}
         for g in glue:
@@ -143,6 +147,29 @@ def glue_targets(glue: list[str], nets: dict[str, list[tuple[str, str]]], fixed:
                         pts.append(fixed[(inst, pin)][1:] if (inst, pin) in fixed else pos[inst])
             new[g] = (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)) if pts else pos[g]
         pos = new
+    return pos
+
+
+def _component_centroids(glue: list[str], cell_nets: dict[str, list[list]], fixed: dict, default: tuple
+                         ) -> dict[str, tuple]:
+    """{glue cell: the centroid of the fixed pins on the nets of its connected component (through glue cells)}."""
+    pos: dict[str, tuple] = {}
+    for start in glue:
+        if start in pos:
+            continue
+        component, pins, todo = {start}, set(), [start]
+        while todo:
+            for m in cell_nets[todo.pop()]:
+                for inst, pin in m:
+                    if (inst, pin) in fixed:
+                        pins.add((inst, pin))
+                    elif inst in cell_nets and inst not in component:
+                        component.add(inst)
+                        todo.append(inst)
+        points = [fixed[p][1:] for p in sorted(pins)]
+        centre = (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)) if points \
+            else default
+        pos.update(dict.fromkeys(component, centre))
     return pos
 
 
@@ -350,6 +377,19 @@ def strip_thickness(area_um2: float, length: int, units: int, density: float, ro
         return 0
     n_rows = math.ceil(area_um2 * units ** 2 / density / max(length, 1) / row_h)
     return (n_rows + 1) * row_h
+
+
+def densest_stretch(members: list[tuple[float, float]], stretch: int) -> float:
+    """The most cell area within any `stretch` (DEF units) along a strip; members: (position along it, area)."""
+    members = sorted(members)
+    best, total, lo = 0.0, 0.0, 0
+    for pos, area in members:
+        total += area
+        while members[lo][0] < pos - stretch:
+            total -= members[lo][1]
+            lo += 1
+        best = max(best, total)
+    return best
 
 
 def cell_dims(cell_lef: Path, units: int) -> dict[str, tuple[int, int]]:
