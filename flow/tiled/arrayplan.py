@@ -164,10 +164,10 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
                  trees: BufferTrees | None = None, dims: dict | None = None) -> StripPlan:
     """Plan the array with empty strips, size each strip by the area of the glue cells nearest it (GLUE_DENSITY
     over its length, GLUE_PEAK_DENSITY over its densest stretch), and plan again in the sized strips (at most
-    twice: until the sizes stay). Tree buffers sit at the centroid of what
-    they drive (their nets pull no glue cell): in a channel crossing where that lies in the macro grid, the
-    buffer's cell (`dims`: cell -> (width, height)) fits there and a crossing nearer than a strip has room left,
-    those farthest from the strips first (_crossing_order); in the strip nearest that point otherwise."""
+    twice: until the sizes stay). Tree buffers sit at the centroid of what they drive (their nets pull no glue
+    cell): in a channel crossing where that lies in the macro grid, the buffer's cell (`dims`: cell -> (width,
+    height)) fits there and a crossing nearer than a strip has room left, those farthest from the strips first
+    (_crossing_order); in the strip nearest that point otherwise."""
     u = pe.units
     pitch = fp.array_pitch(pe, bs, CHANNEL_UM)
     strips = dict.fromkeys(STRIPS, 0)
