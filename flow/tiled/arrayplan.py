@@ -192,10 +192,11 @@ def _size_strips(p: KanParams, pe: Abstract, bs: Abstract, tracks, layers: Layer
             side.update({c.name: fp.nearest_strip(targets[c.name], regions) for c in left})
         new = {}
         for s in strips:
-            members = [(targets[c][1 if s == "W" else 0], areas[cells[c].cell][0]) for c in cells if side[c] == s]
+            along = 1 if s == "W" else 0                # the axis a strip runs along: y for the west strip
+            members = [(targets[c][along], areas[cells[c].cell][0]) for c in cells if side[c] == s]
             r = regions[s]
-            length = (r[3] - r[1]) if s == "W" else (r[2] - r[0])
-            stretch = STRETCH_PITCHES * pitch[1 if s == "W" else 0]
+            length = r[along + 2] - r[along]
+            stretch = STRETCH_PITCHES * pitch[along]
             new[s] = max(_thickness(s, sum(a for _, a in members), length, GLUE_DENSITY, u, site),
                          _thickness(s, fp.densest_stretch(members, stretch), stretch, GLUE_PEAK_DENSITY, u, site))
         if new == strips:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from ..pdks import CellPin
+from ..tools.floorplan import centroid
 from .glue import ArrayNetlist
 
 FANOUT = 12            # cell inputs a buffer drives (a macro pin counts the cells its net reaches inside); nets
@@ -59,7 +60,7 @@ class BufferTrees:
         """Each buffer's point: the centroid of what it drives (`sink_xy(instance, pin)` for the net's sinks)."""
         out: dict[str, Point] = {}
         for b in self.buffers:
-            out[b.name] = _mean([out[i] if i in out else sink_xy(i, pin) for i, pin in b.sinks])
+            out[b.name] = centroid([out[i] if i in out else sink_xy(i, pin) for i, pin in b.sinks])
         return out
 
 
@@ -105,7 +106,7 @@ def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink
                         moved[m] = out
                     else:
                         below[m[0]].net_in = out
-                built[b.name] = (b, _mean([xy for _, xy, _ in group]))
+                built[b.name] = (b, centroid([xy for _, xy, _ in group]))
             trees.buffers += [b for b, _ in built.values()]
             if len(groups) == 1:      # the root: the port drives it
                 break
@@ -114,7 +115,3 @@ def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink
             level += 1
     net.add_buffers([(b.name, b.cell, b.net_in, b.net_out) for b in trees.buffers], moved)
     return trees
-
-
-def _mean(points: list[Point]) -> Point:
-    return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))

@@ -145,7 +145,7 @@ def glue_targets(glue: list[str], nets: dict[str, list[tuple[str, str]]], fixed:
                 for inst, pin in m:
                     if inst != g:
                         pts.append(fixed[(inst, pin)][1:] if (inst, pin) in fixed else pos[inst])
-            new[g] = (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts)) if pts else pos[g]
+            new[g] = centroid(pts) if pts else pos[g]
         pos = new
     return pos
 
@@ -166,11 +166,13 @@ def _component_centroids(glue: list[str], cell_nets: dict[str, list[list]], fixe
                     elif inst in cell_nets and inst not in component:
                         component.add(inst)
                         todo.append(inst)
-        points = [fixed[p][1:] for p in sorted(pins)]
-        centre = (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)) if points \
-            else default
+        centre = centroid([fixed[p][1:] for p in sorted(pins)]) if pins else default
         pos.update(dict.fromkeys(component, centre))
     return pos
+
+
+def centroid(points: list[tuple[float, float]]) -> tuple[float, float]:
+    return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
 
 
 def nearest_strip(point: tuple[float, float], regions: dict[str, tuple]) -> str:
