@@ -302,9 +302,11 @@ def section_speed(args, out: Path) -> None:
         for step, s in sorted(step_s.items(), key=lambda kv: step_order(kv[0])):
             row[f"{step} [s]"] = s
             sampled = smp["steps"].get(step)
-            if sampled:   # tiled's sub-steps run in its process: their tool time and memory are in its columns
+            if sampled:   # tiled's sub-steps run in its process: their tool time is in its column
                 row[f"{step} tool [s]"] = round(sampled["tool_s"], 2)
                 row[f"{step} peak memory [MB]"] = round(sampled["peak_mb"], 1)
+            elif value(res, f"memory_{step}") is not None:      # ... their peak memory the flow measures itself
+                row[f"{step} peak memory [MB]"] = value(res, f"memory_{step}")
         rows.append(row)
     header = (f"Points: {len(rows)} "
               f"({', '.join(args.arrays)} x b {', '.join(map(str, args.bits))} x {', '.join(args.physical)}), "
@@ -361,8 +363,9 @@ def speed_parts(rows: list[dict], header: str) -> list[str]:
     failed = [f"- {r['point']}: {r['error']}" for r in rows if r["status"] != "ok"]
     parts = [header + "\nStep wall time: SiliconCompiler tasktime (job manifest); the tiled step's "
              "parts (harden_*, route_top, sta, ...) are timed by flow/tiled/run.py inside it. Memory: peak PSS summed "
-             "over the step's processes (the tiled parts' inside the tiled column), sampled every 0.1 s from /proc "
-             "(short spikes can be missed). Tool time: "
+             "over the step's processes, sampled every 0.1 s from /proc (short spikes can be missed); the tiled "
+             "step's parts: peak RSS of the flow's process and its tools summed, sampled every 0.2 s by "
+             "flow/tiled/run.py (memory_<part>). Tool time: "
              "sampled time with a tool process alive (yosys, iverilog, graywolf, qrouter, OpenSTA); overhead = "
              "point wall time (worker start to exit, sampled) - tool time.\n",
              "### Results per point (post-route; the tiled flow's die includes its routing channels)\n",

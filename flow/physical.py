@@ -472,8 +472,11 @@ def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None =
               "| GDS | not produced |"]
     runtimes = sorted(n for n in metrics if n.startswith("runtime_"))
     if runtimes:
-        lines += ["", "## Run time", "", "| step | seconds |", "|---|---|"]
-        lines += [f"| {n.removeprefix('runtime_')} | {human(metrics[n].value)} |" for n in runtimes]
+        # the tiled flow's parts also say their peak memory (memory_<part>: the flow's process and its tools)
+        memory = lambda step: human(metrics[f"memory_{step}"].value) if f"memory_{step}" in metrics else ""
+        lines += ["", "## Run time", "", "| step | seconds | peak memory [MB] |", "|---|---|---|"]
+        lines += [f"| {(s := n.removeprefix('runtime_'))} | {human(metrics[n].value)} | {memory(s)} |"
+                  for n in runtimes]
     files = ([f"[{name}](logs/{name})" for name in logs or []])
     lines += ["", "## Files", "", "- all metrics with their tools and sources: [metrics.json](metrics.json)"]
     if die:

@@ -1,4 +1,5 @@
-"""Process trees: stop every worker and tool a command started, and turn SIGINT/SIGTERM into a clean exit.
+"""Process trees: stop every worker and tool a command started, turn SIGINT/SIGTERM into a clean exit, and measure
+the peak memory of a process and its tools (PeakMemory).
 
 SiliconCompiler runs each node in a process of its own and each tool as a subprocess of that; a sweep runs each
 point in a worker of its own. Killing only the process we know leaves the rest running, re-parented to init. So a
@@ -10,10 +11,12 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
 PR_SET_CHILD_SUBREAPER = 36
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
 
 class Interrupted(BaseException):
@@ -140,3 +143,50 @@ def kill_worker(proc) -> None:
     for pid, (_, group) in processes().items():
         if group == proc.pid and pid in mine:
             kill_tree(pid)
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * PAGE_BYTES / 2**20
+    except (OSError, IndexError, ValueError):
+        return 0.0           # exited while we looked
+
+
+def _own_peak_mb() -> float:
+    """This process's peak RSS so far (VmHWM)."""
+    with open("/proc/self/status") as fh:
+        return next((int(line.split()[1]) / 1024 for line in fh if line.startswith("VmHWM:")), 0.0)
+
+
+
+class PeakMemory:
+    """`with PeakMemory() as peak:` -> peak.mb, the peak resident memory [MB] of this process and every process
+    below it (its tools) while the block ran: their RSS summed every `interval` s by a thread; where this process's
+    own peak (VmHWM) rose during the block, at least that (it catches an in-process spike between two samples). A
+    tool's spike shorter than `interval` can be missed. VmHWM is read, never reset: /usr/bin/time and getrusage
+    report it."""
+
+    def __init__(self, interval: float = 0.2):
+        self.interval, self.mb = interval, 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._own_before = _own_peak_mb()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._done.set()
+        self._thread.join()
+        own = _own_peak_mb()
+        if own > self._own_before:
+            self.mb = max(self.mb, own)
+
+    def _sample(self) -> None:
+        me = os.getpid()
+        while True:
+            self.mb = max(self.mb, sum(_rss_mb(p) for p in descendants(me) | {me}))
+            if self._done.wait(self.interval):
+                return

@@ -41,7 +41,7 @@ DIE = "die_area [um^2]"
 FMAX = "fmax [MHz]"
 ENERGY = "energy_per_inference [pJ]"
 # Not quality of results: run times, tool times and cache hits move from run to run with the same code.
-NOT_QOR = re.compile(r"^(runtime|macro_cache_hits|seconds)|tasktime|\[s\]$")
+NOT_QOR = re.compile(r"^(runtime|memory|macro_cache_hits|seconds)|tasktime|\[s\]$")
 
 
 @dataclass(frozen=True)
@@ -744,7 +744,7 @@ class Comparison:
 
 def compare(new_csv: Path, old_csv: Path, threshold: float, runtime: bool = False) -> Comparison:
     """Every numeric quality-of-results column of the points present in both that moved by more than `threshold`
-    (relative), whatever its Python/numpy type; runtime and tool-time columns only with `runtime`."""
+    (relative), whatever its Python/numpy type; runtime, memory and tool-time columns only with `runtime`."""
     new, old = (_current_columns(pd.read_csv(f)).set_index("point") for f in (new_csv, old_csv))
     common = new.index.intersection(old.index)
     cmp = Comparison([], [], sorted(set(new.index) - set(old.index)), sorted(set(old.index) - set(new.index)),

@@ -88,6 +88,10 @@ def test_tiled_routes_and_passes_gate_level_check(runs):
     assert m["die_area"].value > 4 * m["macro_area_pe"].value + 2 * m["macro_area_bspline"].value
     assert m["cells"].value == (4 * m["macro_cells_pe"].value + 2 * m["macro_cells_bspline"].value
                                 + m["glue_cells"].value)
+    for part in ("harden_bspline", "harden_pe", "floorplan", "route_top", "array_spef", "sta", "merge_def",
+                 "die_png", "verify"):     # each part's wall clock and peak memory (the flow's Python alone > 50 MB)
+        assert m[f"runtime_{part}"].unit == "s" and m[f"memory_{part}"].unit == "MB", part
+        assert m[f"memory_{part}"].value > 50, part
     art = runs["tiled"]["artifacts"]
     assert art["png"].stat().st_size > 10_000
     merged = art["def"].read_text()
@@ -281,9 +285,10 @@ def test_bad_pin_plan_is_a_clear_error(runs, tmp_path):
 
     from flow.tools.liberty import CACHE
     from flow.tools.macro import MacroPins, place_edge_pins
-    # a sky130hd macro that `runs` hardened, in the cache the flow used (KAN_CACHE or build/.cache)
+    # a sky130hd macro that `runs` hardened, in the cache the flow used (KAN_CACHE or build/.cache): a finished
+    # entry (a .tmp-* work folder that a killed build left has a key but maybe no DEF yet)
     pe_def = next(key.parent / "pnr" / "top.def" for key in sorted((CACHE / "macros").glob("*/key.json"))
-                  if json.loads(key.read_text())["pdk"] == "sky130hd")
+                  if not key.parent.name.startswith(".") and json.loads(key.read_text())["pdk"] == "sky130hd")
     copy = tmp_path / "top.def"
     copy.write_text(pe_def.read_text())
     with pytest.raises(FlowError, match=r"macro kan_x: pin plan does not match"):

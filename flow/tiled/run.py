@@ -14,6 +14,7 @@ from ..config import Config
 from ..errors import ToolFailed
 from ..metrics import Metric, Metrics
 from ..pdks import resolve
+from ..procs import PeakMemory
 from ..tools import floorplan as fp
 from ..tools.def_spef import write_spef
 from ..tools.die_plot import render_die
@@ -25,6 +26,9 @@ from .glue import ArrayNetlist, synthesize_glue
 from .macros import bspline_pins, harden, pe_pins
 from .routing import route_array
 from .rtl import module_text
+
+# how memory_<step> is measured (procs.PeakMemory)
+MEMORY_SOURCE = "flow (peak RSS of the flow's process and its tools, summed, sampled every 0.2 s)"
 
 
 def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> dict:
@@ -44,7 +48,7 @@ def run_tiled(cfg: Config, work: Path, pdk_root=None, verify: bool = True) -> di
 
 class TiledRun:
     """One design point through the tiled flow: each step is a method, its results are fields the later steps
-    read, and `times` holds each step's wall clock."""
+    read; `times` holds each step's wall clock, `memory` its peak memory [MB] (the flow's process and its tools)."""
 
     def __init__(self, cfg: Config, work: Path, pdk_root=None):
         self.cfg, self.p = cfg, cfg.params
@@ -55,12 +59,14 @@ class TiledRun:
         self.rtl_text = generate_verilog(self.p)
         (self.work / "kan_array.v").write_text(self.rtl_text)
         self.times: dict[str, float] = {}
+        self.memory: dict[str, float] = {}
 
     @contextmanager
     def _timed(self, step: str):
         t = time.perf_counter()
-        yield
-        self.times[step] = time.perf_counter() - t
+        with PeakMemory() as peak:
+            yield
+        self.times[step], self.memory[step] = time.perf_counter() - t, peak.mb
 
     def harden_macros(self) -> None:
         """The B-spline unit first (the PE's west pins line up with its east pins), then the PE."""
@@ -98,19 +104,19 @@ class TiledRun:
     def array_spef(self) -> None:
         """The tiled netlist (top over both macros) and the array level's SPEF."""
         work, pdk = self.work, self.pdk
-        self.netlist = work / "kan_array_tiled.v"
-        self.netlist.write_text(self.top_v.read_text() + "\n" + self.pe_info["netlist"].read_text() + "\n"
-                                + self.bs_info["netlist"].read_text())
-        # the array level's parasitics from the routed DEF and the tech LEF's R/C (def_spef: every net, where
-        # rc2dly's SPEF leaves out the nets qrouter finds no driver for and cuts macro pin names short), its
-        # macro pin connections written as the cells inside, with the macro's wire up to them
-        self.array_spef_path = work / "kan_array_array.spef"
-        self.par = write_spef(self.routed.def_path,
-                              [f for f in (pdk.tech_lef, pdk.cell_lef) if f] + [self.pe.lef, self.bs.lef],
-                              self.liberty, self.array_spef_path, "kan_array", self.net.port_directions(),
-                              self.macro_defs)
-        (work / "kan_array_array_spef.json").write_text(json.dumps(self.par, indent=1))
-        self.times["array_spef"] = self.par["runtime_s"]
+        with self._timed("array_spef"):
+            self.netlist = work / "kan_array_tiled.v"
+            self.netlist.write_text(self.top_v.read_text() + "\n" + self.pe_info["netlist"].read_text() + "\n"
+                                    + self.bs_info["netlist"].read_text())
+            # the array level's parasitics from the routed DEF and the tech LEF's R/C (def_spef: every net, where
+            # rc2dly's SPEF leaves out the nets qrouter finds no driver for and cuts macro pin names short), its
+            # macro pin connections written as the cells inside, with the macro's wire up to them
+            self.array_spef_path = work / "kan_array_array.spef"
+            self.par = write_spef(self.routed.def_path,
+                                  [f for f in (pdk.tech_lef, pdk.cell_lef) if f] + [self.pe.lef, self.bs.lef],
+                                  self.liberty, self.array_spef_path, "kan_array", self.net.port_directions(),
+                                  self.macro_defs)
+            (work / "kan_array_array_spef.json").write_text(json.dumps(self.par, indent=1))
 
     def sta(self) -> None:
         """OpenSTA on the hierarchy: every macro instance reads its macro's SPEF (`read_spef -path`: its internal
@@ -140,6 +146,7 @@ class TiledRun:
         m.update(_spef_metrics(self.par, self.routed, self.array_spef_path.name))
         m.update({k: v for k, v in self.routed.metrics.items() if k.startswith("window_")})
         m.update(_tree_metrics(self.trees))
+        m.update({f"memory_{step}": Metric(round(mb, 1), "MB", MEMORY_SOURCE, "") for step, mb in self.memory.items()})
         return m
 
     def verify_gates(self) -> Metrics:
@@ -148,16 +155,18 @@ class TiledRun:
         from ..verify import gate_check_scope, run_cocotb, simulation_tool
         t = time.perf_counter()
         work = self.work
-        scope, gates, rtl = gate_check_scope(self.p, self.cfg.flow.verify_gates, work / "verify",
-                                             {n: module_text(self.rtl_text, n) for n in ("kan_pe", "kan_bspline")})
-        sim = simulatable_netlist(self.netlist, self.liberty, "kan_array", work / "verify", macros=gates, rtl=rtl)
-        res = run_cocotb(self.p, [sim], work / "verify" / "cocotb", vectors=self.cfg.flow.verify_vectors,
-                         seed=self.cfg.flow.seed)
+        with PeakMemory() as peak:
+            scope, gates, rtl = gate_check_scope(self.p, self.cfg.flow.verify_gates, work / "verify",
+                                                 {n: module_text(self.rtl_text, n) for n in ("kan_pe", "kan_bspline")})
+            sim = simulatable_netlist(self.netlist, self.liberty, "kan_array", work / "verify", macros=gates, rtl=rtl)
+            res = run_cocotb(self.p, [sim], work / "verify" / "cocotb", vectors=self.cfg.flow.verify_vectors,
+                             seed=self.cfg.flow.seed)
         tool = simulation_tool()
         m = {"verify_gates_scope": Metric(scope, "", "flow.tiled (flow.verify_gates)", str(sim)),
              "verify_gates_vectors": Metric(res.vectors, "vectors", tool, str(res.log)),
              "verify_gates_mismatches": Metric(res.mismatches, "", tool, str(res.log)),
-             "runtime_verify": Metric(round(time.perf_counter() - t, 2), "s", "flow", "")}
+             "runtime_verify": Metric(round(time.perf_counter() - t, 2), "s", "flow", ""),
+             "memory_verify": Metric(round(peak.mb, 1), "MB", MEMORY_SOURCE, "")}
         if not res.passed:
             raise ToolFailed("tiled gate-level simulation (cocotb)", str(res.log),
                              f"{res.mismatches} mismatches of {res.vectors} vectors")
