@@ -161,3 +161,18 @@ def test_repair_skips_windows_wider_than_the_limit(tmp_path):
     runs.stuck = {(0, 0, 8000, 4000): ["n"]}
     assert runs.repair_stuck((4000, 4000)) == 0
     assert not list(tmp_path.glob("repair*")) and runs.stuck == {(0, 0, 8000, 4000): ["n"]}
+
+
+def test_a_net_no_window_holds_is_routed_alone_in_its_region():
+    """A few-pin net across the die (a buffer tree's top net) gets a window of its own pins' box grown by the
+    halo, on the grid and clipped to the die, after every level of windows; not the full die."""
+    from flow.tools.window_route import plan_jobs, region
+    die, cell = (0, 0, 1700, 1700), (100, 100)
+    nets = {"top": [("root", "X"), ("b0", "A"), ("b1", "A")], "short": [("a", "Y"), ("b", "A")]}
+    rects = {"top": [(845, 845, 855, 855), (403, 1255, 413, 1265), (1257, 402, 1267, 412)],
+             "short": [(110, 110, 120, 120), (150, 150, 160, 160)]}
+    jobs, long = plan_jobs(die, cell, nets, rects, halo=10, align=(4, 6))
+    assert not long and jobs[(0, (0, 0, 200, 200))] == {"short": nets["short"]}
+    # 403..1267 x 402..1265 grown by 10, out to multiples of 4 in x and 6 in y; levels 0..2 (2, 4, 8 cells) first
+    assert jobs[(3, (392, 390, 1280, 1278))] == {"top": nets["top"]}
+    assert region(die, (5, 5, 1695, 1699), 10, (4, 6)) == die

@@ -1,8 +1,9 @@
 """Routing of the array level: the array DEF (macros FIXED, glue PLACED, I/O pins) with the macros' LEFs.
 
 Nets are routed in windows of 2x2, 4x4, 8x8 PE pitches (flow.tools.window_route: a net that fails in its window
-is routed there again with the window's own nets), long nets in pieces per tile, then full-die runs for each
-long net's spine and for the nets left (WindowedRoute); qflow_pnr.route on the whole die if that fails, up to
+is routed there again with the window's own nets), long nets in pieces per tile, nets no window holds with
+fewer pins (the buffer trees' top nets) each in its own region, then full-die runs for each long net's spine
+and for the nets left, if any (WindowedRoute); qflow_pnr.route on the whole die if that fails, up to
 FALLBACK_MAX_MACROS macros."""
 from __future__ import annotations
 
@@ -100,6 +101,7 @@ class WindowedRoute:
         self.routes: dict[str, str] = {}
         self.patches: dict[str, str] = {}
         self.repaired: set[str] = set()            # window nets in a short, routed again by the full-die run
+        self.full_die_runs = 0
 
     def run(self) -> tuple[qflow_pnr.RouteResult | ToolFailed, window_route.WindowStats]:
         """-> (the RouteResult of the merged DEF, or the failure when a full-die run left nets open or shorts
@@ -117,8 +119,9 @@ class WindowedRoute:
             for _ in range(WINDOW_REPAIRS + 1):
                 for n in spines:
                     self.full_die(folder[n], {n: self.spine[n]})
-                self.full_die(work, {n: c for n, c in self.nets.items()
-                                     if n not in self.windowed and n not in self.parts})
+                left = {n: c for n, c in self.nets.items() if n not in self.windowed and n not in self.parts}
+                if left:
+                    self.full_die(work, left)
                 merged, shorts = self._merge()
                 if not shorts:
                     return self._result(merged), self.stats
@@ -166,6 +169,7 @@ class WindowedRoute:
         """One qrouter run on the whole die for `group`, every other route so far an obstruction; its routes
         and pin patches go into `routes` and `patches`."""
         folder.mkdir(exist_ok=True)
+        self.full_die_runs += 1
         routes, patches, parts = self.routes, self.patches, self.parts
         for n in group:
             routes.pop(n, None)
@@ -219,16 +223,19 @@ class WindowedRoute:
     def _result(self, merged: Path) -> qflow_pnr.RouteResult:
         """The route of the merged DEF with no shorts left, and its metrics."""
         tool = f"{tool_label('qrouter')} (windows + full die)"
+        log = self.work / "route.log"
+        if not log.exists():
+            log.write_text("no full-die run: every net was routed in a window or its own region "
+                           "(windows/w*/route.log)\n")
         metrics = {"failed_nets": Metric(0, "nets", tool, merged.name),
                    "routed_nets": Metric(len(self.nets), "nets", tool, merged.name),
                    **qflow_pnr.wiring_metrics(merged),
                    **_window_metrics(self.stats, len(self.windowed), len(self.repaired)),
-                   "window_full_die_runs": Metric(len(self.parts) + 1, "qrouter runs", "flow.tiled: one per long "
-                                                  "net's spine, then the nets left", "route"),
+                   "window_full_die_runs": Metric(self.full_die_runs, "qrouter runs", "flow.tiled: one per long "
+                                                  "net's spine, then one for the nets left if any", "route"),
                    "window_grid_shorts": Metric(0, "points", "flow.tools.window_route.grid_conflicts",
                                                 merged.name)}
-        return qflow_pnr.RouteResult(def_path=merged, spef=None, netlist=self.top_v, metrics=metrics,
-                                     log=self.work / "route.log")
+        return qflow_pnr.RouteResult(def_path=merged, spef=None, netlist=self.top_v, metrics=metrics, log=log)
 
 
 def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: int = 0,

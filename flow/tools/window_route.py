@@ -1,5 +1,6 @@
 """Windowed routing of the array level with qrouter: route the short nets a few at a time in small windows of
-the die, then the rest (the spines of clock, reset, broadcasts) in full-die qrouter runs.
+the die, the longer ones with few pins each in its own region, then the rest (the spines of clock, reset,
+broadcasts) in full-die qrouter runs.
 
 Why: qrouter's route_setup copies its whole obstruction grid (layers x die tracks) for every net it routes, so
 the full-die route costs nets x die area, i.e. PEs^2 for an array (measured: 8x8 sky130hd, 3,462 nets,
@@ -14,7 +15,9 @@ and routes the window nets in one again in the full-die run. A net that no 2x2 w
 4x4, then 8x8 pitches. A net too long for any window with many pins (the clock, load enable, reset) is routed
 in pieces, one per tile of the die, and a full-die run routes only its spine to one pin of each piece: for
 qrouter the time of a net grows with its pins (16x16: a clock spine to 171 pins did not finish in 8 min, to 25
-pins it took 61 s).
+pins it took 61 s). A net too long for any window with fewer pins (the buffer trees' top nets) is routed alone in
+its own region, its pins' box grown by the halo: a run's setup time and memory grow with its area, whatever it
+routes (32x32: one full-die run took 15.8 GB and 256 s for 6 tree nets whose regions are 3% to 34% of the die).
 """
 from __future__ import annotations
 
@@ -108,6 +111,15 @@ def candidate_windows(die: Box, cell: tuple[int, int], span: int = 2, stride: in
             out.append((x0 + i * step * cx, y0 + j * step * cy, min(x1, x0 + (i * step + span) * cx),
                         min(y1, y0 + (j * step + span) * cy)))
     return out
+
+
+def region(die: Box, box: Box, halo: int, align: tuple[int, int]) -> Box:
+    """`box` grown by `halo`, its edges moved out onto the grid of `align` steps from the die's corner, clipped
+    to the die: the window of a net routed alone."""
+    (ax, ay), (x0, y0) = align, die[:2]
+    out = (x0 + (box[0] - halo - x0) // ax * ax, y0 + (box[1] - halo - y0) // ay * ay,
+           x0 - (-(box[2] + halo - x0) // ax) * ax, y0 - (-(box[3] + halo - y0) // ay) * ay)
+    return max(die[0], out[0]), max(die[1], out[1]), min(die[2], out[2]), min(die[3], out[3])
 
 
 def spans(die: Box, cell: tuple[int, int]) -> list[int]:
@@ -206,7 +218,8 @@ def plan_jobs(die: Box, cell: tuple[int, int], nets: dict[str, list[tuple[str, s
               halo: int, align: tuple[int, int]) -> tuple[dict[tuple[int, Box], dict[str, list]], set[str]]:
     """-> ({(level, window): {net: connections}}, long nets), routed by level: each net in the first window of
     the smallest size that holds it (levels 0, 1, ...); the pieces of long nets (no window holds them, at
-    least PIECE_MIN_PINS pins) in their tile at level 0, pieces of FIRST_PIECE_PINS or more alone at level -1.
+    least PIECE_MIN_PINS pins) in their tile at level 0, pieces of FIRST_PIECE_PINS or more alone at level -1;
+    a net no window holds with fewer pins (the buffer trees' top nets) alone in its own region, last.
     `align`: the track grid's x and y steps (their least common multiple) that window edges keep to."""
     jobs: dict[tuple[int, Box], dict[str, list]] = {}
     placed: set[str] = set()
@@ -217,6 +230,10 @@ def plan_jobs(die: Box, cell: tuple[int, int], nets: dict[str, list[tuple[str, s
             jobs[(level, windows[k])] = {n: nets[n] for n in names}
             placed.update(names)
     long = {n: c for n, c in nets.items() if n not in placed and len(c) >= PIECE_MIN_PINS}
+    # a run costs time and memory by its area, not by its nets: the full die, where these went before, took
+    # 15.8 GB and 256 s at 32x32 for 6 tree nets whose regions are 3% to 34% of it
+    for n in sorted(set(nets) - placed - set(long)):
+        jobs.setdefault((len(sizes), region(die, _union(rects[n]), halo, align)), {})[n] = nets[n]
     tile = sizes[:2][-1]                     # 4x4 pitches where the die has room: fewer pieces to join
     tiles = candidate_windows(die, cell, tile, stride=tile)
     # a piece is routed in its tile grown by the halo (on the grid), so that a cell across the tile's edge is
@@ -233,10 +250,11 @@ def plan_jobs(die: Box, cell: tuple[int, int], nets: dict[str, list[tuple[str, s
 def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, lefs: list[Path], work: Path,
              cell: tuple[int, int], halo: int, design: str = "kan_array"
              ) -> tuple[dict[str, str], dict[str, list], dict[str, str], WindowStats]:
-    """Route the nets that fit a window, window by window, and the pieces of the longer ones with at least
-    PIECE_MIN_PINS pins -> ({net: `+ ROUTED` text}, {long net: [(piece's connections, its wires)]},
-    {net: SPECIALNETS text}, stats). A net that fails in its window is routed there once more together with
-    the nets routed wholly inside it; what fails again is left to the full-die run (WindowRuns)."""
+    """Route the nets that fit a window, window by window, the pieces of the longer ones with at least
+    PIECE_MIN_PINS pins, and the other longer ones each in its own region -> ({net: `+ ROUTED` text},
+    {long net: [(piece's connections, its wires)]}, {net: SPECIALNETS text}, stats). A net that fails in its
+    window is routed there once more together with the nets routed wholly inside it; what fails again is left
+    to the full-die run (WindowRuns)."""
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     runs = WindowRuns(plan, nets, pdk, lefs, work, design)
