@@ -477,6 +477,9 @@ def summary_markdown(cfg: Config, metrics: dict, error, logs: list[str] | None =
         lines += ["", "## Run time", "", "| step | seconds | peak memory [MB] |", "|---|---|---|"]
         lines += [f"| {(s := n.removeprefix('runtime_'))} | {human(metrics[n].value)} | {memory(s)} |"
                   for n in runtimes]
+        how = next((m.tool for n, m in metrics.items() if n.startswith("memory_")), None)
+        if how:
+            lines += ["", f"Peak memory (the tiled flow's parts only): {how}."]
     files = ([f"[{name}](logs/{name})" for name in logs or []])
     lines += ["", "## Files", "", "- all metrics with their tools and sources: [metrics.json](metrics.json)"]
     if die:

@@ -102,3 +102,16 @@ def test_the_tiled_node_records_each_siliconcompiler_metric_once(tmp_path, monke
     task = Recorder()
     task.post_process()          # placed cell area (as the flat place node), no array-only wirelength
     assert task.recorded == {"cellarea": (5243.8, "um^2"), "cells": (569, None), "totalarea": (29672.2, "um^2")}
+
+
+def test_summary_run_time_table_shows_each_tiled_part_peak_memory():
+    from flow.config import load
+    from flow.physical import summary_markdown
+    from flow.tiled.run import MEMORY_SOURCE
+
+    from .conftest import REPO
+    metrics = {"runtime_route_top": m(20.34, "s", "flow (wall clock)", ""), "runtime_synth": m(2.85, "s"),
+               "memory_route_top": m(232.9, "MB", MEMORY_SOURCE, "")}
+    text = summary_markdown(load(REPO / "configs/b3.yaml"), metrics, None)
+    assert "| route_top | 20.34 | 232.9 |" in text and "| synth | 2.85 |  |" in text
+    assert f"Peak memory (the tiled flow's parts only): {MEMORY_SOURCE}." in text
