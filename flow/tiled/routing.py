@@ -222,7 +222,7 @@ class WindowedRoute:
 
     def _result(self, merged: Path) -> qflow_pnr.RouteResult:
         """The route of the merged DEF with no shorts left, and its metrics."""
-        tool = f"{tool_label('qrouter')} (windows + full die)"
+        tool = f"{tool_label('qrouter')} (windows + {self.full_die_runs} full-die runs)"
         log = self.work / "route.log"
         if not log.exists():
             log.write_text("no full-die run: every net was routed in a window or its own region "

@@ -17,7 +17,7 @@ in pieces, one per tile of the die, and a full-die run routes only its spine to 
 qrouter the time of a net grows with its pins (16x16: a clock spine to 171 pins did not finish in 8 min, to 25
 pins it took 61 s). A net too long for any window with fewer pins (the buffer trees' top nets) is routed alone in
 its own region, its pins' box grown by the halo: a run's setup time and memory grow with its area, whatever it
-routes (32x32: one full-die run took 15.8 GB and 256 s for 6 tree nets whose regions are 3% to 34% of the die).
+routes (32x32: one full-die run took 15.5 GiB and 256 s for 6 tree nets whose regions are 3% to 35% of the die).
 """
 from __future__ import annotations
 
@@ -231,7 +231,7 @@ def plan_jobs(die: Box, cell: tuple[int, int], nets: dict[str, list[tuple[str, s
             placed.update(names)
     long = {n: c for n, c in nets.items() if n not in placed and len(c) >= PIECE_MIN_PINS}
     # a run costs time and memory by its area, not by its nets: the full die, where these went before, took
-    # 15.8 GB and 256 s at 32x32 for 6 tree nets whose regions are 3% to 34% of it
+    # 15.5 GiB and 256 s at 32x32 for 6 tree nets whose regions are 3% to 35% of it
     for n in sorted(set(nets) - placed - set(long)):
         jobs.setdefault((len(sizes), region(die, _union(rects[n]), halo, align)), {})[n] = nets[n]
     tile = sizes[:2][-1]                     # 4x4 pitches where the die has room: fewer pieces to join
