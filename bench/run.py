@@ -267,7 +267,8 @@ def section_speed(args, out: Path) -> None:
     from flow.sweep import run_sweep
     sweep = bench_sweep(BENCH / "speed.yaml", {"array": args.arrays, "kan.table_bits": args.bits,
                                                "pdk": args.pdks or ["sky130hd"], "flow.physical": args.physical,
-                                               "flow.verify_vectors": [args.vectors]}, args.work)
+                                               "flow.verify_vectors": [args.vectors],
+                                               "flow.power_vectors": [args.power_vectors]}, args.work)
     label = lambda pt: (f"{pt.cfg.array.rows}x{pt.cfg.array.cols} b{pt.cfg.kan.table_bits} {pt.cfg.pdk} "
                         f"{pt.cfg.physical_mode}")
     skipped = [label(pt) for pt in sweep.points if skip_point(label(pt), args.skip)]
@@ -310,8 +311,9 @@ def section_speed(args, out: Path) -> None:
         rows.append(row)
     header = (f"Points: {len(rows)} "
               f"({', '.join(args.arrays)} x b {', '.join(map(str, args.bits))} x {', '.join(args.physical)}), "
-              f"verification on ({args.vectors} vectors), run one at a time with nothing cached (macros hardened "
-              "in an empty cache per point).")
+              f"verification on ({args.vectors} vectors), "
+              + (f"power step on ({args.power_vectors} vectors)" if args.power_vectors else "no power step")
+              + ", run one at a time with nothing cached (macros hardened in an empty cache per point).")
     parts = speed_parts(rows, header)
     if skipped:
         parts += [f"\n### Not run (--skip {','.join(args.skip)})\n", "\n".join(f"- {p}" for p in skipped) + "\n"]
@@ -773,6 +775,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--skip", type=csv, default=[], help="speed: points not to run, shell patterns over "
                    "'<rows>x<cols> b<bits> <pdk> <flat|tiled>' (e.g. '4x4 * flat,8x8 b16 *'), listed as not run")
     p.add_argument("--vectors", type=int, default=2000, help="speed: verification vectors (default 2000)")
+    p.add_argument("--power-vectors", type=int, default=500, help="speed: power workload vectors (default 500, "
+                   "the config's; 0 = no power step)")
     p.add_argument("--pdks", type=csv, help="PDKs (default: speed sky130hd; trend and calib " + ",".join(ALL_PDKS)
                    + ")")
     p.add_argument("--trend-array", default="4x4", help="trend: array size (default 4x4)")

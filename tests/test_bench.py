@@ -106,4 +106,8 @@ def test_bench_sweeps_load(tmp_path):
     assert [(p.cfg.kan.table_bits, p.cfg.array.rows, p.cfg.flow.stop_after) for p in trend.points] == [
         (12, 4, "synth"), (16, 4, "synth")]
     speed = bench.bench_sweep(bench.BENCH / "speed.yaml", {"array": ["1x1"], "kan.table_bits": [3]}, tmp_path)
-    assert [p.cfg.array.rows for p in speed.points] == [1]
+    assert [(p.cfg.array.rows, p.cfg.flow.power_vectors) for p in speed.points] == [(1, 500)]
+    args = bench.parse_args(["--power-vectors", "0"])
+    assert args.power_vectors == 0 and bench.parse_args([]).power_vectors == 500
+    no_power = bench.bench_sweep(bench.BENCH / "speed.yaml", {"flow.power_vectors": [args.power_vectors]}, tmp_path)
+    assert {p.cfg.flow.power_vectors for p in no_power.points} == {0}
