@@ -159,7 +159,6 @@ def _own_peak_mb() -> float:
         return next((int(line.split()[1]) / 1024 for line in fh if line.startswith("VmHWM:")), 0.0)
 
 
-
 class PeakMemory:
     """`with PeakMemory() as peak:` -> peak.mb, the peak resident memory [MB] of this process and every process
     below it (its tools) while the block ran: their RSS summed every `interval` s by a thread; where this process's
