@@ -176,9 +176,9 @@ def cmd_report(args) -> int:
         if names:
             print(f"points {label} ({len(names)}): {', '.join(names)}")
     print(cmp.table(), end="")
-    what = "metrics (quality of results and run times)" if args.runtime else "quality-of-results metrics"
-    print(f"{len(cmp.moved)} {what} moved more than {args.threshold:.0%}"
-          f"{'' if args.runtime else ' (run times left out: --runtime adds them)'}, {len(cmp.status)} status changes")
+    what = "metrics (quality of results, run times and memory)" if args.runtime else "quality-of-results metrics"
+    left_out = "" if args.runtime else " (run times and memory left out: --runtime adds them)"
+    print(f"{len(cmp.moved)} {what} moved more than {args.threshold:.0%}{left_out}, {len(cmp.status)} status changes")
     return 1 if cmp.moved or cmp.status else 0
 
 
@@ -317,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="OTHER", help="another sweep folder or results.csv (e.g. last night's)")
     p.add_argument("--threshold", type=float, default=0.05, help="relative change to flag (default 0.05 = 5%%)")
     p.add_argument("--runtime", action="store_true",
-                   help="also compare run times and tool times (left out by default: they move run to run)")
+                   help="also compare run times, tool times and peak memory (left out by default: they move run "
+                        "to run)")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("train", help="train a KAN model config and save it under reports/models/<name>/",

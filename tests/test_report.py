@@ -152,15 +152,17 @@ def csvs(tmp_path):
 
 def test_compare_same_results_pass_and_runtime_is_left_out(csvs):
     old, tmp = csvs
+    old["memory_route_top [MB]"] = 233.4          # a tiled part's peak memory: it moves run to run as run times do
+    old.to_csv(tmp / "old.csv", index=False)
     assert _cli_compare(tmp / "old.csv", tmp / "old.csv").returncode == 0        # the nightly cron line, unchanged
     noisy = old.copy()
-    for col in [c for c in old if c.startswith("runtime") and old[c].dtype.kind == "f"]:
+    for col in [c for c in old if c.startswith(("runtime", "memory")) and old[c].dtype.kind == "f"]:
         noisy[col] = old[col] * 1.1
     noisy.to_csv(tmp / "noisy.csv", index=False)
     quiet = _cli_compare(tmp / "noisy.csv", tmp / "old.csv")
     assert quiet.returncode == 0 and "0 quality-of-results metrics moved" in quiet.stdout
     loud = _cli_compare(tmp / "noisy.csv", tmp / "old.csv", "--runtime")
-    assert loud.returncode == 1 and "runtime_total [s]" in loud.stdout
+    assert loud.returncode == 1 and "runtime_total [s]" in loud.stdout and "memory_route_top [MB]" in loud.stdout
 
 
 def test_compare_flags_integer_regressions_in_a_before_after_table(csvs):
