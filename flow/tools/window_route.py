@@ -238,10 +238,8 @@ def plan_jobs(die: Box, cell: tuple[int, int], nets: dict[str, list[tuple[str, s
     tiles = candidate_windows(die, cell, tile, stride=tile)
     # a piece is routed in its tile grown by the halo (on the grid), so that a cell across the tile's edge is
     # in its window: its pin left to the spine was out of reach under the window routes around it
-    mx, my = -(-halo // align[0]) * align[0], -(-halo // align[1]) * align[1]
     for k, split in pieces(long, rects, tiles).items():
-        x0, y0, x1, y1 = tiles[k]
-        box = (max(die[0], x0 - mx), max(die[1], y0 - my), min(die[2], x1 + mx), min(die[3], y1 + my))
+        box = region(die, tiles[k], halo, align)
         for n, conns in split.items():
             jobs.setdefault((-1 if len(conns) >= FIRST_PIECE_PINS else 0, box), {})[n] = conns
     return jobs, set(long)
