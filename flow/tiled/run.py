@@ -153,9 +153,8 @@ class TiledRun:
         """The gate netlist (glue and some or all macro instances as routed gates: flow.verify_gates) against the
         golden model (cocotb); ToolFailed on a mismatch."""
         from ..verify import gate_check_scope, run_cocotb, simulation_tool
-        t = time.perf_counter()
         work = self.work
-        with PeakMemory() as peak:
+        with self._timed("verify"):
             scope, gates, rtl = gate_check_scope(self.p, self.cfg.flow.verify_gates, work / "verify",
                                                  {n: module_text(self.rtl_text, n) for n in ("kan_pe", "kan_bspline")})
             sim = simulatable_netlist(self.netlist, self.liberty, "kan_array", work / "verify", macros=gates, rtl=rtl)
@@ -165,8 +164,8 @@ class TiledRun:
         m = {"verify_gates_scope": Metric(scope, "", "flow.tiled (flow.verify_gates)", str(sim)),
              "verify_gates_vectors": Metric(res.vectors, "vectors", tool, str(res.log)),
              "verify_gates_mismatches": Metric(res.mismatches, "", tool, str(res.log)),
-             "runtime_verify": Metric(round(time.perf_counter() - t, 2), "s", "flow", ""),
-             "memory_verify": Metric(round(peak.mb, 1), "MB", MEMORY_SOURCE, "")}
+             "runtime_verify": Metric(round(self.times["verify"], 2), "s", "flow", ""),
+             "memory_verify": Metric(round(self.memory["verify"], 1), "MB", MEMORY_SOURCE, "")}
         if not res.passed:
             raise ToolFailed("tiled gate-level simulation (cocotb)", str(res.log),
                              f"{res.mismatches} mismatches of {res.vectors} vectors")
