@@ -79,6 +79,30 @@ def test_every_sink_is_behind_the_same_number_of_buffers():
                                                                                  for b in trees.buffers)
 
 
+def test_a_sink_with_buffers_inside_joins_the_tree_that_many_levels_up():
+    """Flops 0..99 stand for macro clock pins with one buffer inside (stages 1): a level-1 buffer drives each of
+    them, a leaf each other flop, so that every register is behind as many buffers (the macro's one included)."""
+    net, xy = _netlist(1000, 0)
+    inside = lambda i, pin: 1 if pin == "CLK" and int(i.split("_")[1]) <= 100 else 0
+    trees = insert_trees(net, net.nets({}), lambda i, pin: xy[i], 20, CLK, BUF, UP, stages=inside)
+    clock = [b for b in trees.buffers if b.net == "sys_clk"]
+    driver = {(i, pin): b for b in clock for i, pin in b.sinks}
+    levels = {driver[(i, "CLK")].level - inside(i, "CLK") for i, _ in driver if i.startswith("DFF")}
+    assert levels == {0} and sum(len(b.sinks) for b in clock if b.level == 0) == 900
+    assert sum(1 for b in clock for i, _ in b.sinks if b.level == 1 and i.startswith("DFF")) == 100
+    # a net whose sinks all have a buffer inside starts at level 1, with the tree buffer
+    net, xy = _netlist(40, 0)
+    trees = insert_trees(net, net.nets({}), lambda i, pin: xy[i], 20, CLK, BUF, UP, stages=lambda i, pin: 1)
+    assert {b.level for b in trees.buffers if b.net == "sys_clk"} == {1, 2, 3}
+    assert all(b.cell is UP for b in trees.buffers if b.net == "sys_clk")
+    # above the leaves a macro pin counts its cell inputs in buffers (FANOUT inputs = UPPER_FANOUT buffers): one
+    # that reaches 9 cells counts 3, so no buffer drives two of them
+    net, xy = _netlist(40, 0)
+    trees = insert_trees(net, net.nets({}), lambda i, pin: xy[i], 20, CLK, BUF, UP, load=lambda i, pin: 9,
+                         stages=lambda i, pin: 1)
+    assert sorted(len(b.sinks) for b in trees.buffers if b.net == "sys_clk" and b.level == 1) == [1] * 40
+
+
 def test_small_nets_get_no_tree():
     net, xy = _netlist(FANOUT, FANOUT)
     before = net.verilog()

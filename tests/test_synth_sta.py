@@ -7,7 +7,7 @@ import pytest
 from flow import config
 from flow.errors import ToolFailed, ToolMissing
 from flow.pdks import resolve
-from flow.tools.liberty import cell_table, prepared_liberty
+from flow.tools.liberty import cell_table, prepared_liberty, stage_cells
 from flow.tools.opensta import run_sta
 from flow.tools.yosys_synth import simulatable_netlist, synthesize
 from flow.verify import run_cocotb
@@ -100,6 +100,14 @@ def test_asap7_liberties_merge_into_one():
     text = lib.read_text()
     for template in ("delay_template_7x7", "delay_template_7x7_x1", "power_template_7x7"):  # SEQ's and INVBUF's
         assert re.search(rf"(lu_table|power_lut)_template \({template}\)", text)
+
+
+def test_stage_cells_are_the_buffers_and_inverters_with_their_output_pin():
+    stages = stage_cells(prepared_liberty(resolve("sky130hd")))
+    assert stages["sky130_fd_sc_hd__clkbuf_4"] == "X" and stages["sky130_fd_sc_hd__inv_2"] == "Y"
+    assert {"sky130_fd_sc_hd__dfxtp_4", "sky130_fd_sc_hd__nand2_1", "sky130_fd_sc_hd__conb_1"}.isdisjoint(stages)
+    assert all(re.search(r"__(buf|clkbuf|inv|clkinv|clkdlybuf|dlygate|dlymetal|bufbuf|lpflow_|probe|clkdlyinv)",
+                         c) for c in stages)
 
 
 def test_missing_sta_is_one_line_with_the_install_command(tiny, tmp_path, monkeypatch):

@@ -103,8 +103,9 @@ def build_floorplan(p: KanParams, pe: Abstract, bs: Abstract, net: ArrayNetlist,
     def plan_trees(n: ArrayNetlist, s: StripPlan, places: dict[str, tuple]) -> BufferTrees:
         macro_of = {i: inst.macro for i, inst in s.insts.items() if inst.macro}
         load = lambda i, pin: max(macro_of[i].fanout.get(pin, 1), 1) if i in macro_of else 1
+        stages = lambda i, pin: macro_of[i].stages.get(pin, 0) if i in macro_of else 0
         return insert_trees(n, n.nets(floating), s.sink_at(places), pitch, pdk.clock_buffer, pdk.buffer,
-                            pdk.tree_buffer, load)
+                            pdk.tree_buffer, load, stages)
 
     s = _size_strips(*sizing, glue(net), net.nets(floating))
     if buffer_trees:

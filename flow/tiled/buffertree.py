@@ -6,17 +6,24 @@ A tree is built bottom-up by recursive bisection of its sinks' points (the metho
 of more than FANOUT cell inputs (a macro pin counts the cells its port net reaches inside) or, at the leaves, wider
 than SPAN_PITCHES PE pitches across, is cut at the median of its longer side; each group gets one buffer, meant for
 the group's centroid, and the buffers are grouped again, level by level, at most UPPER_FANOUT to a group, until
-one root buffer is left for the port to drive, so every sink is behind the same number of buffers. Sized by
+one root buffer is left for the port to drive. A macro pin whose net passes k buffers inside the macro (a PE's
+row of clock buffers: Abstract.stages) joins the tree at level k, among the buffers, so that every register is
+behind the same number of buffers, the macros' own included. Sized by
 level: a leaf drives at most FANOUT inputs within SPAN_PITCHES, with the PDK's clock buffer (the clock) or buffer
 (the others); a buffer above the leaves drives wires across many PE pitches, with the PDK's tree buffer (a
 stronger clock buffer). arrayplan.py plans the trees on the glue cells' legal places and puts a buffer whose point
 lies in the macro grid in the nearest crossing of the routing channels with room, if that is nearer than a glue
 strip, any other into the free sites of the strip nearest it.
 
+Above the leaves a macro pin counts its cell inputs in buffers (FANOUT inputs weigh UPPER_FANOUT buffers: a b3
+PE's clock pin, 9 clock buffers inside, weighs 3), so the buffer that drives it drives little else: counted as one,
+4 PE pins to a level-1 buffer (0.19 pF) made the PEs the latest sinks of 8x8 b3 (latency 1.13 .. 1.93 ns, register
+hold -0.058 ns; weighed, 1.33 .. 1.76 ns, +0.150 ns).
+
 What this does not do of a real clock-tree synthesis: groups are balanced in cell inputs, not in wire length, load
-or delay; buffers are sized by level, not by their load; no delay balancing between branches (nor against the
-macros' own clock buffers), no useful skew, no hold fixing. The post-route timing (propagated clock) measures the
-result: insertion delay, skew and hold slack."""
+or delay; buffers are sized by level, not by their load; no delay balancing between branches (the macros' own
+buffers are matched in number, not in delay), no useful skew, no hold fixing. The post-route timing (propagated
+clock) measures the result: insertion delay, skew and hold slack."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -79,11 +86,12 @@ def bisect(items: list[tuple[tuple, Point, int]], fanout: int, span: float) -> l
 
 
 def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink_xy, pitch: int, clock: CellPin,
-                 buffer: CellPin, upper: CellPin, load=lambda inst, pin: 1) -> BufferTrees:
+                 buffer: CellPin, upper: CellPin, load=lambda inst, pin: 1, stages=lambda inst, pin: 0) -> BufferTrees:
     """Plan a tree for every input-port net with more than FANOUT sinks (their points: `sink_xy(instance, pin)`;
-    `load(instance, pin)`: the cell inputs a sink stands for, a macro pin the cells its port net reaches inside)
-    and add its buffers to `net`, the sinks moved onto the leaf nets. Leaves: `clock` for the clock, `buffer`
-    for the others; above them `upper`."""
+    `load(instance, pin)`: the cell inputs a sink stands for, a macro pin the cells its port net reaches inside;
+    `stages(instance, pin)`: the buffers in series behind a macro pin inside the macro, 0 elsewhere) and add its
+    buffers to `net`, the sinks moved onto the nets of the buffers that drive them. Leaves: `clock` for the clock,
+    `buffer` for the others; above them `upper`."""
     directions = net.port_directions()
     trees, moved = BufferTrees(), {}
     for name in sorted(nets):
@@ -91,8 +99,21 @@ def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink
         if directions.get(name) != "input" or len(sinks) <= FANOUT:
             continue
         leaf = clock if name == CLOCK else buffer
-        items, below, level = [(m, sink_xy(*m), load(*m)) for m in sinks], {}, 0
+        # a sink with k buffers inside joins the tree at level k: every register then sits behind as many buffers
+        # (16x16 b3: a PE's registers, behind its row of clock buffers, were clocked 0.22 ns after the B-spline
+        # units' and the glue's, which the leaves drive themselves)
+        entering: dict[int, list] = {}
+        for m in sinks:
+            k = stages(*m)
+            # above the leaves a buffer counts 1 against UPPER_FANOUT, a macro pin its cell inputs in that unit
+            entering.setdefault(k, []).append((m, sink_xy(*m), load(*m) if k == 0 else
+                                               -(-load(*m) * UPPER_FANOUT // FANOUT)))
+        items, below, level = [], {}, 0
         while True:
+            items += entering.pop(level, [])
+            if not items:
+                level += 1
+                continue
             # the span bounds the leaf nets; above them the buffers are grouped by count alone (each level
             # then has at most half as many: the tree ends)
             groups = (bisect(items, FANOUT, SPAN_PITCHES * pitch) if level == 0 else
@@ -102,13 +123,13 @@ def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink
                 out = net.net_name(f"{name}_tree{level}_{k}")
                 b = Buffer(name, net.cell_name(cell.cell), cell, name, out, [m for m, *_ in group], level)
                 for m in b.sinks:
-                    if level == 0:
-                        moved[m] = out
-                    else:
+                    if m[0] in below:
                         below[m[0]].net_in = out
+                    else:
+                        moved[m] = out
                 built[b.name] = (b, centroid([xy for _, xy, _ in group]))
             trees.buffers += [b for b, _ in built.values()]
-            if len(groups) == 1:      # the root: the port drives it
+            if len(groups) == 1 and not entering:      # the root: the port drives it
                 break
             below = {n: b for n, (b, _) in built.items()}
             items = [((n, cell.inputs[0]), xy, 1) for n, (_, xy) in built.items()]

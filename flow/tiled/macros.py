@@ -21,8 +21,8 @@ from ..errors import RouteIncomplete
 from ..metrics import Metric
 from ..pdks import PdkInfo
 from ..tools import qflow_pnr
-from ..tools.lefdef import def_tracks, port_fanouts, read_def
-from ..tools.liberty import CACHE
+from ..tools.lefdef import def_tracks, port_fanouts, port_stages, read_def
+from ..tools.liberty import CACHE, stage_cells
 from ..tools.macro import Abstract, MacroPins, PlacedPin, edge_keepouts, place_edge_pins, write_lef
 from ..tools.yosys_synth import synthesize
 from ..versions import tool_versions
@@ -77,7 +77,7 @@ def harden(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Pat
         hit = _cache_entry(final / "macro.json") is not None
         if not hit:
             _build_into_cache(module, plan, cfg, pdk, liberty, text, free_layers, key, key_data, final)
-    return (*_load_macro(module, final), hit)
+    return (*_load_macro(module, final, liberty), hit)
 
 
 def _build_into_cache(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, liberty: Path, text: str,
@@ -108,13 +108,14 @@ def _build_into_cache(module: str, plan: MacroPins, cfg: Config, pdk: PdkInfo, l
     tmp.rename(final)
 
 
-def _load_macro(module: str, final: Path) -> tuple[Abstract, dict]:
+def _load_macro(module: str, final: Path, liberty: Path) -> tuple[Abstract, dict]:
     """The abstract and info (paths made absolute, metrics as Metric) of a finished cache entry."""
     info = json.loads((final / "macro.json").read_text())
     a = info["abstract"]
     abstract = Abstract(module, final / "macro.lef", a["units"], tuple(a["die"]),
                         {n: PlacedPin(**p) for n, p in a["pins"].items()}, port_fanouts(final / "macro.def"),
-                        {(d, l): tuple(v) for d, l, v in a["tracks"]})
+                        {(d, l): tuple(v) for d, l, v in a["tracks"]},
+                        port_stages(final / "macro.def", stage_cells(liberty)))
     info["metrics"] = {k: Metric(**m) for k, m in info["metrics"].items()}
     for k in ("netlist", "spef", "def", "place_log", "route_log"):
         info[k] = final / info[k]

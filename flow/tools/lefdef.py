@@ -310,6 +310,23 @@ def net_segments(routed_def: Path) -> dict[str, list[tuple[str, int, int, int, i
     return out
 
 
+def port_stages(routed_def: Path, stage_cells: dict[str, str]) -> dict[str, int]:
+    """{port: the most stage cells (`stage_cells`: single-input cells, buffers and inverters -> their output pin)
+    in series from an input port to the other cells its net reaches inside} of a macro's routed DEF: 1 for a clock
+    port that fans out through a row of clock buffers, 0 for one that reaches the registers itself."""
+    text = Path(routed_def).read_text()
+    cells = dict(re.findall(r"^\s*-\s+(\S+)\s+(\S+)", section(text, "COMPONENTS"), re.M))
+    nets = {name: re.findall(r"\(\s*(\S+)\s+(\S+)\s*\)", re.split(r"\s\+\s*\w", body, maxsplit=1)[0])
+            for name, body in records(section(text, "NETS"))}
+    driven = {(inst, pin): name for name, conns in nets.items() for inst, pin in conns}
+
+    def depth(net: str) -> int:
+        outs = [(i, stage_cells[cells[i]]) for i, pin in nets[net] if stage_cells.get(cells.get(i)) not in (None, pin)]
+        return max((1 + depth(driven[o]) for o in outs if o in driven), default=0)
+
+    return {pin: depth(name) for name, conns in nets.items() for inst, pin in conns if inst == "PIN"}
+
+
 def port_fanouts(routed_def: Path) -> dict[str, int]:
     """{port: the cell pins its net reaches inside} of a macro's routed DEF (0: a floating port, e.g. sys_rst of a
     reset-less PE macro)."""

@@ -113,3 +113,10 @@ def pin_directions(liberty: Path) -> dict[str, dict[str, str]]:
                 if found:
                     table[name][pin] = found.group(1)
     return table
+
+
+def stage_cells(liberty: Path) -> dict[str, str]:
+    """{cell: its output pin} of the liberty's single-input, single-output cells: buffers and inverters (a
+    flip-flop has a clock and a data input, a tie cell none)."""
+    return {cell: next(p for p, d in pins.items() if d == "output")
+            for cell, pins in pin_directions(liberty).items() if sorted(pins.values()) == ["input", "output"]}

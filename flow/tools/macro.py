@@ -63,6 +63,7 @@ class Abstract:
     pins: dict[str, PlacedPin]
     fanout: dict[str, int] = field(default_factory=dict)   # port -> cell pins its net reaches inside
     tracks: dict = field(default_factory=dict)              # the macro DEF's TRACKS (see def_tracks)
+    stages: dict[str, int] = field(default_factory=dict)    # input port -> buffers in series inside (port_stages)
 
     @property
     def floating(self) -> set[str]:
