@@ -299,7 +299,8 @@ def section_speed(args, out: Path) -> None:
                "tool [s]": round(smp["tool_s"], 2), "peak memory [MB]": round(smp["peak_mb"], 1),
                "error": failure_note(res), "cell area [um^2]": value(res, "cell_area"),
                "die area [um^2]": value(res, "die_area"), "fmax [MHz]": value(res, "fmax"),
-               "failed nets": value(res, "failed_nets")}
+               "failed nets": value(res, "failed_nets"), "clock skew [ns]": value(res, "postroute_clock_skew"),
+               "register hold slack [ns]": value(res, "postroute_hold_slack_registers")}
         for step, s in sorted(step_s.items(), key=lambda kv: step_order(kv[0])):
             row[f"{step} [s]"] = s
             sampled = smp["steps"].get(step)
@@ -361,7 +362,8 @@ def speed_parts(rows: list[dict], header: str) -> list[str]:
                          "R^2": round(by_cells[1], 3) if by_cells else "",
                          "exponent vs PEs (t ~ PEs^k)": round(by_pes[0], 2) if by_pes else "n/a",
                          "R^2 (PEs)": round(by_pes[1], 3) if by_pes else ""})
-    results_cols = ["point", "status", "cells", "cell area [um^2]", "die area [um^2]", "fmax [MHz]", "failed nets"]
+    results_cols = ["point", "status", "cells", "cell area [um^2]", "die area [um^2]", "fmax [MHz]", "failed nets",
+                    "clock skew [ns]", "register hold slack [ns]"]
     failed = [f"- {r['point']}: {r['error']}" for r in rows if r["status"] != "ok"]
     parts = [header + "\nStep wall time: SiliconCompiler tasktime (job manifest); the tiled step's "
              "parts (harden_*, route_top, sta, ...) are timed by flow/tiled/run.py inside it. Memory: peak PSS summed "

@@ -1,5 +1,6 @@
 """bench/run.py pure functions: exponent fit, machine info, Yosys stat parsing, tables, options (no timing)."""
 import importlib.util
+import re
 
 import pytest
 
@@ -111,3 +112,16 @@ def test_bench_sweeps_load(tmp_path):
     assert args.power_vectors == 0 and bench.parse_args([]).power_vectors == 500
     no_power = bench.bench_sweep(bench.BENCH / "speed.yaml", {"flow.power_vectors": [args.power_vectors]}, tmp_path)
     assert {p.cfg.flow.power_vectors for p in no_power.points} == {0}
+
+
+def test_speed_tables_show_the_clock_quality_and_fit_the_growth():
+    """Two points 4x apart in PEs, 4x in time: the exponent vs PEs is 1; the results table carries skew and hold."""
+    rows = [{"point": f"{n}x{n} b3 sky130hd tiled", "array": f"{n}x{n}", "PEs": n * n, "cells": 1000 * n * n,
+             "status": "ok", "table_bits": 3, "physical": "tiled", "wall [s]": 10.0 * n * n, "tool [s]": 9.0 * n * n,
+             "route_top [s]": 5.0 * n * n, "cell area [um^2]": 1.0, "die area [um^2]": 2.0, "fmax [MHz]": 130.0,
+             "failed nets": 0, "clock skew [ns]": 0.1 * n, "register hold slack [ns]": 0.05 * n}
+            for n in (4, 8)]
+    text = "\n".join(bench.speed_parts(rows, "header"))
+    assert "| clock skew [ns] | register hold slack [ns] |" in text and "| 0 | 0.8 | 0.4 |" in text
+    fit = re.search(r"\| 3 \| tiled \| flow total \| 2 \| ([\d.]+) \| [\d.]+ \| ([\d.]+) \|", text)
+    assert fit and float(fit.group(1)) == 1.0 and float(fit.group(2)) == 1.0
