@@ -114,8 +114,8 @@ def insert_trees(net: ArrayNetlist, nets: dict[str, list[tuple[str, str]]], sink
             if not items:
                 level += 1
                 continue
-            # the span bounds the leaf nets; above them the buffers are grouped by count alone (each level
-            # then has at most half as many: the tree ends)
+            # the span bounds the leaf nets; above them the items are grouped by weight alone (a buffer weighs 1,
+            # so a level of buffers alone has at most half as many groups: the tree ends)
             groups = (bisect(items, FANOUT, SPAN_PITCHES * pitch) if level == 0 else
                       bisect(items, UPPER_FANOUT, float("inf")))
             built, cell = {}, leaf if level == 0 else upper
