@@ -176,29 +176,3 @@ def test_a_net_no_window_holds_is_routed_alone_in_its_region():
     # 403..1267 x 402..1265 grown by 10, out to multiples of 4 in x and 6 in y; levels 0..2 (2, 4, 8 cells) first
     assert jobs[(3, (392, 390, 1280, 1278))] == {"top": nets["top"]}
     assert region(die, (5, 5, 1695, 1699), 10, (4, 6)) == die
-
-
-def test_a_stuck_net_goes_round_alone_in_a_wider_region(tmp_path, monkeypatch):
-    """Nets still stuck after the repairs are each routed alone in their pins' box grown by `grow` (on the grid,
-    clipped to the die), one after the other: a routed one joins the routes and the walls of the next; one that
-    fails again stays for the full-die run. Only the run is replaced here (route_window: qrouter's part)."""
-    from flow.tools.floorplan import Floorplan
-    from flow.tools.window_route import WindowRuns
-    plan = Floorplan(1000, (0, 0, 8000, 8000), [("X", "met2", 10, 800), ("Y", "met1", 10, 800)], {}, {})
-    runs = WindowRuns(plan, {"a": [], "b": [], "c": []}, None, [], tmp_path)
-    runs.rects = {"a": [(1000, 1000, 1010, 1010), (2000, 1500, 2010, 1510)], "b": [(7000, 7000, 7010, 7010)],
-                  "c": [(10, 10, 20, 20)]}
-    runs.stuck = {(0, 0, 4000, 4000): ["a", "c"], (4000, 4000, 8000, 8000): ["b"]}
-    runs.routed["c"] = "met1 ( 10 10 ) ( 20 * )"       # repaired: not routed again
-    seen = []
-
-    def route_window(folder, w, todo, passes):
-        seen.append((folder.name, w, sorted(todo), sorted(runs.walls)))
-        (n,) = todo
-        return ({n: "met1 ( 1000 1000 ) ( 2000 * )"}, {}) if n == "a" else ({}, {})
-
-    monkeypatch.setattr(runs, "route_window", route_window)
-    assert runs.detour_stuck(500) == 1
-    assert seen == [("detour000", (500, 500, 2510, 2010), ["a"], []),
-                    ("detour001", (6500, 6500, 7510, 7510), ["b"], ["a"])]
-    assert runs.routed["a"].startswith("met1") and "b" not in runs.routed

@@ -71,10 +71,10 @@ def _unreachable_macro_pins(exc: ToolFailed, lefs: list[Path], top_def: Path, ne
 
 class WindowedRoute:
     """window_route.preroute, then full-die qrouter runs: one per long net routed in pieces (its spine), then one
-    for the nets left over (those that failed in their window and round it), if any, with every route so far in
-    its DEF as a FIXED special net (qrouter's fixed obstructions). A pin's own via can still land through such a
-    wire when it is right over the pin, so the merged routes are checked for shorts on the grid, and the window
-    nets in one are routed again in the last run (at most WINDOW_REPAIRS times).
+    for the nets left over (those that failed in their window), if any, with every route so far in its DEF as a
+    FIXED special net (qrouter's fixed obstructions). A pin's own via can still land through such a wire when it
+    is right over the pin, so the merged routes are checked for shorts on the grid, and the window nets in one
+    are routed again in the last run (at most WINDOW_REPAIRS times).
 
     A long net routed in pieces: a full-die run routes its spine (the pins no piece holds and the first pin of
     each piece, its way in) with the pieces' wires as obstructions; spine and pieces together are the net."""
@@ -247,9 +247,6 @@ def _window_metrics(stats: window_route.WindowStats, kept: int = 0, repaired: in
                                            "routed again by the full-die run", "route/window_shorts.txt"),
             "window_unstuck_nets": Metric(stats.unstuck, "nets", tool + ": nets that failed in their window and "
                                           "were routed there again with the window's own nets", "route/windows"),
-            "window_detoured_nets": Metric(stats.detoured, "nets", tool + ": nets that failed in their window and "
-                                           "were routed alone in their pins' box grown by "
-                                           f"{window_route.DETOUR_CELLS} PE pitches", "route/windows"),
             "window_pieced_nets": Metric(stats.pieced, "nets", tool + ": long nets (clock, broadcasts) routed in "
                                          "pieces per window, joined by the full-die run", "route/windows"),
             "window_runtime": Metric(round(stats.seconds, 2), "s", tool, "route/windows"),

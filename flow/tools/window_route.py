@@ -37,15 +37,13 @@ Box = tuple[int, int, int, int]       # x0, y0, x1, y1 in DEF units
 PIECE_MIN_PINS = 8                    # a net too long for a window is routed in pieces from this many pins
 FIRST_PIECE_PINS = 32                 # a piece this big is routed alone, before any window: in a full one
                                       # (the 16x16 clock in its deskew strip) it failed
-WINDOW_PASSES = 2                     # rip-up passes in a window: what still fails is repaired or goes round
+WINDOW_PASSES = 2                     # rip-up passes in a window: what still fails goes to the full-die runs
                                       # (16x16: a clock piece in the deskew strip failed after all 7 passes,
                                       # 128 s for that one window)
 REPAIR_PASSES = 6                     # rip-up passes when a window's failed nets are routed again with its nets
 REPAIR_MAX_CELLS = 4                  # windows at most this many grid cells across are repaired; a wider one's
-                                      # failed nets go round alone (16x16: an 8-cell window's repair took 626 s;
-                                      # 32x32: one ran an hour without finishing)
-DETOUR_CELLS = 2                      # a net stuck in its window is routed alone in its pins' box grown by this
-                                      # many grid cells: room to go round the wires that boxed it in
+                                      # failed nets go to the full-die run (16x16: an 8-cell window's repair took
+                                      # 626 s; 32x32: one ran an hour without finishing)
 
 
 @dataclass
@@ -55,7 +53,6 @@ class WindowStats:
     unstuck: int              # nets that failed in their window and were routed there again with its nets
     seconds: float
     workers: int = 1          # window runs at once
-    detoured: int = 0         # nets that failed in their window and were routed alone in a wider region
 
 
 def conn_rects(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]]) -> dict[str, list[Box]]:
@@ -254,17 +251,16 @@ def preroute(plan: fp.Floorplan, nets: dict[str, list[tuple[str, str]]], pdk, le
     """Route the nets that fit a window, window by window, the pieces of the longer ones with at least
     PIECE_MIN_PINS pins, and the other longer ones each in its own region -> ({net: `+ ROUTED` text},
     {long net: [(piece's connections, its wires)]}, {net: SPECIALNETS text}, stats). A net that fails in its
-    window is routed there once more together with the nets routed wholly inside it (windows of at most
-    REPAIR_MAX_CELLS), then alone in a wider region; what fails again is left to the full-die run (WindowRuns)."""
+    window is routed there once more together with the nets routed wholly inside it; what fails again is left
+    to the full-die run (WindowRuns)."""
     t0 = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     runs = WindowRuns(plan, nets, pdk, lefs, work, design)
     workers = len(os.sched_getaffinity(0))          # one qrouter run per core this process may use
     runs.route_jobs(*plan_jobs(plan.die, cell, nets, runs.rects, halo, runs.align), workers=workers)
     repaired = runs.repair_stuck((REPAIR_MAX_CELLS * cell[0], REPAIR_MAX_CELLS * cell[1]))
-    detoured = runs.detour_stuck(DETOUR_CELLS * max(cell))
     return runs.routed, runs.parts, runs.specials, WindowStats(runs.runs, len(runs.parts), repaired,
-                                                               time.perf_counter() - t0, workers, detoured)
+                                                               time.perf_counter() - t0, workers)
 
 
 class WindowRuns:
@@ -378,7 +374,7 @@ class WindowRuns:
         A net that failed in its window is boxed in by wires of windows routed before it (16x16: chains in the
         crowded skew strips, which the full-die run could not route either). It is routed once more in that window
         together with every net routed wholly inside it, which qrouter may then rip up and route again; the run
-        counts only if it routes them all, else the earlier routes stay and the net goes round (detour_stuck)."""
+        counts only if it routes them all, else the earlier routes stay and the full-die run gets the net."""
         repaired = 0
         for k, (w, names) in enumerate(sorted(self.stuck.items(), key=lambda wn: (wn[0][1], wn[0][0]))):
             if w[2] - w[0] > largest[0] or w[3] - w[1] > largest[1]:
@@ -397,30 +393,6 @@ class WindowRuns:
                     self.specials[n] = patches[n]
             repaired += len(names)
         return repaired
-
-
-    def detour_stuck(self, grow: int) -> int:
-        """Route each net still stuck, one at a time, alone in its pins' box grown by `grow` (on the grid, clipped
-        to the die), every wire so far fixed around it -> nets routed; what fails again goes to the full-die run.
-
-        The full-die run routed such nets with the same fixed wires around them: what they lacked in their
-        window was room to go round, not the whole die, whose run costs time and memory by its area (16x16: 2
-        tree nets stuck in 8x8-pitch windows took a 3.2 GB full-die run; 32x32: 5, where a full-die run took
-        15.5 GiB)."""
-        done = 0
-        stuck = sorted({n for names in self.stuck.values() for n in names if n not in self.routed})
-        for k, n in enumerate(stuck):
-            w = region(self.plan.die, _union(self.rects[n]), grow, self.align)
-            result = self.route_window(self.work / f"detour{k:03d}", w, {n: self.nets[n]}, REPAIR_PASSES)
-            if result is None or n not in result[0]:
-                continue
-            got, patches = result
-            self.routed[n] = got[n]
-            self.walls[n] = (got[n], _bbox(got[n]))
-            if n in patches:
-                self.specials[n] = patches[n]
-            done += 1
-        return done
 
 
 def add_specials(def_path: Path, specials: dict[str, str]) -> Path:
