@@ -80,8 +80,9 @@ def test_every_sink_is_behind_the_same_number_of_buffers():
 
 
 def test_a_sink_with_buffers_inside_joins_the_tree_that_many_levels_up():
-    """Flops 0..99 stand for macro clock pins with one buffer inside (stages 1): a level-1 buffer drives each of
-    them, a leaf each other flop, so that every register is behind as many buffers (the macro's one included)."""
+    """The first 100 flops stand for macro clock pins with one buffer inside (stages 1): a level-1 buffer drives
+    each of them, a leaf each other flop, so that every register is behind as many buffers (the macro's one
+    included)."""
     net, xy = _netlist(1000, 0)
     inside = lambda i, pin: 1 if pin == "CLK" and int(i.split("_")[1]) <= 100 else 0
     trees = insert_trees(net, net.nets({}), lambda i, pin: xy[i], 20, CLK, BUF, UP, stages=inside)
