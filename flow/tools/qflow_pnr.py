@@ -353,10 +353,10 @@ def _placement_metrics(def_path: Path, pdk: PdkInfo, liberty: Path, density: flo
 
 
 def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: _Runner, extra_lefs, obstructions,
-             passes: int | None = None, last_pass: bool = True, delays: bool = True, ignore=()
+             passes: int | None = None, delays: bool = True, ignore=()
              ) -> tuple[Path, Path, int, int, int]:
     """One bounded qrouter run on the placed DEF -> (routed DEF, RC file, failed nets, nets, layers).
-    `passes`: rip-up passes (default the PDK's), then the last unmasked one unless `last_pass` is False;
+    `passes`: rip-up passes (default the PDK's), then the last unmasked one if nets still fail;
     `delays`: write the RC file (qrouter's write_delays; it crashed on a 16x16 array's clock spine);
     `ignore`: nets of the DEF qrouter leaves unrouted (their pins stay reserved for them)."""
     t = pdk.pnr
@@ -370,7 +370,6 @@ def _qrouter(placed: PlaceResult, pdk: PdkInfo, work: Path, run: _Runner, extra_
         obstructions=(obs.read_text() if obs.exists() else "") + "".join(f"{o}\n" for o in obstructions),
         placed_def=placed.def_path, after_read="".join(f"ignore {{{n}}}\n" for n in ignore),
         stage2_passes=t.stage2_passes if passes is None else passes,
-        last_pass="if {$result > 0} {set result [stage2 mask none effort 50]}" if last_pass else "",
         routed_def=routed_def.name, write_delays=f"write_delays {rc.name}" if delays else "")
     out = run("qrouter", [_tool("qrouter"), "-nog", "-noc", "-s", script.name])
     final = re.search(r"KAN_FAILED_NETS (\d+) of (\d+)", out)
@@ -388,17 +387,18 @@ def failed_nets(route_log: str) -> list[str]:
 def route_only(def_path: Path, pdk: PdkInfo, work: Path, extra_lefs=(), passes: int | None = None, ignore=(),
                obstructions: list[str] | tuple[str, ...] = ()) -> tuple[Path, list[str]]:
     """qrouter alone on a DEF written for it (no placement: no netlist, no RC file, no parasitics), failed nets
-    allowed: -> (the routed DEF, the failed nets). `passes`: at most this many rip-up passes and no last
-    unmasked one (a caller that routes what fails elsewhere); `ignore`: nets of the DEF left unrouted, there so
-    that qrouter keeps their pins free (a wire of another run over a pin shorts the via that later reaches it);
+    allowed: -> (the routed DEF, the failed nets). `passes`: at most this many rip-up passes (default the PDK's),
+    then the last unmasked one if nets still fail (16x16 b3: two upper tree nets failed stage 1 and every masked
+    pass, in their windows and in the full-die run, and the unmasked pass routed them); `ignore`: nets of the DEF
+    left unrouted, there so that qrouter keeps their pins free (a wire of another run over a pin shorts the via
+    that later reaches it);
     `obstructions`: qrouter `obstruction x0 y0 x1 y1 layer` lines (um)."""
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     run = _Runner(work, work / "route.log")
     placed = PlaceResult(def_path=Path(def_path), netlist=Path(def_path), metrics={}, log=run.log, work=work,
                          liberty=Path(def_path), top="")
-    routed_def = _qrouter(placed, pdk, work, run, extra_lefs, obstructions, passes, passes is None, delays=False,
-                          ignore=ignore)[0]
+    routed_def = _qrouter(placed, pdk, work, run, extra_lefs, obstructions, passes, delays=False, ignore=ignore)[0]
     return routed_def, failed_nets(run.log.read_text())
 
 

@@ -37,7 +37,8 @@ Box = tuple[int, int, int, int]       # x0, y0, x1, y1 in DEF units
 PIECE_MIN_PINS = 8                    # a net too long for a window is routed in pieces from this many pins
 FIRST_PIECE_PINS = 32                 # a piece this big is routed alone, before any window: in a full one
                                       # (the 16x16 clock in its deskew strip) it failed
-WINDOW_PASSES = 2                     # rip-up passes in a window: what still fails goes to the full-die runs
+WINDOW_PASSES = 2                     # masked rip-up passes in a window (then qrouter's unmasked one): what
+                                      # still fails goes to the full-die runs
                                       # (16x16: a clock piece in the deskew strip failed after all 7 passes,
                                       # 128 s for that one window)
 REPAIR_PASSES = 6                     # rip-up passes when a window's failed nets are routed again with its nets

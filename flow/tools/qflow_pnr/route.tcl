@@ -15,7 +15,8 @@ set result [stage1]
 for {set pass 0} {$$result > 0 && $$pass < ${stage2_passes}} {incr pass} {
     set result [stage2 mask 90 effort 20]
 }
-${last_pass}
+# the masked passes search a band around each net's trunk and branches; the last one searches the whole area
+if {$$result > 0} {set result [stage2 mask none effort 50]}
 cleanup all
 write_def ${routed_def}
 ${write_delays}
