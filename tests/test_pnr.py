@@ -8,7 +8,7 @@ from flow import config, pdks
 from flow.errors import ToolMissing
 from flow.tools import qflow_pnr
 from flow.tools.die_plot import render_die
-from flow.tools.lefdef import read_def
+from flow.tools.lefdef import read_def, routes_of
 from flow.tools.liberty import prepared_liberty
 from flow.tools.spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
 from flow.tools.yosys_synth import synthesize
@@ -115,6 +115,49 @@ def test_relief_placement_leaves_nets_unbuffered_at_the_given_density(tiny_sky13
     x1 = read_def(again.def_path).die[2] / read_def(again.def_path).units
     edges = {round(float(line.split()[3]), 1) for line in (tmp_path / "relief" / "top.obs").read_text().splitlines()}
     assert abs(max(edges) - x1) < 3         # the relief die is ~18% wider: its lines would reach further
+
+
+WALLED_DEF = """VERSION 5.6 ;
+DIVIDERCHAR "/" ;
+BUSBITCHARS "[]" ;
+DESIGN walled ;
+UNITS DISTANCE MICRONS 200 ;
+DIEAREA ( 0 0 ) ( 12000 24000 ) ;
+TRACKS X 46 DO 130 STEP 92 LAYER li1 ;
+TRACKS X 46 DO 130 STEP 92 LAYER met2 ;
+TRACKS X 46 DO 65 STEP 184 LAYER met4 ;
+TRACKS Y 34 DO 352 STEP 68 LAYER met1 ;
+TRACKS Y 34 DO 176 STEP 136 LAYER met3 ;
+TRACKS Y 340 DO 35 STEP 680 LAYER met5 ;
+COMPONENTS 2 ;
+- u1 sky130_fd_sc_hd__buf_1 + PLACED ( 3404 10000 ) N ;
+- u2 sky130_fd_sc_hd__buf_1 + PLACED ( 8004 10000 ) N ;
+END COMPONENTS
+NETS 1 ;
+- n
+  ( u1 X )
+  ( u2 A )
+;
+END NETS
+END DESIGN
+"""
+
+
+def test_a_net_whose_only_way_leaves_the_masked_band_routes_in_the_last_pass(tmp_path):
+    """u1 (x 17 um) drives u2 (x 40 um), both at y 50 um; walls on every layer close u1 in on three sides, open
+    at y 95 um only: beyond the band the masked passes search (90 tracks, ~31 um of met1 tracks). Stage 1 and
+    both masked passes fail (the window runs' count); the unmasked last pass routes it through the opening."""
+    (tmp_path / "walled.def").write_text(WALLED_DEF)
+    walls = [(10, 5, 12, 95), (24, 5, 26, 95), (10, 5, 26, 7)]
+    obstructions = [f"obstruction {x0} {y0} {x1} {y1} {layer}" for x0, y0, x1, y1 in walls
+                    for layer in ("li1", "met1", "met2", "met3", "met4", "met5")]
+    routed, failed = qflow_pnr.route_only(tmp_path / "walled.def", pdks.resolve("sky130hd"), tmp_path / "route",
+                                          passes=2, obstructions=obstructions)
+    log = (tmp_path / "route" / "route.log").read_text()
+    assert log.count("Failure on net n:") == 2 and "Failed to route net n" in log      # stage 1, two masked passes
+    assert failed == []
+    route = routes_of(routed.read_text())["n"]
+    assert max(int(y) for y in re.findall(r"\(\s*[\d*]+\s+(\d+)", route)) > 95 * 200       # through the opening
 
 
 @pytest.mark.parametrize("pdk_name", ["osu018", "gf180mcu"])
