@@ -8,7 +8,7 @@ from flow import config, pdks
 from flow.errors import ToolMissing
 from flow.tools import qflow_pnr
 from flow.tools.die_plot import render_die
-from flow.tools.lefdef import read_def, routes_of
+from flow.tools.lefdef import read_def, route_elements, routes_of
 from flow.tools.liberty import prepared_liberty
 from flow.tools.spef import fix_rc2dly_spef, rc2dly_safe_rc, spef_summary
 from flow.tools.yosys_synth import synthesize
@@ -156,8 +156,8 @@ def test_a_net_whose_only_way_leaves_the_masked_band_routes_in_the_last_pass(tmp
     log = (tmp_path / "route" / "route.log").read_text()
     assert log.count("Failure on net n:") == 2 and "Failed to route net n" in log      # stage 1, two masked passes
     assert failed == []
-    route = routes_of(routed.read_text())["n"]
-    assert max(int(y) for y in re.findall(r"\(\s*[\d*]+\s+(\d+)", route)) > 95 * 200       # through the opening
+    wires = route_elements(routes_of(routed.read_text())["n"])
+    assert max(y for e in wires for _, y in e.points) > 95 * 200                        # through the opening
 
 
 @pytest.mark.parametrize("pdk_name", ["osu018", "gf180mcu"])
