@@ -103,6 +103,31 @@ def test_a_sink_with_buffers_inside_joins_the_tree_that_many_levels_up():
                          stages=lambda i, pin: 1)
     assert sorted(len(b.sinks) for b in trees.buffers if b.net == "sys_clk" and b.level == 1) == [1] * 40
 
+def test_the_levels_above_the_macros_split_the_array_evenly():
+    """A 16 x 16 array of macro clock pins (one buffer inside, 9 cells; 100 um pitch) and 64 flops in a column west
+    of it. Level 1 mixes macro pins and leaves, so its buffers cover 0 to 4 macros; above it each level is planned
+    top-down, and the buffers of a level cover near equal numbers of macros (bottom-up, groups of 2 to 4 buffers
+    counted as one: 8 to 16 at level 3, 30 to 64 at level 4)."""
+    n = 16
+    port = lambda name: (f"\\{name}", 0, 1, True)
+    cells = [(f"m{k}", "DFF", [("CLK", [port("sys_clk")])]) for k in range(n * n + 4 * n)]
+    net = ArrayNetlist([("sys_clk", "input", 1)], cells, [], {})
+    macro = lambda i: int(i[4:]) <= n * n                       # DFF_1 .. DFF_256 stand for the macros
+    xy = {f"DFF_{k + 1}": (100.0 * (k % n), 100.0 * (k // n)) if k < n * n else (-50.0, 25.0 * (k - n * n))
+          for k in range(n * n + 4 * n)}
+    trees = insert_trees(net, net.nets({}), lambda i, pin: xy[i], 100, CLK, BUF, UP,
+                         load=lambda i, pin: 9 if macro(i) else 1, stages=lambda i, pin: 1 if macro(i) else 0)
+    clock = {b.name: b for b in trees.buffers if b.net == "sys_clk"}
+    macros = lambda b: sum(macros(clock[i]) if i in clock else macro(i) for i, _ in b.sinks)
+    covered = {}
+    for b in clock.values():
+        covered.setdefault(b.level, []).append(macros(b))
+    assert max(covered) == 6 and covered[6] == [n * n]
+    assert sorted(covered[5]) == [126, 130] and len(covered[4]) == 6 and len(covered[3]) == 18
+    for level in (3, 4):
+        assert max(covered[level]) <= 1.25 * min(covered[level]), (level, sorted(covered[level]))
+
+
 
 def test_small_nets_get_no_tree():
     net, xy = _netlist(FANOUT, FANOUT)

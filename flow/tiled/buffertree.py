@@ -108,12 +108,14 @@ def partition(items: list[tuple[tuple, Point, int]], fanout: int) -> tuple[list,
     while fanout ** depth < len(items):
         depth += 1
 
-    def cut(group: list, levels: int) -> list:
+    def cut(group: list, levels: int, most: int) -> list:
+        """`group` (at most `most` items) planned `levels` deep: cut into as many parts as the largest group of
+        this level needs, so that siblings and cousins alike hold near equal counts."""
         if levels == 1:
             return group
-        size = fanout ** (levels - 1)
-        return [cut(g, levels - 1) for g in split(group, -(-len(group) // size))]
-    return cut(items, depth), depth
+        parts = -(-most // fanout ** (levels - 1))
+        return [cut(g, levels - 1, -(-most // parts)) for g in split(group, min(parts, len(group)))]
+    return cut(items, depth, len(items)), depth
 
 
 def _leaves(plan: list, depth: int) -> list[list]:
