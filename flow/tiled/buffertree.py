@@ -5,25 +5,28 @@ spans the die.
 A tree is built bottom-up by recursive bisection of its sinks' points (the method of means and medians): a group
 of more than FANOUT cell inputs (a macro pin counts the cells its port net reaches inside) or, at the leaves, wider
 than SPAN_PITCHES PE pitches across, is cut at the median of its longer side; each group gets one buffer, meant for
-the group's centroid, and the buffers are grouped again, level by level, at most UPPER_FANOUT to a group, until
-one root buffer is left for the port to drive. A macro pin whose net passes k buffers inside the macro (a PE's
-row of clock buffers: Abstract.stages) joins the tree at level k, among the buffers, so that every register is
-behind the same number of buffers, the macros' own included. Sized by
-level: a leaf drives at most FANOUT inputs within SPAN_PITCHES, with the PDK's clock buffer (the clock) or buffer
-(the others); a buffer above the leaves drives wires across many PE pitches, with the PDK's tree buffer (a
-stronger clock buffer). arrayplan.py plans the trees on the glue cells' legal places and puts a buffer whose point
-lies in the macro grid in the nearest crossing of the routing channels with room, if that is nearer than a glue
-strip, any other into the free sites of the strip nearest it.
+the group's centroid, and the buffers are grouped again, level by level, at most UPPER_FANOUT to a group. A macro
+pin whose net passes k buffers inside the macro (a PE's row of clock buffers: Abstract.stages) joins the tree at
+level k, among the buffers, so that every register is behind the same number of buffers, the macros' own
+included. Above the last level that sinks join, the rest of the tree is planned top-down (partition): the
+buffers are cut into at most UPPER_FANOUT parts of near equal counts, each part again, until a part is small enough
+for one buffer, so that the branches of a level cover near equal shares of the die, as in an H-tree (grouped
+bottom-up, 2 to 4 buffers to a group and each group counted as one, the root of 32x32 b3 drove one branch for 340
+PEs and one for 684, 0.82 ns apart). Sized by level: a leaf drives at most FANOUT inputs within SPAN_PITCHES, with
+the PDK's clock buffer (the clock) or buffer (the others); a buffer above the leaves drives wires across many PE
+pitches, with the PDK's tree buffer (a stronger clock buffer). arrayplan.py plans the trees on the glue cells'
+legal places and puts a buffer whose point lies in the macro grid in the nearest crossing of the routing channels
+with room, if that is nearer than a glue strip, any other into the free sites of the strip nearest it.
 
 Above the leaves a macro pin counts its cell inputs in buffers (FANOUT inputs weigh UPPER_FANOUT buffers: a b3
 PE's clock pin, 9 clock buffers inside, weighs 3), so the buffer that drives it drives little else: counted as one,
 4 PE pins to a level-1 buffer (0.19 pF) made the PEs the latest sinks of 8x8 b3 (latency 1.13 .. 1.93 ns, register
 hold -0.058 ns; weighed, 1.33 .. 1.76 ns, +0.150 ns).
 
-What this does not do of a real clock-tree synthesis: groups are balanced in cell inputs, not in wire length, load
-or delay; buffers are sized by level, not by their load; no delay balancing between branches (the macros' own
-buffers are matched in number, not in delay), no useful skew, no hold fixing. The post-route timing (propagated
-clock) measures the result: insertion delay, skew and hold slack."""
+What this does not do of a real clock-tree synthesis: groups are balanced in cell inputs (above the sinks, in
+buffer counts), not in wire length, load or delay; buffers are sized by level, not by their load; no delay
+balancing between branches (the macros' own buffers are matched in number, not in delay), no useful skew, no hold
+fixing. The post-route timing (propagated clock) measures the result: insertion delay, skew and hold slack."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -100,22 +103,21 @@ def split(items: list[tuple[tuple, Point, int]], parts: int) -> list[list[tuple[
 
 def partition(items: list[tuple[tuple, Point, int]], fanout: int) -> tuple[list, int]:
     """The levels above the last one that sinks join, planned top-down: `items` (buffers) cut into at most `fanout`
-    groups of near equal counts, each of those again, until a group is small enough for one buffer ->
-    (nested lists, `depth` deep: depth 1 is a list of items; depth levels). Every branch of a level then covers
-    about as many buffers, so as much of the die: built bottom-up, groups of 2 to 4 buffers counted as one made
-    the root of 32x32 b3 drive one buffer for 340 PEs and one for 684, whose clocks arrived 0.82 ns apart."""
+    groups of near equal counts, each of those again, until a group is small enough for one buffer -> (the plan:
+    nested lists `depth` deep, depth 1 being a group of items; depth, the levels it takes)."""
     depth = 1
     while fanout ** depth < len(items):
         depth += 1
+    return _cut(items, depth, len(items), fanout), depth
 
-    def cut(group: list, levels: int, most: int) -> list:
-        """`group` (at most `most` items) planned `levels` deep: cut into as many parts as the largest group of
-        this level needs, so that siblings and cousins alike hold near equal counts."""
-        if levels == 1:
-            return group
-        parts = -(-most // fanout ** (levels - 1))
-        return [cut(g, levels - 1, -(-most // parts)) for g in split(group, min(parts, len(group)))]
-    return cut(items, depth, len(items)), depth
+
+def _cut(group: list, levels: int, most: int, fanout: int) -> list:
+    """`group` (at most `most` items) planned `levels` deep: cut into as many parts as the largest group of its level
+    needs, so that siblings and cousins alike hold near equal counts."""
+    if levels == 1:
+        return group
+    parts = -(-most // fanout ** (levels - 1))
+    return [_cut(g, levels - 1, -(-most // parts), fanout) for g in split(group, min(parts, len(group)))]
 
 
 def _leaves(plan: list, depth: int) -> list[list]:
