@@ -2,21 +2,23 @@
 FANOUT sinks is driven through a tree of buffers built in the array glue, so that no unbuffered net of many sinks
 spans the die.
 
-A tree is built bottom-up by recursive bisection of its sinks' points (the method of means and medians): a group
-of more than FANOUT cell inputs (a macro pin counts the cells its port net reaches inside) or, at the leaves, wider
+A tree is built bottom-up by recursive bisection of its sinks' points (the method of means and medians): a group of
+more than FANOUT cell inputs (a macro pin counts the cells its port net reaches inside) or, at the leaves, wider
 than SPAN_PITCHES PE pitches across, is cut at the median of its longer side; each group gets one buffer, meant for
 the group's centroid, and the buffers are grouped again, level by level, at most UPPER_FANOUT to a group. A macro
 pin whose net passes k buffers inside the macro (a PE's row of clock buffers: Abstract.stages) joins the tree at
-level k, among the buffers, so that every register is behind the same number of buffers, the macros' own
-included. Above the last level that sinks join, the rest of the tree is planned top-down (partition): the
-buffers are cut into at most UPPER_FANOUT parts of near equal counts, each part again, until a part is small enough
-for one buffer, so that the branches of a level cover near equal shares of the die, as in an H-tree (grouped
-bottom-up, 2 to 4 buffers to a group and each group counted as one, the root of 32x32 b3 drove one branch for 340
-PEs and one for 684, 0.82 ns apart). Sized by level: a leaf drives at most FANOUT inputs within SPAN_PITCHES, with
-the PDK's clock buffer (the clock) or buffer (the others); a buffer above the leaves drives wires across many PE
-pitches, with the PDK's tree buffer (a stronger clock buffer). arrayplan.py plans the trees on the glue cells'
-legal places and puts a buffer whose point lies in the macro grid in the nearest crossing of the routing channels
-with room, if that is nearer than a glue strip, any other into the free sites of the strip nearest it.
+level k, among the buffers, so that every register is behind the same number of buffers, the macros' own included.
+Above the last level that sinks join, the rest of the tree is planned top-down (partition): the buffers are cut into
+at most UPPER_FANOUT parts of near equal counts, each part again, until a part is small enough for one buffer, so
+that the branches of a level hold near equal numbers of buffers (grouped bottom-up, 2 to 4 buffers to a group and
+each group counted as one, they did not: test_buffertree's 16x16 array had 30 to 64 macros under the buffers of one
+level; 32x32 b3 skew 0.696 -> 0.548 ns). Equal in buffers is not equal in die: the glue's buffers crowd the west and
+south strips, so the root's two branches of 32x32 b3 still cover 336 and 688 PEs. Sized by level: a leaf drives at
+most FANOUT inputs within SPAN_PITCHES, with the PDK's clock buffer (the clock) or buffer (the others); a buffer
+above the leaves drives wires across many PE pitches, with the PDK's tree buffer (a stronger clock buffer).
+arrayplan.py plans the trees on the glue cells' legal places and puts a buffer whose point lies in the macro grid in
+the nearest crossing of the routing channels with room, if that is nearer than a glue strip, any other into the free
+sites of the strip nearest it.
 
 Above the leaves a macro pin counts its cell inputs in buffers (FANOUT inputs weigh UPPER_FANOUT buffers: a b3
 PE's clock pin, 9 clock buffers inside, weighs 3), so the buffer that drives it drives little else: counted as one,
