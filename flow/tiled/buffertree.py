@@ -90,7 +90,7 @@ def bisect(items: list[tuple[tuple, Point, int]], fanout: int, span: float) -> l
     return bisect(items[:half], fanout, span) + bisect(items[half:], fanout, span)
 
 
-def split(items: list[tuple[tuple, Point, int]], parts: int) -> list[list[tuple[tuple, Point, int]]]:
+def _split(items: list[tuple[tuple, Point, int]], parts: int) -> list[list[tuple[tuple, Point, int]]]:
     """`items` cut into `parts` groups of as near equal counts as can be, by cuts across the longer side of each
     group's box (`parts` <= len(items))."""
     if parts == 1:
@@ -100,7 +100,7 @@ def split(items: list[tuple[tuple, Point, int]], parts: int) -> list[list[tuple[
     items = sorted(items, key=lambda it: (it[1][axis], it[1][1 - axis], it[0]))
     low = parts // 2
     cut = len(items) * low // parts
-    return split(items[:cut], low) + split(items[cut:], parts - low)
+    return _split(items[:cut], low) + _split(items[cut:], parts - low)
 
 
 def partition(items: list[tuple[tuple, Point, int]], fanout: int) -> tuple[list, int]:
@@ -119,7 +119,7 @@ def _cut(group: list, levels: int, most: int, fanout: int) -> list:
     if levels == 1:
         return group
     parts = -(-most // fanout ** (levels - 1))
-    return [_cut(g, levels - 1, -(-most // parts), fanout) for g in split(group, min(parts, len(group)))]
+    return [_cut(g, levels - 1, -(-most // parts), fanout) for g in _split(group, min(parts, len(group)))]
 
 
 def _leaves(plan: list, depth: int) -> list[list]:
