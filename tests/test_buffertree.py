@@ -109,9 +109,7 @@ def test_the_levels_above_the_macros_split_the_array_evenly():
     top-down, and the buffers of a level cover near equal numbers of macros (bottom-up, groups of 2 to 4 buffers
     counted as one: 8 to 16 at level 3, 30 to 64 at level 4)."""
     n = 16
-    port = lambda name: (f"\\{name}", 0, 1, True)
-    cells = [(f"m{k}", "DFF", [("CLK", [port("sys_clk")])]) for k in range(n * n + 4 * n)]
-    net = ArrayNetlist([("sys_clk", "input", 1)], cells, [], {})
+    net, _ = _netlist(n * n + 4 * n, 0)
     macro = lambda i: int(i[4:]) <= n * n                       # DFF_1 .. DFF_256 stand for the macros
     xy = {f"DFF_{k + 1}": (100.0 * (k % n), 100.0 * (k // n)) if k < n * n else (-50.0, 25.0 * (k - n * n + 1))
           for k in range(n * n + 4 * n)}

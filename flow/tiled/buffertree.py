@@ -79,15 +79,25 @@ class BufferTrees:
 def bisect(items: list[tuple[tuple, Point, int]], fanout: int, span: float) -> list[list[tuple[tuple, Point, int]]]:
     """Groups of (key, point, load) items with at most `fanout` load, spanning at most `span` across (a single
     item is a group whatever its load), cut at the median load."""
-    xs, ys = [p[0] for _, p, _ in items], [p[1] for _, p, _ in items]
-    w, h = max(xs) - min(xs), max(ys) - min(ys)
-    if len(items) == 1 or sum(n for *_, n in items) <= fanout and max(w, h) <= span:
+    side, axis = _longer_side(items)
+    if len(items) == 1 or sum(n for *_, n in items) <= fanout and side <= span:
         return [items]
-    axis = 0 if w >= h else 1
-    items = sorted(items, key=lambda it: (it[1][axis], it[1][1 - axis], it[0]))
+    items = _ordered(items, axis)
     loads = list(accumulate(n for *_, n in items))
     half = next((k + 1 for k, c in enumerate(loads[:-1]) if 2 * c >= loads[-1]), len(items) - 1)
     return bisect(items[:half], fanout, span) + bisect(items[half:], fanout, span)
+
+
+def _longer_side(items: list[tuple[tuple, Point, int]]) -> tuple[float, int]:
+    """(the length of the longer side of the items' box, its axis: 0 for x, 1 for y; x where they are equal)."""
+    xs, ys = [p[0] for _, p, _ in items], [p[1] for _, p, _ in items]
+    w, h = max(xs) - min(xs), max(ys) - min(ys)
+    return (w, 0) if w >= h else (h, 1)
+
+
+def _ordered(items: list[tuple[tuple, Point, int]], axis: int) -> list[tuple[tuple, Point, int]]:
+    """The items along `axis`, ties by the other coordinate, then by key (the same whatever the input order)."""
+    return sorted(items, key=lambda it: (it[1][axis], it[1][1 - axis], it[0]))
 
 
 def _split(items: list[tuple[tuple, Point, int]], parts: int) -> list[list[tuple[tuple, Point, int]]]:
@@ -95,9 +105,7 @@ def _split(items: list[tuple[tuple, Point, int]], parts: int) -> list[list[tuple
     group's box (`parts` <= len(items))."""
     if parts == 1:
         return [items]
-    xs, ys = [p[0] for _, p, _ in items], [p[1] for _, p, _ in items]
-    axis = 0 if max(xs) - min(xs) >= max(ys) - min(ys) else 1
-    items = sorted(items, key=lambda it: (it[1][axis], it[1][1 - axis], it[0]))
+    items = _ordered(items, _longer_side(items)[1])
     low = parts // 2
     cut = len(items) * low // parts
     return _split(items[:cut], low) + _split(items[cut:], parts - low)
